@@ -1,0 +1,43 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { CaError, openInstance, parseDuration } from '../../src/index.ts';
+import { action } from '../common.ts';
+
+export function registerIssue(program: Command): void {
+  program
+    .command('issue')
+    .description('issue a certificate for a CSR directly (local administrator issuance)')
+    .requiredOption('--dir <dir>', 'instance directory')
+    .requiredOption('--csr <file>', 'PKCS#10 request, PEM or DER')
+    .option('--out <file>', 'write the certificate here (default: stdout)')
+    .option('--chain', 'also append the intermediate certificate')
+    .option('--lifetime <duration>', 'certificate lifetime, e.g. 24h or 7d')
+    .option('--profile <name>', 'certificate profile (default, server, client)', 'default')
+    .option('--passphrase-file <file>', 'key store passphrase file')
+    .action(
+      action(async (o: { dir: string; csr: string; out?: string; chain?: boolean; lifetime?: string; profile: string; passphraseFile?: string }) => {
+        let csr: Buffer;
+        try {
+          csr = await readFile(o.csr);
+        } catch (e) {
+          throw new CaError('malformed', `cannot read CSR ${o.csr}: ${(e as Error).message}`);
+        }
+        const lifetimeMs = o.lifetime ? parseDuration(o.lifetime) : undefined;
+        const ca = await openInstance({ dir: o.dir, passphraseFile: o.passphraseFile });
+        try {
+          const text = csr.includes('-----BEGIN') ? csr.toString('utf8') : new Uint8Array(csr);
+          const cert = await ca.authority.issue(text, { profile: o.profile, lifetimeMs, actor: 'cli' });
+          const body = o.chain ? cert.chainPem : cert.pem;
+          if (o.out) {
+            await writeFile(o.out + '.tmp', body, { mode: 0o644 });
+            await rename(o.out + '.tmp', o.out);
+            process.stderr.write(`issued serial ${cert.serial} for ${cert.sans.join(', ')}, valid until ${cert.notAfter.toISOString()} → ${o.out}\n`);
+          } else {
+            process.stdout.write(body);
+          }
+        } finally {
+          await ca.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,23 @@
+import { Command } from 'commander';
+import { registerCerts } from './commands/certs.ts';
+import { registerInit } from './commands/init.ts';
+import { registerIssue } from './commands/issue.ts';
+import { registerServe } from './commands/serve.ts';
+import { EXIT } from './common.ts';
+
+const program = new Command();
+program
+  .name('pki')
+  .description('An internal certificate authority: short-lived machine identities over ACME, with OCSP and CRLs')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    // Usage errors exit 2; --help and --version exit 0.
+    process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  });
+
+registerInit(program);
+registerServe(program);
+registerIssue(program);
+registerCerts(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,225 @@
+import { createHash } from 'node:crypto';
+import type { Clock } from '../domain/clock.ts';
+import { CaError, isCaError } from '../domain/errors.ts';
+import { formatIdentifier, type CertRecord, type Identifier } from '../domain/types.ts';
+import type { Signer } from '../keystore/keystore.ts';
+import { parseCsr, type CsrInfo } from '../signer/csr.ts';
+import { keyIdentifier, signCertificate, type CertificateTemplate } from '../signer/certificate.ts';
+import { canonicalSet, parseIdentifier } from '../signer/identifiers.ts';
+import { generateSerial } from '../signer/serial.ts';
+import { toPem, x509 } from '../signer/x509.ts';
+import type { Store } from '../store/store.ts';
+import { lintTemplate } from './lint.ts';
+import { BACKDATE_MS, LEAF_PROFILES, leafExtensions, type IssuerUrls, type LeafProfile } from './profiles.ts';
+
+/** The issuing CA as the authority sees it: its certificate and the key that signs for it. */
+export interface Issuer {
+  certificate: x509.X509Certificate;
+  /** Hex key identifier of the issuer key (its SKI): names the issuer in the store and in CRL URLs. */
+  keyId: string;
+  signer: Signer;
+  urls: IssuerUrls;
+  crlShards: number;
+}
+
+export interface IssueOptions {
+  profile?: string;
+  /** Requested lifetime; defaults to the authority's default, refused above the maximum. */
+  lifetimeMs?: number;
+  /** When set (ACME), the CSR must ask for exactly these names. */
+  identifiers?: Identifier[];
+  /** Who asked, for the audit trail: `cli`, `acme:<account id>`. */
+  actor?: string;
+}
+
+export interface IssuedCertificate {
+  serial: string;
+  der: Uint8Array;
+  pem: string;
+  /** Leaf followed by the intermediate, as servers send it. */
+  chainPem: string;
+  notBefore: Date;
+  notAfter: Date;
+  sans: string[];
+}
+
+export interface AuthorityOptions {
+  store: Store;
+  issuer: Issuer;
+  clock: Clock;
+  defaultLifetimeMs: number;
+  maxLifetimeMs: number;
+  profiles?: Record<string, LeafProfile>;
+}
+
+/**
+ * The only orchestrator of signing: every certificate is born in `issue`, in two
+ * phases (after Boulder): prepare and lint the template → reserve the serial as
+ * `pending` → sign once → store the DER as `valid` with an audit row. A crash at
+ * any point leaves at worst a `pending` row, never a signature the store does not know.
+ */
+export class Authority {
+  readonly #o: AuthorityOptions;
+  readonly #profiles: Record<string, LeafProfile>;
+  readonly #issuedListeners: ((c: IssuedCertificate) => void | Promise<void>)[] = [];
+
+  constructor(opts: AuthorityOptions) {
+    this.#o = opts;
+    this.#profiles = opts.profiles ?? LEAF_PROFILES;
+  }
+
+  get issuer(): Issuer {
+    return this.#o.issuer;
+  }
+
+  get profiles(): Readonly<Record<string, LeafProfile>> {
+    return this.#profiles;
+  }
+
+  /** Called after each issuance is committed (e.g. to pre-sign its OCSP response). */
+  onIssued(listener: (c: IssuedCertificate) => void | Promise<void>): void {
+    this.#issuedListeners.push(listener);
+  }
+
+  async issue(csr: Uint8Array | string, opts: IssueOptions = {}): Promise<IssuedCertificate> {
+    const info = await parseCsr(csr);
+    const { template, profile, sans } = this.#prepare(info, opts);
+    const { store, issuer } = this.#o;
+    const now = this.#o.clock.now();
+
+    store.transaction(() =>
+      store.certificates.reserve({
+        serial: template.serial,
+        issuer: issuer.keyId,
+        subject: info.commonName ?? '',
+        sans,
+        profile: profile.name,
+        notBefore: template.notBefore,
+        notAfter: template.notAfter,
+        publicKeySha256: sha256Hex(info.publicKeySpki),
+        now,
+      }),
+    );
+
+    let der: Uint8Array;
+    try {
+      der = await signCertificate(template, issuer.signer);
+    } catch (e) {
+      store.transaction(() => {
+        store.certificates.markFailed(template.serial);
+        store.audit.append({ at: now, action: 'certificate.failed', actor: opts.actor ?? 'system', target: template.serial, details: { error: (e as Error).message } });
+      });
+      throw isCaError(e) ? e : new CaError('keyStore', 'signing failed', { cause: e });
+    }
+
+    store.transaction(() => {
+      store.certificates.markValid(template.serial, der);
+      store.audit.append({
+        at: now,
+        action: 'certificate.issued',
+        actor: opts.actor ?? 'system',
+        target: template.serial,
+        details: { profile: profile.name, sans, notAfter: template.notAfter.toISOString() },
+      });
+    });
+
+    const pem = toPem(der, 'CERTIFICATE');
+    const issued: IssuedCertificate = {
+      serial: template.serial,
+      der,
+      pem,
+      chainPem: pem + issuer.certificate.toString('pem') + '\n',
+      notBefore: template.notBefore,
+      notAfter: template.notAfter,
+      sans,
+    };
+    for (const l of this.#issuedListeners) await l(issued);
+    return issued;
+  }
+
+  /** Phase one: decide every field of the certificate and check it; nothing is written or signed here. */
+  #prepare(info: CsrInfo, opts: IssueOptions): { template: CertificateTemplate; profile: LeafProfile; sans: string[] } {
+    const { issuer, clock } = this.#o;
+    const profile = this.#profiles[opts.profile ?? 'default'];
+    if (!profile) throw new CaError('malformed', `unknown profile "${opts.profile}" (known: ${Object.keys(this.#profiles).join(', ')})`);
+
+    const identifiers = this.#identifiersFor(info, opts);
+    for (const eku of info.requestedEku) {
+      if (!profile.eku.includes(eku)) throw new CaError('badCsr', `the CSR asks for extended key usage ${eku}, which profile "${profile.name}" does not allow`);
+    }
+    if (sha256Hex(info.publicKeySpki) === sha256Hex(issuer.signer.publicKeySpki)) {
+      throw new CaError('badCsr', "the CSR uses the CA's own public key");
+    }
+
+    const lifetime = opts.lifetimeMs ?? Math.min(this.#o.defaultLifetimeMs, profile.maxLifetimeMs);
+    const maxLifetime = Math.min(this.#o.maxLifetimeMs, profile.maxLifetimeMs);
+    if (!(lifetime > 0) || lifetime > maxLifetime) {
+      throw new CaError('malformed', `lifetime of ${Math.round(lifetime / 1000)} s is outside what profile "${profile.name}" allows (up to ${Math.round(maxLifetime / 1000)} s)`);
+    }
+    const now = clock.now().getTime();
+    // Backdate for clock skew, but never before the issuer itself became valid.
+    const notBefore = new Date(Math.max(Math.floor((now - BACKDATE_MS) / 1000) * 1000, issuer.certificate.notBefore.getTime()));
+    // Never outlive the issuer (RFC 5280 path validation would reject the tail anyway).
+    const notAfter = new Date(Math.min(Math.floor((now + lifetime) / 1000) * 1000, issuer.certificate.notAfter.getTime()));
+
+    const serial = generateSerial();
+    const subjectIsEmpty = info.commonName === null;
+    const template: CertificateTemplate = {
+      serial,
+      issuerName: new Uint8Array(issuer.certificate.subjectName.toArrayBuffer()),
+      subjectName: new Uint8Array(subjectIsEmpty ? new x509.Name([]).toArrayBuffer() : new x509.Name([{ CN: [info.commonName!] }]).toArrayBuffer()),
+      notBefore,
+      notAfter,
+      publicKeySpki: info.publicKeySpki,
+      extensions: leafExtensions({
+        profile,
+        sans: identifiers,
+        subjectKeyId: keyIdentifier(info.publicKeySpki),
+        authorityKeyId: issuer.keyId,
+        isRsa: info.keyAlg.startsWith('rsa'),
+        urls: issuer.urls,
+        crlShard: crlShardFor(serial, issuer.crlShards),
+        subjectIsEmpty,
+      }),
+    };
+    lintTemplate(template, { issuerNotBefore: issuer.certificate.notBefore, issuerNotAfter: issuer.certificate.notAfter });
+    return { template, profile, sans: canonicalSet(identifiers) };
+  }
+
+  /** The names the certificate will carry: the CSR's SANs plus its CN; for ACME they must equal the order's. */
+  #identifiersFor(info: CsrInfo, opts: IssueOptions): Identifier[] {
+    const fromCsr = [...info.sans];
+    if (info.commonName !== null) {
+      let cn: Identifier;
+      try {
+        cn = parseIdentifier(info.commonName);
+      } catch {
+        throw new CaError('badCsr', `the CSR's common name "${info.commonName}" is not a DNS name or IP address`);
+      }
+      if (!fromCsr.some((s) => formatIdentifier(s) === formatIdentifier(cn))) fromCsr.push(cn);
+    }
+    if (fromCsr.length === 0) throw new CaError('badCsr', 'the CSR names no identifiers: add subjectAltName entries (DNS, IP or URI)');
+    if (fromCsr.length > 100) throw new CaError('badCsr', 'the CSR names more than 100 identifiers');
+    if (opts.identifiers) {
+      const want = canonicalSet(opts.identifiers);
+      const got = canonicalSet(fromCsr);
+      if (want.join(',') !== got.join(',')) {
+        throw new CaError('badCsr', `the CSR names [${got.join(', ')}] but the order is for [${want.join(', ')}]`);
+      }
+    }
+    // Keep a stable, de-duplicated order in the SAN extension.
+    const seen = new Set<string>();
+    return fromCsr.filter((i) => !seen.has(formatIdentifier(i)) && seen.add(formatIdentifier(i)));
+  }
+}
+
+/** Which CRL shard a serial belongs to: fixed at issuance, since a certificate's CDP can never change. */
+export function crlShardFor(serial: string, shards: number): number {
+  return shards <= 1 ? 0 : parseInt(serial.slice(-8), 16) % shards;
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export type { CertRecord };

@@ -1,0 +1,97 @@
+import type { Identifier } from '../domain/types.ts';
+import { x509 } from '../signer/x509.ts';
+
+/** Leaf profiles the authority can apply. Lifetimes are defaults; each has a ceiling. */
+export interface LeafProfile {
+  name: string;
+  description: string;
+  defaultLifetimeMs: number;
+  maxLifetimeMs: number;
+  eku: string[];
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export const LEAF_PROFILES: Record<string, LeafProfile> = {
+  default: {
+    name: 'default',
+    description: '24 h, serverAuth + clientAuth (mutual TLS)',
+    defaultLifetimeMs: 24 * HOUR,
+    maxLifetimeMs: 90 * DAY,
+    eku: [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
+  },
+  server: {
+    name: 'server',
+    description: '24 h, serverAuth only',
+    defaultLifetimeMs: 24 * HOUR,
+    maxLifetimeMs: 90 * DAY,
+    eku: [x509.ExtendedKeyUsage.serverAuth],
+  },
+  client: {
+    name: 'client',
+    description: '24 h, clientAuth only',
+    defaultLifetimeMs: 24 * HOUR,
+    maxLifetimeMs: 90 * DAY,
+    eku: [x509.ExtendedKeyUsage.clientAuth],
+  },
+};
+
+/** Clock-skew allowance: notBefore is set this far in the past (STANDARDS: at most 1-2 minutes). */
+export const BACKDATE_MS = 60_000;
+
+/** The URLs every issued certificate names (AIA and CDP), all on the plain-HTTP base URL. */
+export interface IssuerUrls {
+  ocsp: string;
+  caIssuers: string;
+  /** CRL for a given shard. */
+  crl(shard: number): string;
+}
+
+export function issuerUrls(baseUrl: string, issuerId: string): IssuerUrls {
+  const base = baseUrl.replace(/\/+$/, '');
+  return {
+    ocsp: `${base}/ocsp`,
+    caIssuers: `${base}/ca/intermediate.crt`,
+    crl: (shard) => `${base}/crl/${issuerId}/${shard}.crl`,
+  };
+}
+
+/** Extensions of a leaf per STANDARDS.md; keyEncipherment only for RSA keys (TLS 1.2 RSA key exchange). */
+export function leafExtensions(p: {
+  profile: LeafProfile;
+  sans: Identifier[];
+  subjectKeyId: string;
+  authorityKeyId: string;
+  isRsa: boolean;
+  urls: IssuerUrls;
+  crlShard: number;
+  subjectIsEmpty: boolean;
+}): x509.Extension[] {
+  const usage = x509.KeyUsageFlags.digitalSignature | (p.isRsa ? x509.KeyUsageFlags.keyEncipherment : 0);
+  return [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(usage, true),
+    new x509.ExtendedKeyUsageExtension(p.profile.eku, false),
+    // RFC 5280 §4.2.1.6: SAN is critical when the subject is empty.
+    new x509.SubjectAlternativeNameExtension(
+      p.sans.map((s) => ({ type: s.type === 'uri' ? ('url' as const) : s.type, value: s.value })),
+      p.subjectIsEmpty,
+    ),
+    new x509.SubjectKeyIdentifierExtension(p.subjectKeyId),
+    new x509.AuthorityKeyIdentifierExtension(p.authorityKeyId),
+    new x509.AuthorityInfoAccessExtension({ ocsp: [p.urls.ocsp], caIssuers: [p.urls.caIssuers] }),
+    new x509.CRLDistributionPointsExtension([p.urls.crl(p.crlShard)]),
+  ];
+}
+
+/** Extensions of a CA certificate: root (no pathLen) or intermediate (pathLen 0). */
+export function caExtensions(p: { pathLength?: number; subjectKeyId: string; authorityKeyId?: string }): x509.Extension[] {
+  const exts: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(true, p.pathLength, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+    new x509.SubjectKeyIdentifierExtension(p.subjectKeyId),
+  ];
+  if (p.authorityKeyId) exts.push(new x509.AuthorityKeyIdentifierExtension(p.authorityKeyId));
+  return exts;
+}

@@ -1,0 +1,74 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { CaError } from '../domain/errors.ts';
+import { parseDuration } from '../domain/duration.ts';
+import { KEY_ALGS } from '../keystore/algorithms.ts';
+
+export const CONFIG_FILE = 'pki.json';
+
+const duration = z.string().refine((s) => {
+  try {
+    parseDuration(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a duration such as 24h or 7d');
+
+const httpUrl = z.string().url().refine((u) => u.startsWith('http://'), 'must be a plain http:// URL (relying parties fetch OCSP and CRLs without TLS)');
+
+/** The instance configuration file (DIR/pki.json). Paths are relative to the instance directory. */
+export const configSchema = z.object({
+  version: z.literal(1),
+  name: z.string().min(1),
+  baseUrl: httpUrl,
+  database: z.string().default('pki.db'),
+  keyStore: z
+    .object({
+      type: z.string().default('file'),
+      /** file store: key directory; other stores read their own settings from here. */
+      dir: z.string().optional(),
+      passphraseFile: z.string().optional(),
+    })
+    .passthrough(),
+  root: z.object({ certificate: z.string(), keyFile: z.string(), keyAlg: z.enum(KEY_ALGS) }),
+  intermediate: z.object({ certificate: z.string(), keyLabel: z.string(), keyAlg: z.enum(KEY_ALGS) }),
+  issuance: z
+    .object({
+      defaultProfile: z.string().default('default'),
+      lifetime: duration.default('24h'),
+      maxLifetime: duration.default('90d'),
+    })
+    .default({ defaultProfile: 'default', lifetime: '24h', maxLifetime: '90d' }),
+  crl: z.object({ shards: z.number().int().min(1).max(1024).default(1) }).default({ shards: 1 }),
+  http: z
+    .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9080) })
+    .default({ host: '127.0.0.1', port: 9080 }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Reads and validates DIR/pki.json; every problem names the field. */
+export async function loadConfig(dir: string): Promise<Config> {
+  const path = join(resolve(dir), CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CaError('config', `${dir} is not a pki instance (no ${CONFIG_FILE}); create one with: pki init --dir ${dir}`);
+    throw new CaError('config', `cannot read ${path}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new CaError('config', `${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new CaError('config', `invalid ${path}: ${issues}`);
+  }
+  return parsed.data;
+}

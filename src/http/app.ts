@@ -1,0 +1,27 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from '../log.ts';
+import { requestLog } from './middleware/request-log.ts';
+import { caCertificateRoutes, type CaCertificates } from './routes/ca-certificates.ts';
+
+export interface AppDeps {
+  logger: Logger;
+  certificates: CaCertificates;
+  /** Largest request body accepted on any route. */
+  maxBodyBytes?: number;
+}
+
+/** The plain-HTTP app relying parties use: health, CA certificates (OCSP and CRL routes join it). */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.use('*', requestLog(deps.logger));
+  app.use('*', bodyLimit({ maxSize: deps.maxBodyBytes ?? 64 * 1024, onError: (c) => c.text('request body too large\n', 413) }));
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.route('/ca', caCertificateRoutes(deps.certificates));
+  app.notFound((c) => c.text('not found\n', 404));
+  app.onError((err, c) => {
+    deps.logger.error('http.error', { path: c.req.path, error: err.message });
+    return c.text('internal error\n', 500);
+  });
+  return app;
+}

@@ -1,0 +1,20 @@
+import { randomUUID } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import type { Logger } from '../../log.ts';
+
+/** Gives every request an id (echoed as X-Request-Id) and logs one JSON line when it completes. */
+export function requestLog(logger: Logger): MiddlewareHandler {
+  return async (c, next) => {
+    const requestId = randomUUID();
+    const start = performance.now();
+    c.header('X-Request-Id', requestId);
+    await next();
+    logger.info('http.request', {
+      requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - start) * 100) / 100,
+    });
+  };
+}

@@ -1,0 +1,141 @@
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { systemClock, type Clock } from '../domain/clock.ts';
+import { CaError } from '../domain/errors.ts';
+import type { KeyAlg } from '../keystore/algorithms.ts';
+import { FileKeyStore } from '../keystore/file.ts';
+import { openKeyStore } from '../keystore/keystore.ts';
+import { keyIdentifier } from '../signer/certificate.ts';
+import { openStore } from '../store/store.ts';
+import type { Config } from '../config/config.ts';
+import { issueCaCertificate } from './ca-certificates.ts';
+import { LAYOUT } from './layout.ts';
+import { generatePassphrase } from './secrets.ts';
+
+const YEAR = 365 * 24 * 3_600_000;
+
+export interface InitOptions {
+  dir: string;
+  name?: string;
+  keyAlg?: KeyAlg;
+  baseUrl?: string;
+  /** Unlocks the key stores; generated into DIR/secrets/passphrase when absent. */
+  passphrase?: string;
+  rootLifetimeMs?: number;
+  intermediateLifetimeMs?: number;
+  keyStore?: { type: string; settings?: Record<string, unknown>; secret?: string };
+  clock?: Clock;
+}
+
+export interface InitResult {
+  dir: string;
+  rootFingerprint: string; // SHA-256, colon-separated hex
+  generatedPassphraseFile: string | null;
+  paths: { config: string; database: string; rootCert: string; intermediateCert: string; chain: string; rootKey: string };
+}
+
+/**
+ * Creates a CA instance: config, database, a self-signed root and an intermediate
+ * (pathLen 0) whose key goes into the configured key store. Refuses a directory
+ * that already holds anything, so an existing instance is never touched.
+ */
+export async function initInstance(o: InitOptions): Promise<InitResult> {
+  const dir = resolve(o.dir);
+  const clock = o.clock ?? systemClock;
+  const name = o.name ?? 'Example Internal CA';
+  const keyAlg = o.keyAlg ?? 'ecdsa-p256';
+  const baseUrl = (o.baseUrl ?? 'http://127.0.0.1:9080').replace(/\/+$/, '');
+  if (!/^http:\/\/[^/]+$/.test(baseUrl)) throw new CaError('malformed', `--url must be a plain http://HOST:PORT base URL, got "${o.baseUrl}"`);
+
+  const existing = await readdir(dir).catch(() => null);
+  if (existing && existing.length > 0) {
+    throw new CaError('conflict', `${dir} is not empty: refusing to overwrite an existing instance (choose a new --dir)`);
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  for (const sub of ['ca', 'secrets', LAYOUT.rootKeyDir, LAYOUT.keys]) await mkdir(join(dir, sub), { mode: 0o700 });
+
+  let passphrase = o.passphrase;
+  let generatedPassphraseFile: string | null = null;
+  if (!passphrase) {
+    passphrase = generatePassphrase();
+    generatedPassphraseFile = join(dir, LAYOUT.passphrase);
+    await writeFile(generatedPassphraseFile, passphrase + '\n', { mode: 0o600, flag: 'wx' });
+  }
+
+  const keyStoreType = o.keyStore?.type ?? 'file';
+  const keyStoreSettings = o.keyStore?.settings ?? { dir: LAYOUT.keys };
+  const store = openStore(join(dir, LAYOUT.database), { create: true });
+  const rootStore = new FileKeyStore(join(dir, LAYOUT.rootKeyDir), passphrase);
+  const keyStore = await openKeyStore(keyStoreType, { baseDir: dir, settings: keyStoreSettings, secret: o.keyStore?.secret ?? passphrase });
+  try {
+    const rootKey = await rootStore.createKey({ label: LAYOUT.rootKeyLabel, alg: keyAlg });
+    const rootSigner = await rootStore.getSigner({ label: LAYOUT.rootKeyLabel });
+    const root = await issueCaCertificate({
+      store,
+      clock,
+      subjectName: `CN=${escapeDn(name)} Root, O=${escapeDn(name)}`,
+      subjectSpki: rootKey.publicKeySpki,
+      lifetimeMs: o.rootLifetimeMs ?? 10 * YEAR,
+      signer: rootSigner,
+      profile: 'root',
+    });
+    const interKey = await keyStore.createKey({ label: LAYOUT.intermediateKeyLabel, alg: keyAlg });
+    const intermediate = await issueCaCertificate({
+      store,
+      clock,
+      subjectName: `CN=${escapeDn(name)} Intermediate, O=${escapeDn(name)}`,
+      subjectSpki: interKey.publicKeySpki,
+      lifetimeMs: o.intermediateLifetimeMs ?? 5 * YEAR,
+      issuer: { certificate: root, keyId: keyIdentifier(rootKey.publicKeySpki) },
+      signer: rootSigner,
+      pathLength: 0,
+      profile: 'intermediate',
+    });
+    const rootPem = root.toString('pem') + '\n';
+    const interPem = intermediate.toString('pem') + '\n';
+    await writeFile(join(dir, LAYOUT.rootCert), rootPem);
+    await writeFile(join(dir, LAYOUT.intermediateCert), interPem);
+    await writeFile(join(dir, LAYOUT.chain), interPem + rootPem);
+
+    const config: Config = {
+      version: 1,
+      name,
+      baseUrl,
+      database: LAYOUT.database,
+      keyStore: { type: keyStoreType, ...keyStoreSettings, ...(generatedPassphraseFile ? { passphraseFile: LAYOUT.passphrase } : {}) },
+      root: { certificate: LAYOUT.rootCert, keyFile: join(LAYOUT.rootKeyDir, `${LAYOUT.rootKeyLabel}.key.pem`), keyAlg },
+      intermediate: { certificate: LAYOUT.intermediateCert, keyLabel: LAYOUT.intermediateKeyLabel, keyAlg },
+      issuance: { defaultProfile: 'default', lifetime: '24h', maxLifetime: '90d' },
+      crl: { shards: 1 },
+      http: { host: new URL(baseUrl).hostname, port: Number(new URL(baseUrl).port || 80) },
+    };
+    const rootFingerprint = Buffer.from(await root.getThumbprint('SHA-256')).toString('hex').toUpperCase().match(/../g)!.join(':');
+    store.transaction(() =>
+      store.audit.append({ at: clock.now(), action: 'ca.initialized', actor: 'cli', target: null, details: { name, keyAlg, baseUrl, keyStore: keyStoreType, rootFingerprint } }),
+    );
+    // The config is written last: its presence marks a complete instance.
+    await writeFile(join(dir, LAYOUT.config), JSON.stringify(config, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    await chmod(join(dir, LAYOUT.database), 0o600);
+    return {
+      dir,
+      rootFingerprint,
+      generatedPassphraseFile,
+      paths: {
+        config: join(dir, LAYOUT.config),
+        database: join(dir, LAYOUT.database),
+        rootCert: join(dir, LAYOUT.rootCert),
+        intermediateCert: join(dir, LAYOUT.intermediateCert),
+        chain: join(dir, LAYOUT.chain),
+        rootKey: join(dir, config.root.keyFile),
+      },
+    };
+  } finally {
+    store.close();
+    await keyStore.close();
+  }
+}
+
+/** Escapes characters that are special in an RFC 4514 string. */
+function escapeDn(s: string): string {
+  return s.replace(/([,+"\\<>;=])/g, '\\$1');
+}

@@ -1,0 +1,89 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Authority } from '../authority/authority.ts';
+import { issuerUrls } from '../authority/profiles.ts';
+import { loadConfig, type Config } from '../config/config.ts';
+import { systemClock, type Clock } from '../domain/clock.ts';
+import { parseDuration } from '../domain/duration.ts';
+import { CaError } from '../domain/errors.ts';
+import { openKeyStore, type KeyStore } from '../keystore/keystore.ts';
+import '../keystore/file.ts';
+import { keyIdentifier } from '../signer/certificate.ts';
+import { x509 } from '../signer/x509.ts';
+import { openStore, type Store } from '../store/store.ts';
+import { resolvePassphrase } from './secrets.ts';
+
+/** A running CA instance: everything wired, ready to issue and to serve. */
+export interface CaInstance {
+  dir: string;
+  config: Config;
+  store: Store;
+  keyStore: KeyStore;
+  authority: Authority;
+  root: x509.X509Certificate;
+  intermediate: x509.X509Certificate;
+  clock: Clock;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  dir: string;
+  passphraseFile?: string;
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+}
+
+/** The composition root: config → store → key store → signer → authority. */
+export async function openInstance(o: OpenOptions): Promise<CaInstance> {
+  const dir = resolve(o.dir);
+  const config = await loadConfig(dir);
+  const clock = o.clock ?? systemClock;
+  const secret = await resolvePassphrase({ dir, passphraseFile: o.passphraseFile, configFile: config.keyStore.passphraseFile, env: o.env });
+  const root = await readCertificate(resolve(dir, config.root.certificate));
+  const intermediate = await readCertificate(resolve(dir, config.intermediate.certificate));
+
+  const store = openStore(resolve(dir, config.database));
+  let keyStore: KeyStore | undefined;
+  try {
+    const { type, ...settings } = config.keyStore;
+    keyStore = await openKeyStore(type, { baseDir: dir, settings, secret });
+    const signer = await keyStore.getSigner({ label: config.intermediate.keyLabel });
+    const keyId = keyIdentifier(signer.publicKeySpki);
+    const certKeyId = keyIdentifier(new Uint8Array(intermediate.publicKey.rawData));
+    if (keyId !== certKeyId) throw new CaError('config', `key "${config.intermediate.keyLabel}" does not match ${config.intermediate.certificate}`);
+    const authority = new Authority({
+      store,
+      clock,
+      issuer: { certificate: intermediate, keyId, signer, urls: issuerUrls(config.baseUrl, keyId), crlShards: config.crl.shards },
+      defaultLifetimeMs: parseDuration(config.issuance.lifetime),
+      maxLifetimeMs: parseDuration(config.issuance.maxLifetime),
+    });
+    const ks = keyStore;
+    return {
+      dir,
+      config,
+      store,
+      keyStore: ks,
+      authority,
+      root,
+      intermediate,
+      clock,
+      close: async () => {
+        await ks.close();
+        store.close();
+      },
+    };
+  } catch (e) {
+    await keyStore?.close();
+    store.close();
+    throw e;
+  }
+}
+
+async function readCertificate(path: string): Promise<x509.X509Certificate> {
+  try {
+    return new x509.X509Certificate(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new CaError('config', `cannot read CA certificate ${path}: ${(e as Error).message}`);
+  }
+}

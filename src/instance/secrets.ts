@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { CaError } from '../domain/errors.ts';
+
+export const PASSPHRASE_ENV = 'PKI_PASSPHRASE';
+
+/** A new random passphrase for the key store (256 bits, base64url). */
+export function generatePassphrase(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Reads a secret file, refusing one that others can read (it unlocks CA keys). Trailing newlines are not part of the secret. */
+export async function readSecretFile(path: string): Promise<string> {
+  let text: string;
+  try {
+    const st = await stat(path);
+    if ((st.mode & 0o077) !== 0) throw new CaError('config', `${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}): chmod 600 it`);
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if (e instanceof CaError) throw e;
+    throw new CaError('config', `cannot read secret file ${path}: ${(e as Error).message}`);
+  }
+  const secret = text.replace(/[\r\n]+$/, '');
+  if (!secret) throw new CaError('config', `secret file ${path} is empty`);
+  return secret;
+}
+
+/**
+ * The key store passphrase, from (in order) the PKI_PASSPHRASE environment variable,
+ * an explicit --passphrase-file, or the file the instance's config names.
+ */
+export async function resolvePassphrase(p: { dir: string; passphraseFile?: string; configFile?: string; env?: NodeJS.ProcessEnv }): Promise<string> {
+  const env = p.env ?? process.env;
+  const fromEnv = env[PASSPHRASE_ENV];
+  if (fromEnv) return fromEnv;
+  if (p.passphraseFile) return readSecretFile(resolve(p.passphraseFile));
+  if (p.configFile) return readSecretFile(resolve(p.dir, p.configFile));
+  throw new CaError('config', `no passphrase: set ${PASSPHRASE_ENV} or pass --passphrase-file`);
+}

@@ -1,0 +1,66 @@
+import { CaError } from '../domain/errors.ts';
+import type { KeyAlg } from './algorithms.ts';
+
+/**
+ * A signing key held by a key store. `sign` takes the exact bytes to be signed
+ * (a TBSCertificate, TBSCertList, ResponseData) and returns the signature as
+ * X.509 expects it (DER ECDSA-Sig-Value, or PKCS#1 v1.5 for RSA), so any encoder
+ * can produce the bytes and one call signs them.
+ */
+export interface Signer {
+  readonly label: string;
+  readonly alg: KeyAlg;
+  /** SubjectPublicKeyInfo, DER. */
+  readonly publicKeySpki: Uint8Array;
+  sign(tbs: Uint8Array): Promise<Uint8Array>;
+  /** For libraries that insist on a WebCrypto key: the (non-extractable) key and the provider it belongs to. */
+  readonly cryptoKey?: { key: CryptoKey; crypto: Crypto };
+}
+
+export interface KeyInfo {
+  label: string;
+  alg: KeyAlg;
+  store: string;
+  publicKeySpki: Uint8Array;
+}
+
+/** Pluggable custody of CA keys (after smallstep's KeyManager); each call takes one request object. */
+export interface KeyStore {
+  readonly type: string;
+  createKey(req: { label: string; alg: KeyAlg }): Promise<KeyInfo>;
+  getPublicKey(req: { label: string }): Promise<KeyInfo>;
+  getSigner(req: { label: string }): Promise<Signer>;
+  listKeys(): Promise<KeyInfo[]>;
+  close(): Promise<void>;
+}
+
+/** Everything a backend may need to open; backends read their own fields from `settings`. */
+export interface KeyStoreOpenOptions {
+  /** Instance directory; relative paths in settings resolve against it. */
+  baseDir: string;
+  settings: Record<string, unknown>;
+  /** Secret that unlocks the store (file passphrase, PKCS#11 PIN). Never logged. */
+  secret: string;
+}
+
+export type KeyStoreOpener = (opts: KeyStoreOpenOptions) => Promise<KeyStore>;
+
+const registry = new Map<string, KeyStoreOpener>();
+
+export function registerKeyStore(type: string, open: KeyStoreOpener): void {
+  registry.set(type, open);
+}
+
+export async function openKeyStore(type: string, opts: KeyStoreOpenOptions): Promise<KeyStore> {
+  const open = registry.get(type);
+  if (!open) throw new CaError('config', `unknown key store type "${type}" (known: ${[...registry.keys()].join(', ')})`);
+  return open(opts);
+}
+
+/** Labels become file names and token labels: keep them to a safe alphabet, no path segments. */
+export function validateLabel(label: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(label) || label.includes('..')) {
+    throw new CaError('malformed', `invalid key label "${label}": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  }
+  return label;
+}

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import type { Db } from './sqlite.ts';
+
+export interface AuditEvent {
+  id: number;
+  at: Date;
+  action: string;
+  actor: string;
+  target: string | null;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+interface AuditRow {
+  id: number;
+  at: number;
+  action: string;
+  actor: string;
+  target: string | null;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+const GENESIS = '0'.repeat(64);
+
+/** The hash of a row covers its content and the previous row's hash, so editing any row breaks every later link. */
+export function auditHash(prevHash: string, e: { id: number; at: number; action: string; actor: string; target: string | null; details: string }): string {
+  return createHash('sha256')
+    .update(JSON.stringify([prevHash, e.id, e.at, e.action, e.actor, e.target, e.details]))
+    .digest('hex');
+}
+
+/** Append-only audit trail (the table refuses UPDATE and DELETE by trigger). */
+export class AuditRepository {
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Appends an event; call inside the transaction of the change it records. */
+  append(e: { at: Date; action: string; actor: string; target?: string | null; details?: Record<string, unknown> }): AuditEvent {
+    const last = this.#db.prepare('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1').get() as { id: number; hash: string } | undefined;
+    const row = {
+      id: (last?.id ?? 0) + 1,
+      at: e.at.getTime(),
+      action: e.action,
+      actor: e.actor,
+      target: e.target ?? null,
+      details: JSON.stringify(e.details ?? {}),
+    };
+    const prevHash = last?.hash ?? GENESIS;
+    const hash = auditHash(prevHash, row);
+    this.#db
+      .prepare('INSERT INTO audit_events (id, at, action, actor, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(row.id, row.at, row.action, row.actor, row.target, row.details, prevHash, hash);
+    return toEvent({ ...row, prev_hash: prevHash, hash });
+  }
+
+  list(opts: { since?: Date; target?: string; limit?: number } = {}): AuditEvent[] {
+    const rows = this.#db
+      .prepare('SELECT * FROM audit_events WHERE at >= ? AND (? IS NULL OR target = ?) ORDER BY id ASC LIMIT ?')
+      .all(opts.since?.getTime() ?? 0, opts.target ?? null, opts.target ?? null, opts.limit ?? 1_000_000) as AuditRow[];
+    return rows.map(toEvent);
+  }
+
+  /** Walks the chain; returns the id of the first row whose link or hash does not hold, or null. */
+  verifyChain(): { ok: true; count: number } | { ok: false; brokenId: number; reason: string } {
+    let prev = GENESIS;
+    let count = 0;
+    for (const r of this.#db.prepare('SELECT * FROM audit_events ORDER BY id ASC').iterate() as IterableIterator<AuditRow>) {
+      if (r.prev_hash !== prev) return { ok: false, brokenId: r.id, reason: 'prev_hash does not match the previous row' };
+      if (auditHash(prev, r) !== r.hash) return { ok: false, brokenId: r.id, reason: 'row content does not match its hash' };
+      prev = r.hash;
+      count++;
+    }
+    return { ok: true, count };
+  }
+}
+
+function toEvent(r: AuditRow): AuditEvent {
+  return {
+    id: r.id,
+    at: new Date(r.at),
+    action: r.action,
+    actor: r.actor,
+    target: r.target,
+    details: JSON.parse(r.details) as Record<string, unknown>,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}

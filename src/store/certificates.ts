@@ -1,0 +1,117 @@
+import { CaError } from '../domain/errors.ts';
+import type { CertRecord, CertStatus } from '../domain/types.ts';
+import type { Db } from './sqlite.ts';
+
+interface CertRow {
+  serial: string;
+  issuer: string;
+  subject: string;
+  sans: string;
+  profile: string;
+  not_before: number;
+  not_after: number;
+  status: CertStatus;
+  revoked_at: number | null;
+  reason: number | null;
+  der: Buffer | null;
+  created_at: number;
+}
+
+const toSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
+
+function toRecord(r: CertRow): CertRecord {
+  return {
+    serial: r.serial,
+    issuer: r.issuer,
+    subject: r.subject,
+    sans: JSON.parse(r.sans) as string[],
+    profile: r.profile,
+    notBefore: new Date(r.not_before * 1000),
+    notAfter: new Date(r.not_after * 1000),
+    status: r.status,
+    revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at * 1000),
+    reason: r.reason,
+    der: r.der === null ? null : new Uint8Array(r.der),
+    createdAt: new Date(r.created_at * 1000),
+  };
+}
+
+export interface CertFilter {
+  status?: 'valid' | 'revoked' | 'expired' | 'pending';
+  /** Only certificates whose notAfter falls before this instant (and that are not yet expired). */
+  expiringBefore?: Date;
+  now: Date;
+  limit?: number;
+}
+
+/** Every SQL statement about certificates. */
+export class CertificateRepository {
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Phase one of issuance: reserve the serial before anything is signed. A duplicate serial violates the primary key. */
+  reserve(p: { serial: string; issuer: string; subject: string; sans: string[]; profile: string; notBefore: Date; notAfter: Date; publicKeySha256: string; now: Date }): void {
+    try {
+      this.#db
+        .prepare(
+          `INSERT INTO certificates (serial, issuer, subject, sans, profile, not_before, not_after, status, public_key_sha256, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+        )
+        .run(p.serial, p.issuer, p.subject, JSON.stringify(p.sans), p.profile, toSeconds(p.notBefore), toSeconds(p.notAfter), p.publicKeySha256, toSeconds(p.now));
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new CaError('conflict', `serial ${p.serial} already exists`, { cause: e });
+      throw e;
+    }
+  }
+
+  /** Phase two: the signed DER is stored and the row becomes `valid`. */
+  markValid(serial: string, der: Uint8Array): void {
+    const r = this.#db.prepare(`UPDATE certificates SET status = 'valid', der = ? WHERE serial = ? AND status = 'pending'`).run(Buffer.from(der), serial);
+    if (r.changes !== 1) throw new CaError('internal', `serial ${serial} was not pending when its certificate was stored`);
+  }
+
+  /** Signing did not happen (refused or failed before a signature existed). */
+  markFailed(serial: string): void {
+    this.#db.prepare(`UPDATE certificates SET status = 'failed' WHERE serial = ? AND status = 'pending'`).run(serial);
+  }
+
+  get(serial: string): CertRecord | null {
+    const row = this.#db.prepare('SELECT * FROM certificates WHERE serial = ?').get(serial) as CertRow | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  list(f: CertFilter): CertRecord[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const now = toSeconds(f.now);
+    switch (f.status) {
+      case 'valid':
+        where.push(`status = 'valid' AND not_after > ?`);
+        args.push(now);
+        break;
+      case 'expired':
+        where.push(`status = 'valid' AND not_after <= ?`);
+        args.push(now);
+        break;
+      case 'revoked':
+      case 'pending':
+        where.push('status = ?');
+        args.push(f.status);
+        break;
+    }
+    if (f.expiringBefore) {
+      where.push(`not_after > ? AND not_after <= ? AND status = 'valid'`);
+      args.push(now, toSeconds(f.expiringBefore));
+    }
+    const sql = `SELECT * FROM certificates ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY not_after ASC, serial ASC LIMIT ?`;
+    args.push(f.limit ?? 1_000_000);
+    return (this.#db.prepare(sql).all(...args) as CertRow[]).map(toRecord);
+  }
+
+  countByStatus(): Record<string, number> {
+    const rows = this.#db.prepare('SELECT status, count(*) AS n FROM certificates GROUP BY status').all() as { status: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+}

@@ -1,0 +1,65 @@
+import Database from 'better-sqlite3';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { CaError } from '../domain/errors.ts';
+
+export type Db = Database.Database;
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Numbered, forward-only migrations: `NNN_name.sql`, applied in order, each in one transaction. */
+export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: Number(f.slice(0, 3)), name: f.slice(4, -4), sql: readFileSync(join(dir, f), 'utf8') }));
+}
+
+/**
+ * Opens (creating if asked) the instance database with the pragmas a CA needs:
+ * WAL for concurrent readers, foreign keys, a busy timeout for the CLI writing
+ * while `pki serve` runs, and synchronous=FULL so an issuance commit survives power loss.
+ */
+export function openDatabase(path: string, opts: { create?: boolean; readonly?: boolean } = {}): Db {
+  let db: Db;
+  try {
+    db = new Database(path, { fileMustExist: !opts.create, readonly: opts.readonly ?? false });
+  } catch (e) {
+    throw new CaError('config', `cannot open database ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  if (!opts.readonly) db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('synchronous = FULL');
+  if (!opts.readonly) migrate(db);
+  return db;
+}
+
+export function migrate(db: Db, migrations = loadMigrations()): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+  const applied = db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
+  const current = applied.v ?? 0;
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw new CaError('config', `database schema version ${current} is newer than this pki knows (${latest}): upgrade pki, never downgrade a CA database`);
+  }
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+    })();
+  }
+}
+
+export function schemaVersion(db: Db): number {
+  return (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+}
