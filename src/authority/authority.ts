@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../domain/clock.ts';
 import { CaError, isCaError } from '../domain/errors.ts';
-import { formatIdentifier, type CertRecord, type Identifier } from '../domain/types.ts';
+import { formatIdentifier, REVOCATION_REASONS, type CertRecord, type Identifier, type RevocationReason } from '../domain/types.ts';
 import type { Signer } from '../keystore/keystore.ts';
 import { parseCsr, type CsrInfo } from '../signer/csr.ts';
 import { keyIdentifier, signCertificate, type CertificateTemplate } from '../signer/certificate.ts';
@@ -62,6 +62,7 @@ export class Authority {
   readonly #o: AuthorityOptions;
   readonly #profiles: Record<string, LeafProfile>;
   readonly #issuedListeners: ((c: IssuedCertificate) => void | Promise<void>)[] = [];
+  readonly #revokedListeners: ((r: CertRecord) => void | Promise<void>)[] = [];
 
   constructor(opts: AuthorityOptions) {
     this.#o = opts;
@@ -79,6 +80,36 @@ export class Authority {
   /** Called after each issuance is committed (e.g. to pre-sign its OCSP response). */
   onIssued(listener: (c: IssuedCertificate) => void | Promise<void>): void {
     this.#issuedListeners.push(listener);
+  }
+
+  /** Called after each revocation is committed (e.g. to rebuild the CRL and re-sign OCSP). */
+  onRevoked(listener: (r: CertRecord) => void | Promise<void>): void {
+    this.#revokedListeners.push(listener);
+  }
+
+  /**
+   * Revokes a certificate this issuer signed. Refuses unknown serials, certificates of
+   * another issuer (the CA certificates themselves) and repeats (`alreadyRevoked`).
+   */
+  async revoke(serial: string, opts: { reason?: RevocationReason; actor?: string } = {}): Promise<CertRecord> {
+    const { store, issuer, clock } = this.#o;
+    const reasonName = opts.reason ?? 'unspecified';
+    const reason = REVOCATION_REASONS[reasonName];
+    if (reason === undefined) throw new CaError('malformed', `unknown revocation reason "${reasonName}"`);
+    const at = clock.now();
+    const record = store.transaction(() => {
+      const cert = store.certificates.get(serial);
+      if (!cert || cert.issuer !== issuer.keyId) throw new CaError('notFound', `no certificate with serial ${serial} was issued by this CA`);
+      if (cert.status === 'revoked') {
+        throw new CaError('alreadyRevoked', `certificate ${serial} is already revoked (since ${cert.revokedAt?.toISOString()}, reason ${reasonNameOf(cert.reason)})`);
+      }
+      if (cert.status !== 'valid') throw new CaError('conflict', `certificate ${serial} is ${cert.status}, not valid: nothing to revoke`);
+      store.certificates.revoke(serial, at, reason);
+      store.audit.append({ at, action: 'certificate.revoked', actor: opts.actor ?? 'system', target: serial, details: { reason: reasonName } });
+      return store.certificates.get(serial)!;
+    });
+    for (const l of this.#revokedListeners) await l(record);
+    return record;
   }
 
   async issue(csr: Uint8Array | string, opts: IssueOptions = {}): Promise<IssuedCertificate> {
@@ -220,6 +251,11 @@ export function crlShardFor(serial: string, shards: number): number {
 
 export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+export function reasonNameOf(code: number | null): RevocationReason | 'none' {
+  const entry = Object.entries(REVOCATION_REASONS).find(([, v]) => v === code);
+  return entry ? (entry[0] as RevocationReason) : 'none';
 }
 
 export type { CertRecord };

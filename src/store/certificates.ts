@@ -77,6 +77,14 @@ export class CertificateRepository {
     this.#db.prepare(`UPDATE certificates SET status = 'failed' WHERE serial = ? AND status = 'pending'`).run(serial);
   }
 
+  /** Marks a valid certificate revoked; returns false when it was not `valid` (already revoked, pending, unknown). */
+  revoke(serial: string, at: Date, reason: number): boolean {
+    const r = this.#db
+      .prepare(`UPDATE certificates SET status = 'revoked', revoked_at = ?, reason = ? WHERE serial = ? AND status = 'valid'`)
+      .run(toSeconds(at), reason, serial);
+    return r.changes === 1;
+  }
+
   get(serial: string): CertRecord | null {
     const row = this.#db.prepare('SELECT * FROM certificates WHERE serial = ?').get(serial) as CertRow | undefined;
     return row ? toRecord(row) : null;
