@@ -1,0 +1,35 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const PKI_BIN = fileURLToPath(new URL('../../bin/pki.js', import.meta.url));
+
+/** Runs the real `pki` CLI in a child process, as an operator would. */
+export function pki(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [PKI_BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts a long-running `pki` command (serve) and resolves once a stdout line matches `ready`. */
+export function pkiBackground(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [PKI_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const started = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${ready}; stdout: ${out}; stderr: ${err}`)), 20_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = out.split('\n').find((l) => ready.test(l));
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before ready; stdout: ${out}; stderr: ${err}`));
+    });
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, started, exited, output: () => ({ stdout: out, stderr: err }) };
+}
