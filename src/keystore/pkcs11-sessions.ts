@@ -1,0 +1,205 @@
+import { CaError } from '../domain/errors.ts';
+import { describe, initialize, isSessionLoss, pkcs11Code, pkcs11js, readUlong, type Handle, type Pkcs11 } from './pkcs11-module.ts';
+
+export interface TokenSelector {
+  /** Token label (CKA_LABEL of the token, as in `softhsm2-util --show-slots`). */
+  token?: string;
+  /** Slot ID, as `pkcs11-tool --list-slots` prints it. */
+  slot?: number;
+}
+
+/** What an operation gets: a logged-in session, and the generation it belongs to (for caches of object handles). */
+export interface SessionContext {
+  p11: Pkcs11;
+  session: Handle;
+  generation: number;
+}
+
+/**
+ * Logged-in sessions on one token, shared by concurrent operations.
+ *
+ * A PKCS#11 session runs one operation at a time, so each operation borrows a session
+ * of its own (up to `maxSessions`; more wait). Login state belongs to the application,
+ * so every session opened after the first login is logged in too.
+ *
+ * When the module reports the session or device gone, every session of the current
+ * generation is dropped, the token is found again by label (it may come back in another
+ * slot), one session is opened and logged in, and the operation is retried once.
+ */
+export class TokenSessions {
+  readonly #p11: Pkcs11;
+  readonly #selector: TokenSelector;
+  readonly #pin: string;
+  readonly #maxSessions: number;
+  #generation = 0;
+  #slot: Handle | null = null;
+  #idle: Handle[] = [];
+  #openCount = 0;
+  #waiters: (() => void)[] = [];
+  #connecting: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(p11: Pkcs11, selector: TokenSelector, pin: string, maxSessions = 4) {
+    this.#p11 = p11;
+    this.#selector = selector;
+    this.#pin = pin;
+    this.#maxSessions = maxSessions;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Opens the first session and logs in: a wrong PIN or a missing token fails here, at startup. */
+  async connect(): Promise<void> {
+    await this.#reconnect(this.#generation);
+  }
+
+  /** Runs `op` on a borrowed session; after a session loss, reconnects and retries once. */
+  async run<T>(what: string, op: (ctx: SessionContext) => Promise<T>): Promise<T> {
+    const generation = this.#generation;
+    try {
+      return await this.#withSession(op);
+    } catch (e) {
+      if (!isSessionLoss(e)) throw this.#wrap(what, e);
+      try {
+        await this.#reconnect(generation);
+      } catch (again) {
+        throw this.#wrap(`${what} (reconnecting after ${describe(e)})`, again);
+      }
+      try {
+        return await this.#withSession(op);
+      } catch (again) {
+        throw this.#wrap(`${what} (after reconnecting)`, again);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const idle = this.#idle;
+    this.#idle = [];
+    for (const s of idle) this.#closeQuietly(s);
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  #wrap(what: string, e: unknown): CaError {
+    if (e instanceof CaError) return e;
+    return new CaError('keyStore', `PKCS#11 ${what} failed on token ${this.#tokenName()}: ${describe(e)}`, { cause: e });
+  }
+
+  #tokenName(): string {
+    return this.#selector.token !== undefined ? `"${this.#selector.token}"` : `in slot ${this.#selector.slot}`;
+  }
+
+  async #withSession<T>(op: (ctx: SessionContext) => Promise<T>): Promise<T> {
+    if (this.#connecting) await this.#connecting;
+    const { session, generation } = await this.#acquire();
+    try {
+      return await op({ p11: this.#p11, session, generation });
+    } finally {
+      this.#release(session, generation);
+    }
+  }
+
+  async #acquire(): Promise<{ session: Handle; generation: number }> {
+    for (;;) {
+      if (this.#closed) throw new CaError('keyStore', `the PKCS#11 key store for token ${this.#tokenName()} is closed`);
+      if (this.#connecting) await this.#connecting;
+      // No token after a failed reconnect: try again for this request rather than wait forever.
+      if (!this.#slot) {
+        await this.#reconnect(this.#generation);
+        continue;
+      }
+      const idle = this.#idle.pop();
+      if (idle) return { session: idle, generation: this.#generation };
+      if (this.#openCount < this.#maxSessions) {
+        this.#openCount++;
+        try {
+          return { session: this.#openSession(this.#slot), generation: this.#generation };
+        } catch (e) {
+          this.#openCount--;
+          throw e;
+        }
+      }
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  #release(session: Handle, generation: number): void {
+    if (generation !== this.#generation || this.#closed) {
+      // A session from before a reconnect (or after close): it is dead or about to be.
+      this.#closeQuietly(session);
+    } else {
+      this.#idle.push(session);
+    }
+    this.#waiters.shift()?.();
+  }
+
+  /** Starts a new generation unless another caller already did so after `failedGeneration`. */
+  async #reconnect(failedGeneration: number): Promise<void> {
+    if (this.#connecting) return this.#connecting;
+    if (failedGeneration !== this.#generation) return;
+    this.#generation++;
+    const stale = this.#idle;
+    this.#idle = [];
+    this.#openCount = 0;
+    this.#slot = null;
+    for (const s of stale) this.#closeQuietly(s);
+    this.#connecting = this.#openAndLogin().finally(() => {
+      this.#connecting = null;
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
+    return this.#connecting;
+  }
+
+  async #openAndLogin(): Promise<void> {
+    // After C_Finalize by anyone in this process the library needs initializing again.
+    initialize(this.#p11);
+    const slot = this.#findSlot();
+    const session = this.#openSession(slot);
+    try {
+      this.#p11.C_Login(session, pkcs11js.CKU_USER, this.#pin);
+    } catch (e) {
+      const code = pkcs11Code(e);
+      if (code !== pkcs11js.CKR_USER_ALREADY_LOGGED_IN) {
+        this.#closeQuietly(session);
+        if (code === pkcs11js.CKR_PIN_INCORRECT || code === pkcs11js.CKR_PIN_LEN_RANGE) {
+          throw new CaError('keyStore', `PKCS#11 login to token ${this.#tokenName()} failed: wrong PIN`, { cause: e });
+        }
+        if (code === pkcs11js.CKR_PIN_LOCKED) throw new CaError('keyStore', `the user PIN of token ${this.#tokenName()} is locked`, { cause: e });
+        throw this.#wrap('login', e);
+      }
+    }
+    this.#slot = slot;
+    this.#openCount = 1;
+    this.#idle.push(session);
+  }
+
+  #openSession(slot: Handle): Handle {
+    return this.#p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+  }
+
+  #closeQuietly(session: Handle): void {
+    try {
+      this.#p11.C_CloseSession(session);
+    } catch {
+      // Already closed underneath us (the reason we are dropping it).
+    }
+  }
+
+  #findSlot(): Handle {
+    let slots: Handle[];
+    try {
+      slots = this.#p11.C_GetSlotList(true);
+    } catch (e) {
+      throw this.#wrap('listing slots', e);
+    }
+    const { token, slot } = this.#selector;
+    for (const s of slots) {
+      if (slot !== undefined && readUlong(s) === slot) return s;
+      if (token !== undefined && this.#p11.C_GetTokenInfo(s).label.trim() === token) return s;
+    }
+    throw new CaError('keyStore', `no PKCS#11 token ${this.#tokenName()} is present`);
+  }
+}
