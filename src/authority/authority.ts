@@ -10,7 +10,7 @@ import { generateSerial } from '../signer/serial.ts';
 import { toPem, x509 } from '../signer/x509.ts';
 import type { Store } from '../store/store.ts';
 import { lintTemplate } from './lint.ts';
-import { BACKDATE_MS, LEAF_PROFILES, leafExtensions, type IssuerUrls, type LeafProfile } from './profiles.ts';
+import { BACKDATE_MS, LEAF_PROFILES, LeafExtensionBuilder, type IssuerUrls, type LeafProfile } from './profiles.ts';
 
 /** The issuing CA as the authority sees it: its certificate and the key that signs for it. */
 export interface Issuer {
@@ -64,9 +64,12 @@ export class Authority {
   readonly #issuedListeners: ((c: IssuedCertificate) => void | Promise<void>)[] = [];
   readonly #revokedListeners: ((r: CertRecord) => void | Promise<void>)[] = [];
 
+  readonly #extensions: LeafExtensionBuilder;
+
   constructor(opts: AuthorityOptions) {
     this.#o = opts;
     this.#profiles = opts.profiles ?? LEAF_PROFILES;
+    this.#extensions = new LeafExtensionBuilder({ authorityKeyId: opts.issuer.keyId, urls: opts.issuer.urls });
   }
 
   get issuer(): Issuer {
@@ -202,13 +205,11 @@ export class Authority {
       notBefore,
       notAfter,
       publicKeySpki: info.publicKeySpki,
-      extensions: leafExtensions({
+      extensions: this.#extensions.build({
         profile,
         sans: identifiers,
         subjectKeyId: keyIdentifier(info.publicKeySpki),
-        authorityKeyId: issuer.keyId,
         isRsa: info.keyAlg.startsWith('rsa'),
-        urls: issuer.urls,
         crlShard: crlShardFor(serial, issuer.crlShards),
         subjectIsEmpty,
       }),

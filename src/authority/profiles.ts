@@ -57,32 +57,54 @@ export function issuerUrls(baseUrl: string, issuerId: string): IssuerUrls {
   };
 }
 
-/** Extensions of a leaf per STANDARDS.md; keyEncipherment only for RSA keys (TLS 1.2 RSA key exchange). */
-export function leafExtensions(p: {
-  profile: LeafProfile;
-  sans: Identifier[];
-  subjectKeyId: string;
-  authorityKeyId: string;
-  isRsa: boolean;
-  urls: IssuerUrls;
-  crlShard: number;
-  subjectIsEmpty: boolean;
-}): x509.Extension[] {
-  const usage = x509.KeyUsageFlags.digitalSignature | (p.isRsa ? x509.KeyUsageFlags.keyEncipherment : 0);
-  return [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(usage, true),
-    new x509.ExtendedKeyUsageExtension(p.profile.eku, false),
-    // RFC 5280 §4.2.1.6: SAN is critical when the subject is empty.
-    new x509.SubjectAlternativeNameExtension(
-      p.sans.map((s) => ({ type: s.type === 'uri' ? ('url' as const) : s.type, value: s.value })),
-      p.subjectIsEmpty,
-    ),
-    new x509.SubjectKeyIdentifierExtension(p.subjectKeyId),
-    new x509.AuthorityKeyIdentifierExtension(p.authorityKeyId),
-    new x509.AuthorityInfoAccessExtension({ ocsp: [p.urls.ocsp], caIssuers: [p.urls.caIssuers] }),
-    new x509.CRLDistributionPointsExtension([p.urls.crl(p.crlShard)]),
-  ];
+/**
+ * Extensions of a leaf per STANDARDS.md; keyEncipherment only for RSA keys (TLS 1.2 RSA key exchange).
+ * The parts that depend only on the issuer and profile are built once and reused (they cost as
+ * much to encode as the signature does).
+ */
+export class LeafExtensionBuilder {
+  readonly #issuerParts: x509.Extension[];
+  readonly #cdp = new Map<number, x509.Extension>();
+  readonly #fixed = new Map<string, x509.Extension[]>();
+  readonly #urls: IssuerUrls;
+
+  constructor(p: { authorityKeyId: string; urls: IssuerUrls }) {
+    this.#urls = p.urls;
+    this.#issuerParts = [
+      new x509.AuthorityKeyIdentifierExtension(p.authorityKeyId),
+      new x509.AuthorityInfoAccessExtension({ ocsp: [p.urls.ocsp], caIssuers: [p.urls.caIssuers] }),
+    ];
+  }
+
+  build(p: { profile: LeafProfile; sans: Identifier[]; subjectKeyId: string; isRsa: boolean; crlShard: number; subjectIsEmpty: boolean }): x509.Extension[] {
+    const fixedKey = `${p.profile.name}/${p.isRsa}`;
+    let fixed = this.#fixed.get(fixedKey);
+    if (!fixed) {
+      const usage = x509.KeyUsageFlags.digitalSignature | (p.isRsa ? x509.KeyUsageFlags.keyEncipherment : 0);
+      fixed = [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(usage, true),
+        new x509.ExtendedKeyUsageExtension(p.profile.eku, false),
+      ];
+      this.#fixed.set(fixedKey, fixed);
+    }
+    let cdp = this.#cdp.get(p.crlShard);
+    if (!cdp) {
+      cdp = new x509.CRLDistributionPointsExtension([this.#urls.crl(p.crlShard)]);
+      this.#cdp.set(p.crlShard, cdp);
+    }
+    return [
+      ...fixed,
+      // RFC 5280 §4.2.1.6: SAN is critical when the subject is empty.
+      new x509.SubjectAlternativeNameExtension(
+        p.sans.map((s) => ({ type: s.type === 'uri' ? ('url' as const) : s.type, value: s.value })),
+        p.subjectIsEmpty,
+      ),
+      new x509.SubjectKeyIdentifierExtension(p.subjectKeyId),
+      ...this.#issuerParts,
+      cdp,
+    ];
+  }
 }
 
 /** Extensions of a CA certificate: root (no pathLen) or intermediate (pathLen 0). */
