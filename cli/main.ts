@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAudit } from './commands/audit.ts';
 import { registerCerts } from './commands/certs.ts';
 import { registerInit } from './commands/init.ts';
 import { registerIssue } from './commands/issue.ts';
@@ -19,5 +20,6 @@ registerInit(program);
 registerServe(program);
 registerIssue(program);
 registerCerts(program);
+registerAudit(program);
 
 await program.parseAsync(process.argv);

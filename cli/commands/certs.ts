@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CaError, openInstance, parseDuration, type CertRecord } from '../../src/index.ts';
+import { CaError, openInventory, parseDuration, type CertRecord } from '../../src/index.ts';
 import { action, formatTable } from '../common.ts';
 
 const STATUSES = ['valid', 'revoked', 'expired', 'pending'] as const;
@@ -13,24 +13,23 @@ export function registerCerts(program: Command): void {
     .option('--status <status>', `only ${STATUSES.join(' | ')}`)
     .option('--expiring <duration>', 'only valid certificates expiring within this time, e.g. 7d')
     .option('--json', 'machine-readable output')
-    .option('--passphrase-file <file>', 'key store passphrase file')
     .action(
-      action(async (o: { dir: string; status?: string; expiring?: string; json?: boolean; passphraseFile?: string }) => {
+      action(async (o: { dir: string; status?: string; expiring?: string; json?: boolean }) => {
         if (o.status && !(STATUSES as readonly string[]).includes(o.status)) {
           throw new CaError('malformed', `unknown status "${o.status}": use one of ${STATUSES.join(', ')}`);
         }
         const expiringMs = o.expiring ? parseDuration(o.expiring) : undefined;
-        const ca = await openInstance({ dir: o.dir, passphraseFile: o.passphraseFile });
+        const inv = await openInventory(o.dir);
         try {
-          const now = ca.clock.now();
-          const rows = ca.store.certificates.list({
+          const now = new Date();
+          const rows = inv.store.certificates.list({
             status: o.status as (typeof STATUSES)[number] | undefined,
             expiringBefore: expiringMs ? new Date(now.getTime() + expiringMs) : undefined,
             now,
           });
           process.stdout.write(o.json ? JSON.stringify(rows.map((r) => toJson(r, now)), null, 2) + '\n' : toTable(rows, now));
         } finally {
-          await ca.close();
+          inv.close();
         }
       }),
     );

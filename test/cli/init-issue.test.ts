@@ -57,14 +57,17 @@ describe('pki init', () => {
     expect(r.stderr).toMatch(/unknown key algorithm "dsa-1024"/);
   });
 
-  it('ok/rsa-3072 and ecdsa-p384 instances work, with the passphrase from PKI_PASSPHRASE', () => {
+  it('ok/rsa-3072 and ecdsa-p384 instances work, with the passphrase from PKI_PASSPHRASE', async () => {
+    const csrPem = (await makeCsr({ sans: [{ type: 'dns', value: 'p.internal' }] })).pem;
     for (const alg of ['rsa-3072', 'ecdsa-p384']) {
       const d = join(work, alg);
       const r = pki(['init', '--dir', d, '--key-alg', alg], { PKI_PASSPHRASE: 'from-the-environment' });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).not.toMatch(/generated one/);
-      expect(pki(['certs', 'list', '--dir', d], { PKI_PASSPHRASE: 'from-the-environment' }).stdout).toMatch(/intermediate/);
-      const wrong = pki(['certs', 'list', '--dir', d], { PKI_PASSPHRASE: 'not-the-passphrase' });
+      expect(pki(['certs', 'list', '--dir', d]).stdout).toMatch(/intermediate/); // inventory needs no passphrase
+      writeFileSync(join(work, 'p.csr'), csrPem);
+      expect(pki(['issue', '--dir', d, '--csr', join(work, 'p.csr')], { PKI_PASSPHRASE: 'from-the-environment' }).status).toBe(0);
+      const wrong = pki(['issue', '--dir', d, '--csr', join(work, 'p.csr')], { PKI_PASSPHRASE: 'not-the-passphrase' });
       expect(wrong.status).toBe(1);
       expect(wrong.stderr).toMatch(/wrong passphrase/);
     }
@@ -98,7 +101,7 @@ describe('pki issue and pki certs list (a new process each time: key store and D
   it('fail/a tampered CSR is refused with a clear message, exit 1, and no valid row', async () => {
     const { pem } = await makeCsr({ sans: [{ type: 'dns', value: 'tampered.internal' }] });
     const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
-    der[der.length - 3] ^= 0x55;
+    der.writeUInt8(der.at(-3)! ^ 0x55, der.length - 3);
     writeFileSync(join(work, 'tampered.csr'), der);
     const r = pki(['issue', '--dir', dir, '--csr', join(work, 'tampered.csr')]);
     expect(r.status).toBe(1);
@@ -137,5 +140,27 @@ describe('pki issue and pki certs list (a new process each time: key store and D
   it('fail/usage errors exit 2', () => {
     expect(pki(['issue']).status).toBe(2);
     expect(pki(['frobnicate']).status).toBe(2);
+  });
+});
+
+describe('pki audit', () => {
+  it('ok/lists what happened and verifies the chain', () => {
+    const list = JSON.parse(pki(['audit', 'list', '--dir', dir, '--json']).stdout) as { action: string; actor: string }[];
+    expect(list[0]).toMatchObject({ action: 'certificate.issued', actor: 'cli' }); // the root
+    expect(list.map((e) => e.action)).toContain('ca.initialized');
+    const v = pki(['audit', 'verify', '--dir', dir]);
+    expect(v.status).toBe(0);
+    expect(v.stdout).toMatch(/audit trail intact: \d+ rows/);
+  });
+
+  it('fail/an audit row edited by hand is named by audit verify', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(join(dir, 'pki.db'));
+    db.exec('DROP TRIGGER audit_events_no_update');
+    db.prepare(`UPDATE audit_events SET details = '{"forged":true}' WHERE id = 2`).run();
+    db.close();
+    const v = pki(['audit', 'verify', '--dir', dir]);
+    expect(v.status).toBe(1);
+    expect(v.stderr).toMatch(/audit trail broken at row 2/);
   });
 });
