@@ -1,5 +1,8 @@
 import { AuditRepository } from './audit.ts';
 import { CertificateRepository } from './certificates.ts';
+import { CrlRepository } from './crls.ts';
+import { OcspResponderRepository } from './ocsp-responders.ts';
+import { OcspResponseRepository } from './ocsp-responses.ts';
 import { openDatabase, type Db } from './sqlite.ts';
 
 /** The instance database: one repository per aggregate, and transactions that span them. */
@@ -7,11 +10,17 @@ export class Store {
   readonly db: Db;
   readonly certificates: CertificateRepository;
   readonly audit: AuditRepository;
+  readonly ocspResponses: OcspResponseRepository;
+  readonly ocspResponders: OcspResponderRepository;
+  readonly crls: CrlRepository;
 
   constructor(db: Db) {
     this.db = db;
     this.certificates = new CertificateRepository(db);
     this.audit = new AuditRepository(db);
+    this.ocspResponses = new OcspResponseRepository(db);
+    this.ocspResponders = new OcspResponderRepository(db);
+    this.crls = new CrlRepository(db);
   }
 
   /** Runs `fn` in one IMMEDIATE transaction (takes the write lock up front, so concurrent writers queue instead of failing). */

@@ -1,0 +1,111 @@
+import type { Db } from './sqlite.ts';
+
+export type OcspCertStatus = 'good' | 'revoked';
+
+/** One stored, pre-signed OCSP response. */
+export interface StoredOcspResponse {
+  serial: string;
+  certStatus: OcspCertStatus;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  responder: string;
+  der: Uint8Array;
+  seq: number;
+}
+
+interface Row {
+  serial: string;
+  cert_status: OcspCertStatus;
+  this_update: number;
+  next_update: number;
+  responder: string;
+  der: Buffer;
+  seq: number;
+}
+
+/** A certificate whose stored response is missing or no longer says what the certificate row says. */
+export interface StaleStatus {
+  serial: string;
+  status: 'valid' | 'revoked';
+  revokedAt: Date | null;
+  reason: number | null;
+  notAfter: Date;
+  /** The status the stored response gives, if there is one. */
+  storedStatus: OcspCertStatus | null;
+}
+
+const toRecord = (r: Row): StoredOcspResponse => ({
+  serial: r.serial,
+  certStatus: r.cert_status,
+  thisUpdate: new Date(r.this_update * 1000),
+  nextUpdate: new Date(r.next_update * 1000),
+  responder: r.responder,
+  der: new Uint8Array(r.der.buffer, r.der.byteOffset, r.der.byteLength),
+  seq: r.seq,
+});
+
+/** Every SQL statement about pre-signed OCSP responses. */
+export class OcspResponseRepository {
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Stores (replaces) the response for a serial; returns its new sequence number. */
+  put(r: Omit<StoredOcspResponse, 'seq'>): number {
+    const next = this.#db.prepare('SELECT coalesce(max(seq), 0) + 1 AS s FROM ocsp_responses').get() as { s: number };
+    this.#db
+      .prepare(
+        `INSERT INTO ocsp_responses (serial, cert_status, this_update, next_update, responder, der, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (serial) DO UPDATE SET cert_status = excluded.cert_status, this_update = excluded.this_update,
+           next_update = excluded.next_update, responder = excluded.responder, der = excluded.der, seq = excluded.seq`,
+      )
+      .run(r.serial, r.certStatus, sec(r.thisUpdate), sec(r.nextUpdate), r.responder, Buffer.from(r.der), next.s);
+    return next.s;
+  }
+
+  get(serial: string): StoredOcspResponse | null {
+    const row = this.#db.prepare('SELECT * FROM ocsp_responses WHERE serial = ?').get(serial) as Row | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  /** Responses written after `seq` that are still current at `now`, in write order. */
+  changedSince(seq: number, now: Date): StoredOcspResponse[] {
+    return (this.#db.prepare('SELECT * FROM ocsp_responses WHERE seq > ? AND next_update > ? ORDER BY seq').all(seq, sec(now)) as Row[]).map(toRecord);
+  }
+
+  /** Serials whose response expires before `before`, for certificates that still need answers (not expired before `notAfterSince`). */
+  dueForRefresh(before: Date, notAfterSince: Date, limit: number): string[] {
+    return (
+      this.#db
+        .prepare(
+          `SELECT r.serial FROM ocsp_responses r JOIN certificates c ON c.serial = r.serial
+           WHERE r.next_update <= ? AND c.not_after > ? ORDER BY r.next_update LIMIT ?`,
+        )
+        .all(sec(before), sec(notAfterSince), limit) as { serial: string }[]
+    ).map((r) => r.serial);
+  }
+
+  /** Certificates of `issuer` (valid or revoked, not expired before `notAfterSince`) with no response or a response of the wrong status. */
+  stale(issuer: string, notAfterSince: Date, limit: number): StaleStatus[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT c.serial, c.status, c.revoked_at, c.reason, c.not_after, r.cert_status AS stored
+         FROM certificates c LEFT JOIN ocsp_responses r ON r.serial = c.serial
+         WHERE c.issuer = ? AND c.status IN ('valid', 'revoked') AND c.not_after > ?
+           AND (r.serial IS NULL OR (c.status = 'revoked') <> (r.cert_status = 'revoked'))
+         LIMIT ?`,
+      )
+      .all(issuer, sec(notAfterSince), limit) as { serial: string; status: 'valid' | 'revoked'; revoked_at: number | null; reason: number | null; not_after: number; stored: OcspCertStatus | null }[];
+    return rows.map((r) => ({
+      serial: r.serial,
+      status: r.status,
+      revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at * 1000),
+      reason: r.reason,
+      notAfter: new Date(r.not_after * 1000),
+      storedStatus: r.stored,
+    }));
+  }
+}
+
+const sec = (d: Date) => Math.floor(d.getTime() / 1000);
