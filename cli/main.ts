@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAudit } from './commands/audit.ts';
+import { registerBackup } from './commands/backup.ts';
 import { registerCerts } from './commands/certs.ts';
 import { registerInit } from './commands/init.ts';
 import { registerIssue } from './commands/issue.ts';
@@ -21,5 +22,6 @@ registerServe(program);
 registerIssue(program);
 registerCerts(program);
 registerAudit(program);
+registerBackup(program);
 
 await program.parseAsync(process.argv);

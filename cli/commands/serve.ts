@@ -16,6 +16,8 @@ export function registerServe(program: Command): void {
         const ca = await openInstance({ dir: o.dir, passphraseFile: o.passphraseFile });
         const port = o.httpPort !== undefined ? Number(o.httpPort) : ca.config.http.port;
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CaError('malformed', `invalid --http-port "${o.httpPort}"`);
+        const abandoned = ca.authority.reconcilePending();
+        if (abandoned.length) logger.warn('issuance.reconciled', { abandoned, detail: 'serials reserved by a process that stopped before storing the certificate are marked failed' });
         let server;
         try {
           server = await startServer(ca, { host: o.host ?? ca.config.http.host, port, logger });

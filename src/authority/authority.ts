@@ -91,6 +91,25 @@ export class Authority {
   }
 
   /**
+   * Explains serials left `pending` by a crash (reserved, never stored): their certificate, if it
+   * was signed at all, was never handed to anyone, because delivery follows the `valid` commit.
+   * They are marked `failed` with an audit row each. Only rows older than `graceMs` are touched,
+   * so an issuance in flight in another process is left alone.
+   */
+  reconcilePending(graceMs = 60_000): string[] {
+    const { store, clock } = this.#o;
+    const now = clock.now();
+    return store.transaction(() => {
+      const stale = store.certificates.listStalePending(new Date(now.getTime() - graceMs));
+      for (const serial of stale) {
+        store.certificates.markFailed(serial);
+        store.audit.append({ at: now, action: 'certificate.abandoned', actor: 'system', target: serial, details: { reason: 'reserved but never stored (process stopped during issuance)' } });
+      }
+      return stale;
+    });
+  }
+
+  /**
    * Revokes a certificate this issuer signed. Refuses unknown serials, certificates of
    * another issuer (the CA certificates themselves) and repeats (`alreadyRevoked`).
    */

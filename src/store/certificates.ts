@@ -72,6 +72,13 @@ export class CertificateRepository {
     if (r.changes !== 1) throw new CaError('internal', `serial ${serial} was not pending when its certificate was stored`);
   }
 
+  /** Serials reserved before `before` that never got their DER: left behind by a crash between reserve and store. */
+  listStalePending(before: Date): string[] {
+    return (this.#sql(`SELECT serial FROM certificates WHERE status = 'pending' AND created_at < ? ORDER BY created_at`).all(toSeconds(before)) as { serial: string }[]).map(
+      (r) => r.serial,
+    );
+  }
+
   /** Signing did not happen (refused or failed before a signature existed). */
   markFailed(serial: string): void {
     this.#sql(`UPDATE certificates SET status = 'failed' WHERE serial = ? AND status = 'pending'`).run(serial);
