@@ -7,7 +7,7 @@ export { jsonLogger, silentLogger, type Logger } from './log.ts';
 export { CaError, isCaError } from './domain/errors.ts';
 export { parseDuration, formatDuration } from './domain/duration.ts';
 export { parseKeyAlg, KEY_ALGS } from './keystore/algorithms.ts';
-export { PASSPHRASE_ENV, readSecretFile } from './instance/secrets.ts';
+export { PASSPHRASE_ENV, readSecretFile, resolvePin } from './instance/secrets.ts';
 export { normalizeSerial } from './signer/serial.ts';
 export { toPem, fromPem } from './signer/x509.ts';
 export type { CertRecord, Identifier } from './domain/types.ts';

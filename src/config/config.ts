@@ -32,7 +32,14 @@ export const configSchema = z.object({
       passphraseFile: z.string().optional(),
     })
     .passthrough(),
-  root: z.object({ certificate: z.string(), keyFile: z.string(), keyAlg: z.enum(KEY_ALGS) }),
+  root: z.object({
+    certificate: z.string(),
+    /** The root key as an encrypted file (the default: it goes offline)… */
+    keyFile: z.string().optional(),
+    /** …or a key in the instance's key store (e.g. on the PKCS#11 token), by label. */
+    keyLabel: z.string().optional(),
+    keyAlg: z.enum(KEY_ALGS),
+  }),
   intermediate: z.object({ certificate: z.string(), keyLabel: z.string(), keyAlg: z.enum(KEY_ALGS) }),
   issuance: z
     .object({

@@ -4,7 +4,8 @@ import { systemClock, type Clock } from '../domain/clock.ts';
 import { CaError } from '../domain/errors.ts';
 import type { KeyAlg } from '../keystore/algorithms.ts';
 import { FileKeyStore } from '../keystore/file.ts';
-import { openKeyStore } from '../keystore/keystore.ts';
+import { openKeyStore, type KeyStore } from '../keystore/keystore.ts';
+import '../keystore/pkcs11.ts';
 import { keyIdentifier } from '../signer/certificate.ts';
 import { openStore } from '../store/store.ts';
 import type { Config } from '../config/config.ts';
@@ -24,6 +25,8 @@ export interface InitOptions {
   rootLifetimeMs?: number;
   intermediateLifetimeMs?: number;
   keyStore?: { type: string; settings?: Record<string, unknown>; secret?: string };
+  /** Create the root key in `keyStore` too (e.g. on the HSM) instead of as an encrypted file. */
+  rootInKeyStore?: boolean;
   clock?: Clock;
 }
 
@@ -31,6 +34,8 @@ export interface InitResult {
   dir: string;
   rootFingerprint: string; // SHA-256, colon-separated hex
   generatedPassphraseFile: string | null;
+  /** Where the root key lives: 'file' (rootKey is its path) or the key store type (rootKey is its label). */
+  rootKeyStore: string;
   paths: { config: string; database: string; rootCert: string; intermediateCert: string; chain: string; rootKey: string };
 }
 
@@ -51,22 +56,39 @@ export async function initInstance(o: InitOptions): Promise<InitResult> {
   if (existing && existing.length > 0) {
     throw new CaError('conflict', `${dir} is not empty: refusing to overwrite an existing instance (choose a new --dir)`);
   }
+  const keyStoreType = o.keyStore?.type ?? 'file';
+  const keyStoreSettings = o.keyStore?.settings ?? { dir: LAYOUT.keys };
+  // A store that is not files (an HSM) opens before anything is written: a wrong PIN or token leaves no half-made instance.
+  const earlyKeyStore = keyStoreType === 'file' ? null : await openKeyStore(keyStoreType, { baseDir: dir, settings: keyStoreSettings, secret: o.keyStore?.secret ?? '' });
+  try {
+    return await createInstance(o, { dir, clock, name, keyAlg, baseUrl, keyStoreType, keyStoreSettings, earlyKeyStore });
+  } finally {
+    await earlyKeyStore?.close();
+  }
+}
+
+async function createInstance(
+  o: InitOptions,
+  c: { dir: string; clock: Clock; name: string; keyAlg: KeyAlg; baseUrl: string; keyStoreType: string; keyStoreSettings: Record<string, unknown>; earlyKeyStore: KeyStore | null },
+): Promise<InitResult> {
+  const { dir, clock, name, keyAlg, baseUrl, keyStoreType, keyStoreSettings } = c;
   await mkdir(dir, { recursive: true, mode: 0o700 });
   for (const sub of ['ca', 'secrets', LAYOUT.rootKeyDir, LAYOUT.keys]) await mkdir(join(dir, sub), { mode: 0o700 });
 
-  let passphrase = o.passphrase;
+  const rootInKeyStore = o.rootInKeyStore === true && keyStoreType !== 'file';
+  // A passphrase is needed only for keys kept as encrypted files.
+  const needsPassphrase = keyStoreType === 'file' || !rootInKeyStore;
+  let passphrase = o.passphrase ?? '';
   let generatedPassphraseFile: string | null = null;
-  if (!passphrase) {
+  if (!passphrase && needsPassphrase) {
     passphrase = generatePassphrase();
     generatedPassphraseFile = join(dir, LAYOUT.passphrase);
     await writeFile(generatedPassphraseFile, passphrase + '\n', { mode: 0o600, flag: 'wx' });
   }
 
-  const keyStoreType = o.keyStore?.type ?? 'file';
-  const keyStoreSettings = o.keyStore?.settings ?? { dir: LAYOUT.keys };
   const store = openStore(join(dir, LAYOUT.database), { create: true });
-  const rootStore = new FileKeyStore(join(dir, LAYOUT.rootKeyDir), passphrase);
-  const keyStore = await openKeyStore(keyStoreType, { baseDir: dir, settings: keyStoreSettings, secret: o.keyStore?.secret ?? passphrase });
+  const keyStore = c.earlyKeyStore ?? (await openKeyStore(keyStoreType, { baseDir: dir, settings: keyStoreSettings, secret: o.keyStore?.secret ?? passphrase }));
+  const rootStore = rootInKeyStore ? keyStore : new FileKeyStore(join(dir, LAYOUT.rootKeyDir), passphrase);
   try {
     const rootKey = await rootStore.createKey({ label: LAYOUT.rootKeyLabel, alg: keyAlg });
     const rootSigner = await rootStore.getSigner({ label: LAYOUT.rootKeyLabel });
@@ -102,8 +124,10 @@ export async function initInstance(o: InitOptions): Promise<InitResult> {
       name,
       baseUrl,
       database: LAYOUT.database,
-      keyStore: { type: keyStoreType, ...keyStoreSettings, ...(generatedPassphraseFile ? { passphraseFile: LAYOUT.passphrase } : {}) },
-      root: { certificate: LAYOUT.rootCert, keyFile: join(LAYOUT.rootKeyDir, `${LAYOUT.rootKeyLabel}.key.pem`), keyAlg },
+      keyStore: { type: keyStoreType, ...keyStoreSettings, ...(generatedPassphraseFile && keyStoreType === 'file' ? { passphraseFile: LAYOUT.passphrase } : {}) },
+      root: rootInKeyStore
+        ? { certificate: LAYOUT.rootCert, keyLabel: LAYOUT.rootKeyLabel, keyAlg }
+        : { certificate: LAYOUT.rootCert, keyFile: join(LAYOUT.rootKeyDir, `${LAYOUT.rootKeyLabel}.key.pem`), keyAlg },
       intermediate: { certificate: LAYOUT.intermediateCert, keyLabel: LAYOUT.intermediateKeyLabel, keyAlg },
       issuance: { defaultProfile: 'default', lifetime: '24h', maxLifetime: '90d' },
       crl: { shards: 1 },
@@ -120,18 +144,19 @@ export async function initInstance(o: InitOptions): Promise<InitResult> {
       dir,
       rootFingerprint,
       generatedPassphraseFile,
+      rootKeyStore: rootInKeyStore ? keyStoreType : 'file',
       paths: {
         config: join(dir, LAYOUT.config),
         database: join(dir, LAYOUT.database),
         rootCert: join(dir, LAYOUT.rootCert),
         intermediateCert: join(dir, LAYOUT.intermediateCert),
         chain: join(dir, LAYOUT.chain),
-        rootKey: join(dir, config.root.keyFile),
+        rootKey: config.root.keyFile ? join(dir, config.root.keyFile) : LAYOUT.rootKeyLabel,
       },
     };
   } finally {
     store.close();
-    await keyStore.close();
+    if (!c.earlyKeyStore) await keyStore.close();
   }
 }
 

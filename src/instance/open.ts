@@ -8,10 +8,11 @@ import { parseDuration } from '../domain/duration.ts';
 import { CaError } from '../domain/errors.ts';
 import { openKeyStore, type KeyStore } from '../keystore/keystore.ts';
 import '../keystore/file.ts';
+import '../keystore/pkcs11.ts';
 import { keyIdentifier } from '../signer/certificate.ts';
 import { x509 } from '../signer/x509.ts';
 import { openStore, type Store } from '../store/store.ts';
-import { resolvePassphrase } from './secrets.ts';
+import { resolvePassphrase, resolvePin } from './secrets.ts';
 
 /** A running CA instance: everything wired, ready to issue and to serve. */
 export interface CaInstance {
@@ -38,14 +39,18 @@ export async function openInstance(o: OpenOptions): Promise<CaInstance> {
   const dir = resolve(o.dir);
   const config = await loadConfig(dir);
   const clock = o.clock ?? systemClock;
-  const secret = await resolvePassphrase({ dir, passphraseFile: o.passphraseFile, configFile: config.keyStore.passphraseFile, env: o.env });
+  const { type, ...settings } = config.keyStore;
+  // A PKCS#11 store is unlocked by the token's PIN (named in the config); a file store by the passphrase.
+  const secret =
+    type === 'pkcs11'
+      ? await resolvePin({ dir, pinEnv: settings.pinEnv, pinFile: settings.pinFile, env: o.env })
+      : await resolvePassphrase({ dir, passphraseFile: o.passphraseFile, configFile: config.keyStore.passphraseFile, env: o.env });
   const root = await readCertificate(resolve(dir, config.root.certificate));
   const intermediate = await readCertificate(resolve(dir, config.intermediate.certificate));
 
   const store = openStore(resolve(dir, config.database));
   let keyStore: KeyStore | undefined;
   try {
-    const { type, ...settings } = config.keyStore;
     keyStore = await openKeyStore(type, { baseDir: dir, settings, secret });
     const signer = await keyStore.getSigner({ label: config.intermediate.keyLabel });
     const keyId = keyIdentifier(signer.publicKeySpki);

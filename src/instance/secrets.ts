@@ -38,3 +38,19 @@ export async function resolvePassphrase(p: { dir: string; passphraseFile?: strin
   if (p.configFile) return readSecretFile(resolve(p.dir, p.configFile));
   throw new CaError('config', `no passphrase: set ${PASSPHRASE_ENV} or pass --passphrase-file`);
 }
+
+/**
+ * The PKCS#11 user PIN, from the environment variable (`pinEnv`) or the mode-0600 file
+ * (`pinFile`, relative to the instance) that the key store settings name. The PIN itself
+ * is never in the config.
+ */
+export async function resolvePin(p: { dir: string; pinEnv?: unknown; pinFile?: unknown; env?: NodeJS.ProcessEnv }): Promise<string> {
+  const env = p.env ?? process.env;
+  if (typeof p.pinEnv === 'string' && p.pinEnv) {
+    const pin = env[p.pinEnv];
+    if (pin) return pin;
+    if (typeof p.pinFile !== 'string') throw new CaError('config', `no PKCS#11 PIN: the environment variable ${p.pinEnv} (keyStore.pinEnv) is not set`);
+  }
+  if (typeof p.pinFile === 'string' && p.pinFile) return readSecretFile(resolve(p.dir, p.pinFile));
+  throw new CaError('config', 'no PKCS#11 PIN: set keyStore.pinEnv (an environment variable name) or keyStore.pinFile in the config');
+}
