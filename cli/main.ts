@@ -4,6 +4,7 @@ import { registerBackup } from './commands/backup.ts';
 import { registerCerts } from './commands/certs.ts';
 import { registerInit } from './commands/init.ts';
 import { registerIssue } from './commands/issue.ts';
+import { registerKeys } from './commands/keys.ts';
 import { registerServe } from './commands/serve.ts';
 import { EXIT } from './common.ts';
 
@@ -21,6 +22,7 @@ registerInit(program);
 registerServe(program);
 registerIssue(program);
 registerCerts(program);
+registerKeys(program);
 registerAudit(program);
 registerBackup(program);
 

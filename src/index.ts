@@ -2,6 +2,7 @@
 export { initInstance, type InitOptions, type InitResult } from './instance/init.ts';
 export { openInstance, type CaInstance, type OpenOptions } from './instance/open.ts';
 export { openInventory, type Inventory } from './instance/inventory.ts';
+export { listKeysInUse, type KeyInUse } from './instance/keys.ts';
 export { startServer, type RunningServer } from './server.ts';
 export { jsonLogger, silentLogger, type Logger } from './log.ts';
 export { CaError, isCaError } from './domain/errors.ts';

@@ -12,7 +12,7 @@ import '../keystore/pkcs11.ts';
 import { keyIdentifier } from '../signer/certificate.ts';
 import { x509 } from '../signer/x509.ts';
 import { openStore, type Store } from '../store/store.ts';
-import { resolvePassphrase, resolvePin } from './secrets.ts';
+import { resolveKeyStoreSecret } from './secrets.ts';
 
 /** A running CA instance: everything wired, ready to issue and to serve. */
 export interface CaInstance {
@@ -40,11 +40,7 @@ export async function openInstance(o: OpenOptions): Promise<CaInstance> {
   const config = await loadConfig(dir);
   const clock = o.clock ?? systemClock;
   const { type, ...settings } = config.keyStore;
-  // A PKCS#11 store is unlocked by the token's PIN (named in the config); a file store by the passphrase.
-  const secret =
-    type === 'pkcs11'
-      ? await resolvePin({ dir, pinEnv: settings.pinEnv, pinFile: settings.pinFile, env: o.env })
-      : await resolvePassphrase({ dir, passphraseFile: o.passphraseFile, configFile: config.keyStore.passphraseFile, env: o.env });
+  const secret = await resolveKeyStoreSecret({ dir, keyStore: config.keyStore, passphraseFile: o.passphraseFile, env: o.env });
   const root = await readCertificate(resolve(dir, config.root.certificate));
   const intermediate = await readCertificate(resolve(dir, config.intermediate.certificate));
 

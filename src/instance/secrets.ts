@@ -54,3 +54,14 @@ export async function resolvePin(p: { dir: string; pinEnv?: unknown; pinFile?: u
   if (typeof p.pinFile === 'string' && p.pinFile) return readSecretFile(resolve(p.dir, p.pinFile));
   throw new CaError('config', 'no PKCS#11 PIN: set keyStore.pinEnv (an environment variable name) or keyStore.pinFile in the config');
 }
+
+/** The secret that unlocks an instance's key store: the PKCS#11 PIN for a pkcs11 store, else the file passphrase. */
+export async function resolveKeyStoreSecret(p: {
+  dir: string;
+  keyStore: { type: string; passphraseFile?: string; pinEnv?: unknown; pinFile?: unknown };
+  passphraseFile?: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<string> {
+  if (p.keyStore.type === 'pkcs11') return resolvePin({ dir: p.dir, pinEnv: p.keyStore.pinEnv, pinFile: p.keyStore.pinFile, env: p.env });
+  return resolvePassphrase({ dir: p.dir, passphraseFile: p.passphraseFile, configFile: p.keyStore.passphraseFile, env: p.env });
+}

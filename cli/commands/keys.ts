@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { listKeysInUse, type KeyInUse } from '../../src/index.ts';
+import { action, formatTable } from '../common.ts';
+
+export function registerKeys(program: Command): void {
+  const keys = program.command('keys').description('CA keys and where they live');
+  keys
+    .command('list')
+    .description('the keys in use: role, store, algorithm and SHA-256 fingerprint of the public key (SPKI)')
+    .requiredOption('--dir <dir>', 'instance directory')
+    .option('--json', 'machine-readable output')
+    .option('--passphrase-file <file>', 'key store passphrase file (file key store)')
+    .action(
+      action(async (o: { dir: string; json?: boolean; passphraseFile?: string }) => {
+        const rows = await listKeysInUse({ dir: o.dir, passphraseFile: o.passphraseFile });
+        process.stdout.write(o.json ? JSON.stringify(rows, null, 2) + '\n' : toTable(rows));
+        // A key that does not match its certificate is a broken instance: say so in the exit code too.
+        if (rows.some((r) => r.status === 'mismatch')) process.exitCode = 1;
+      }),
+    );
+}
+
+function toTable(rows: KeyInUse[]): string {
+  return formatTable(
+    ['ROLE', 'LABEL', 'STORE', 'ALGORITHM', 'STATUS', 'SPKI SHA-256', 'LOCATION'],
+    rows.map((r) => [r.role, r.label, r.store, r.algorithm, r.status, r.spkiSha256, r.location]),
+  );
+}
