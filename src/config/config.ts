@@ -48,7 +48,23 @@ export const configSchema = z.object({
       maxLifetime: duration.default('90d'),
     })
     .default({ defaultProfile: 'default', lifetime: '24h', maxLifetime: '90d' }),
-  crl: z.object({ shards: z.number().int().min(1).max(1024).default(1) }).default({ shards: 1 }),
+  crl: z
+    .object({
+      shards: z.number().int().min(1).max(1024).default(1),
+      /** thisUpdate → nextUpdate of each CRL (default 24h); rebuilt on schedule at half of it. */
+      validity: duration.optional(),
+      /** How long a revoked certificate stays listed after it expires (default 1d). */
+      expiredGrace: duration.optional(),
+    })
+    .default({ shards: 1 }),
+  /** OCSP responder settings; all optional (defaults in src/status/options.ts). */
+  ocsp: z
+    .object({
+      validity: duration.optional(),
+      responderLifetime: duration.optional(),
+      maxCertsPerRequest: z.number().int().min(1).max(100).optional(),
+    })
+    .optional(),
   http: z
     .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9080) })
     .default({ host: '127.0.0.1', port: 9080 }),

@@ -3,10 +3,17 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '../log.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { caCertificateRoutes, type CaCertificates } from './routes/ca-certificates.ts';
+import { crlRoutes, type CrlSource } from './routes/crl.ts';
+import { ocspRoutes } from './routes/ocsp.ts';
+import type { OcspHttpHandler } from './routes/ocsp-handler.ts';
 
 export interface AppDeps {
   logger: Logger;
   certificates: CaCertificates;
+  /** OCSP responder (RFC 6960) at /ocsp, when the status service runs. */
+  ocsp?: OcspHttpHandler;
+  /** CRL shards at /crl/<issuer>/<shard>.crl|.pem, when the status service runs. */
+  crl?: CrlSource;
   /** Largest request body accepted on any route. */
   maxBodyBytes?: number;
 }
@@ -18,6 +25,8 @@ export function createApp(deps: AppDeps): Hono {
   app.use('*', bodyLimit({ maxSize: deps.maxBodyBytes ?? 64 * 1024, onError: (c) => c.text('request body too large\n', 413) }));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.route('/ca', caCertificateRoutes(deps.certificates));
+  if (deps.ocsp) app.route('/ocsp', ocspRoutes(deps.ocsp));
+  if (deps.crl) app.route('/crl', crlRoutes(deps.crl));
   app.notFound((c) => c.text('not found\n', 404));
   app.onError((err, c) => {
     deps.logger.error('http.error', { path: c.req.path, error: err.message });

@@ -1,0 +1,108 @@
+import type { Clock } from '../../domain/clock.ts';
+import type { OcspResponseCache, ServedResponse } from '../../status/ocsp-cache.ts';
+import type { OcspResponder } from '../../status/ocsp-responder.ts';
+import { MALFORMED_REQUEST, TRY_LATER } from '../../status/ocsp-response.ts';
+
+/** An HTTP answer as flat raw headers ([name, value, name, value…]), which node:http writes without re-processing. */
+export interface OcspReply {
+  status: number;
+  headers: string[];
+  body: Buffer;
+}
+
+/** Largest OCSP request accepted: a few CertIDs and a nonce fit in far less. */
+export const MAX_OCSP_REQUEST_BYTES = 8 * 1024;
+
+const CONTENT_TYPE = 'application/ocsp-response';
+
+/**
+ * OCSP over HTTP (RFC 6960 Appendix A, RFC 5019 §5-6), independent of the HTTP framework:
+ * GET `/ocsp/<url-encoded base64 DER>` and POST with the DER as body. A request seen
+ * before is answered from the raw-bytes cache without parsing (`cachedGet`/`cachedPost`,
+ * synchronous); anything else goes through the responder. Errors are OCSP error responses
+ * with HTTP 200, as RFC 6960 wants; bad input never produces a 5xx.
+ */
+export class OcspHttpHandler {
+  readonly #responder: OcspResponder;
+  readonly #cache: OcspResponseCache;
+  readonly #clock: Clock;
+
+  constructor(d: { responder: OcspResponder; cache: OcspResponseCache; clock: Clock }) {
+    this.#responder = d.responder;
+    this.#cache = d.cache;
+    this.#clock = d.clock;
+  }
+
+  /** The hot path for GET: `rawPath` is everything after `/ocsp/`, still URL-encoded. */
+  cachedGet(rawPath: string): OcspReply | null {
+    const r = this.#cache.forRequest('G' + rawPath, this.#clock.now().getTime());
+    return r ? this.#cachedReply(r) : null;
+  }
+
+  cachedPost(body: Buffer): OcspReply | null {
+    const r = this.#cache.forRequest('P' + body.toString('latin1'), this.#clock.now().getTime());
+    return r ? this.#cachedReply(r) : null;
+  }
+
+  async get(rawPath: string): Promise<OcspReply> {
+    const der = decodeGetPath(rawPath);
+    if (!der) return errorReply(MALFORMED_REQUEST);
+    return this.#answer(der, 'G' + rawPath);
+  }
+
+  async post(body: Buffer): Promise<OcspReply> {
+    if (body.length > MAX_OCSP_REQUEST_BYTES) return errorReply(MALFORMED_REQUEST);
+    return this.#answer(body, 'P' + body.toString('latin1'));
+  }
+
+  async #answer(der: Uint8Array, cacheKey: string): Promise<OcspReply> {
+    try {
+      const a = await this.#responder.answer(der);
+      if (a.kind === 'error') return errorReply(a.body);
+      if (a.kind === 'signed') return { status: 200, headers: ['Content-Type', CONTENT_TYPE, 'Content-Length', String(a.body.length), 'Cache-Control', 'no-store'], body: Buffer.from(a.body) };
+      if (a.cacheable) this.#cache.rememberRequest(cacheKey, a.response.serial);
+      return this.#cachedReply(a.response);
+    } catch {
+      // Our failure, not the client's: RFC 6960's internalError would do, but tryLater invites a retry.
+      return errorReply(TRY_LATER);
+    }
+  }
+
+  /** RFC 5019 §6.2 caching headers: max-age until nextUpdate, Last-Modified = thisUpdate, ETag, Expires. */
+  #cachedReply(r: ServedResponse): OcspReply {
+    const maxAge = Math.max(0, Math.floor((r.nextUpdateMs - this.#clock.now().getTime()) / 1000));
+    return {
+      status: 200,
+      headers: [
+        'Content-Type', CONTENT_TYPE,
+        'Content-Length', String(r.body.length),
+        'Cache-Control', `max-age=${maxAge}, public, no-transform, must-revalidate`,
+        'Last-Modified', r.lastModified,
+        'Expires', r.expires,
+        'ETag', r.etag,
+      ],
+      body: r.body,
+    };
+  }
+}
+
+function errorReply(body: Uint8Array): OcspReply {
+  return { status: 200, headers: ['Content-Type', CONTENT_TYPE, 'Content-Length', String(body.length), 'Cache-Control', 'no-store'], body: Buffer.from(body) };
+}
+
+/**
+ * RFC 6960 Appendix A.1: GET carries `url-encoding of base-64 encoding of the DER`. The base64
+ * may contain '/', so this is the whole raw path after `/ocsp/`. Returns null for anything that
+ * is not strict base64 once URL-decoded.
+ */
+export function decodeGetPath(rawPath: string): Buffer | null {
+  let b64: string;
+  try {
+    b64 = decodeURIComponent(rawPath);
+  } catch {
+    return null;
+  }
+  if (b64.length === 0 || b64.length > (MAX_OCSP_REQUEST_BYTES * 4) / 3 + 4) return null;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || (b64.includes('=') && b64.length % 4 !== 0) || b64.length % 4 === 1) return null;
+  return Buffer.from(b64, 'base64');
+}

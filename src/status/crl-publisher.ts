@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto';
+import type { Issuer } from '../authority/authority.ts';
+import { crlShardFor } from '../authority/authority.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Logger } from '../log.ts';
+import { toPem } from '../signer/x509.ts';
+import type { StoredCrl } from '../store/crls.ts';
+import type { Store } from '../store/store.ts';
+import { buildCrl, type CrlEntry } from './crl.ts';
+import type { StatusOptions } from './options.ts';
+
+/** A CRL shard ready to serve, DER and PEM, with its caching headers worked out once. */
+export interface PublishedCrl {
+  shard: number;
+  number: bigint;
+  der: Buffer;
+  pem: string;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  entries: number;
+  etag: string;
+}
+
+/**
+ * Builds, stores and serves the CRL shards of one issuer. A certificate's shard is fixed
+ * at issuance (its CDP names it), so each shard lists exactly the revoked certificates
+ * whose serial maps to it. Rebuilds are coalesced: revocations arriving within
+ * `crlRebuildDelayMs` of each other share one rebuild.
+ */
+export class CrlPublisher {
+  readonly #d: { store: Store; issuer: Issuer; clock: Clock; logger: Logger; options: StatusOptions };
+  readonly #current = new Map<number, PublishedCrl>();
+  readonly #dirty = new Set<number>();
+  #timer: NodeJS.Timeout | null = null;
+  #chain: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(d: { store: Store; issuer: Issuer; clock: Clock; logger: Logger; options: StatusOptions }) {
+    this.#d = d;
+  }
+
+  /** Loads stored CRLs and builds every shard that has none or whose nextUpdate is near. */
+  async start(): Promise<void> {
+    this.syncFromStore();
+    for (let s = 0; s < this.#d.issuer.crlShards; s++) if (!this.#current.has(s)) this.#dirty.add(s);
+    this.markDue();
+    await this.flush();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  current(shard: number): PublishedCrl | null {
+    return this.#current.get(shard) ?? null;
+  }
+
+  /** Schedules a rebuild of `shard` shortly (a revocation happened). */
+  markDirty(shard: number): void {
+    this.#dirty.add(shard);
+    if (this.#timer || this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.flush();
+    }, this.#d.options.crlRebuildDelayMs);
+    this.#timer.unref();
+  }
+
+  /** Marks shards whose nextUpdate is within the refresh margin. */
+  markDue(): void {
+    const limit = this.#d.clock.now().getTime() + this.#d.options.crlRefreshBeforeMs;
+    for (let s = 0; s < this.#d.issuer.crlShards; s++) {
+      const c = this.#current.get(s);
+      if (!c || c.nextUpdate.getTime() <= limit) this.markDirty(s);
+    }
+  }
+
+  /** Rebuilds every dirty shard now; resolves when done (rebuilds never overlap). */
+  flush(): Promise<void> {
+    this.#chain = this.#chain.then(async () => {
+      const shards = [...this.#dirty].sort((a, b) => a - b);
+      this.#dirty.clear();
+      for (const s of shards) {
+        try {
+          await this.rebuild(s);
+        } catch (e) {
+          this.#dirty.add(s); // try again with the next round
+          this.#d.logger.error('crl.rebuild.failed', { shard: s, error: (e as Error).message });
+        }
+      }
+    });
+    return this.#chain;
+  }
+
+  /** Picks up CRLs another process stored (e.g. a newer number). */
+  syncFromStore(): void {
+    for (let s = 0; s < this.#d.issuer.crlShards; s++) {
+      const stored = this.#d.store.crls.latest(this.#d.issuer.keyId, s);
+      const mine = this.#current.get(s);
+      if (stored && (!mine || stored.number > mine.number)) this.#current.set(s, published(stored));
+    }
+  }
+
+  /** Builds, signs and stores one shard with the next CRL number. */
+  async rebuild(shard: number): Promise<PublishedCrl> {
+    const { store, issuer, clock, options } = this.#d;
+    const started = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      const now = clock.now();
+      const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);
+      const nextUpdate = new Date(thisUpdate.getTime() + options.crlValidityMs);
+      const number = store.crls.nextNumber(issuer.keyId);
+      const entries = shardEntries(store.crls.revoked(issuer.keyId, new Date(now.getTime() - options.expiredGraceMs)), shard, issuer.crlShards);
+      const built = await buildCrl(
+        {
+          issuerName: new Uint8Array(issuer.certificate.subjectName.toArrayBuffer()),
+          issuerKeyId: issuer.keyId,
+          number,
+          thisUpdate,
+          nextUpdate,
+          distributionPoint: issuer.urls.crl(shard),
+          entries,
+        },
+        issuer.signer,
+      );
+      const record: StoredCrl = { issuer: issuer.keyId, shard, number, thisUpdate, nextUpdate, entries: built.entries, der: built.der };
+      try {
+        store.transaction(() => store.crls.add(record));
+      } catch (e) {
+        // Another process took this number meanwhile: build again with the next one.
+        if ((e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') && attempt < 3) continue;
+        throw e;
+      }
+      const p = published(record);
+      this.#current.set(shard, p);
+      this.#d.logger.info('crl.published', { shard, number: number.toString(), entries: built.entries, ms: Math.round(performance.now() - started) });
+      return p;
+    }
+  }
+}
+
+function* shardEntries(all: Iterable<CrlEntry>, shard: number, shards: number): Iterable<CrlEntry> {
+  for (const e of all) if (shards <= 1 || crlShardFor(e.serial, shards) === shard) yield e;
+}
+
+function published(c: StoredCrl): PublishedCrl {
+  const der = Buffer.from(c.der.buffer, c.der.byteOffset, c.der.byteLength);
+  return {
+    shard: c.shard,
+    number: c.number,
+    der,
+    pem: toPem(der, 'X509 CRL'),
+    thisUpdate: c.thisUpdate,
+    nextUpdate: c.nextUpdate,
+    entries: c.entries,
+    etag: `"${createHash('sha1').update(der).digest('hex')}"`,
+  };
+}

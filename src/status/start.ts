@@ -1,0 +1,22 @@
+import type { CaInstance } from '../instance/open.ts';
+import type { Logger } from '../log.ts';
+import { statusOptionsFromConfig, type StatusOptions } from './options.ts';
+import { StatusService } from './status-service.ts';
+
+/**
+ * Starts revocation status for a serving instance: hooks onto its authority (pre-sign at
+ * issuance, re-sign and rebuild the CRL at revocation), catches up on what other processes
+ * changed, and keeps responses, the responder certificate and CRLs fresh until stopped.
+ */
+export async function startStatusService(ca: Pick<CaInstance, 'store' | 'authority' | 'clock' | 'config'>, logger: Logger, overrides: Partial<StatusOptions> = {}): Promise<StatusService> {
+  const service = new StatusService({
+    store: ca.store,
+    issuer: ca.authority.issuer,
+    clock: ca.clock,
+    logger,
+    options: { ...statusOptionsFromConfig(ca.config), ...overrides },
+  });
+  service.attach(ca.authority);
+  await service.start();
+  return service;
+}

@@ -1,0 +1,223 @@
+import type { Authority, Issuer } from '../authority/authority.ts';
+import { crlShardFor } from '../authority/authority.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Logger } from '../log.ts';
+import { toPem } from '../signer/x509.ts';
+import type { Store } from '../store/store.ts';
+import { CrlPublisher } from './crl-publisher.ts';
+import { IssuerHashes, SHA1_OID } from './issuer-hashes.ts';
+import { OcspResponseCache, servedResponse, type ServedResponse } from './ocsp-cache.ts';
+import { OcspResponder, type OcspStatusSource } from './ocsp-responder.ts';
+import { signOcspResponse, type CertStatusInfo, type ResponderKey } from './ocsp-response.ts';
+import { DEFAULT_STATUS_OPTIONS, type StatusOptions } from './options.ts';
+import { issueResponder } from './responder-cert.ts';
+import { derTlv, serialContents } from './der.ts';
+
+export interface StatusServiceDeps {
+  store: Store;
+  issuer: Issuer;
+  clock: Clock;
+  logger: Logger;
+  options?: Partial<StatusOptions>;
+}
+
+/**
+ * Revocation status for one issuer: keeps a pre-signed OCSP response for every live
+ * certificate (signed at issuance and revocation, refreshed well before nextUpdate),
+ * the delegated responder key (rotated before it expires) and the CRL shards (rebuilt
+ * shortly after a revocation and before nextUpdate). Changes committed by other
+ * processes (`pki revoke`, `pki issue`) are noticed through SQLite's data_version.
+ */
+export class StatusService implements OcspStatusSource {
+  readonly cache = new OcspResponseCache();
+  readonly responderLogic: OcspResponder;
+  readonly crls: CrlPublisher;
+  readonly options: StatusOptions;
+  readonly #d: StatusServiceDeps;
+  readonly #hashes: IssuerHashes;
+  #responder: ResponderKey | null = null;
+  #rotating: Promise<ResponderKey> | null = null;
+  #seq = 0;
+  #dataVersion = -1;
+  #timers: NodeJS.Timeout[] = [];
+  #busy: Promise<void> = Promise.resolve();
+
+  constructor(d: StatusServiceDeps) {
+    this.#d = d;
+    this.options = { ...DEFAULT_STATUS_OPTIONS, ...d.options };
+    this.#hashes = new IssuerHashes(new Uint8Array(d.issuer.certificate.rawData));
+    this.responderLogic = new OcspResponder({
+      hashes: this.#hashes,
+      cache: this.cache,
+      source: this,
+      clock: d.clock,
+      validityMs: this.options.ocspValidityMs,
+      maxCertsPerRequest: this.options.maxCertsPerRequest,
+    });
+    this.crls = new CrlPublisher({ store: d.store, issuer: d.issuer, clock: d.clock, logger: d.logger, options: this.options });
+  }
+
+  /** Hooks onto the authority: pre-sign at issuance, re-sign and rebuild the CRL at revocation. */
+  attach(authority: Authority): void {
+    authority.onIssued(async (c) => {
+      await this.presign(c.serial);
+    });
+    authority.onRevoked(async (r) => {
+      await this.presign(r.serial);
+      this.crls.markDirty(crlShardFor(r.serial, this.#d.issuer.crlShards));
+    });
+  }
+
+  /** Loads what is stored, catches up on anything missing, builds absent CRLs, then keeps all of it fresh in the background. */
+  async start(): Promise<void> {
+    await this.responder();
+    this.#syncFromStore();
+    await this.#reconcile();
+    await this.crls.start();
+    this.#dataVersion = this.#readDataVersion();
+    const poll = setInterval(() => void this.#serially(() => this.#poll()), this.options.pollIntervalMs);
+    const maintain = setInterval(() => void this.#serially(() => this.#maintain()), this.options.maintenanceIntervalMs);
+    poll.unref();
+    maintain.unref();
+    this.#timers.push(poll, maintain);
+  }
+
+  stop(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    this.crls.stop();
+  }
+
+  /** Signs and stores the SHA-1 CertID response for one of our certificates, and serves it from now on. */
+  async presign(serial: string): Promise<ServedResponse> {
+    const { store, clock, issuer } = this.#d;
+    const status = this.statusOf(serial);
+    const responder = await this.responder();
+    const now = clock.now();
+    const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);
+    const nextUpdate = new Date(Math.min(thisUpdate.getTime() + this.options.ocspValidityMs, responder.notAfter.getTime()));
+    const der = signOcspResponse({ responder, producedAt: thisUpdate, answers: [{ certIdDer: this.#sha1CertId(serial), status, thisUpdate, nextUpdate }] });
+    const served = servedResponse(serial, der, thisUpdate, nextUpdate);
+    if (status.kind === 'unknown') {
+      this.cache.putUnknown(served);
+      return served;
+    }
+    const cert = store.certificates.get(serial);
+    if (cert && cert.issuer === issuer.keyId) {
+      store.ocspResponses.put({ serial, certStatus: status.kind, thisUpdate, nextUpdate, responder: responder.serial, der });
+    }
+    this.cache.put(served);
+    return served;
+  }
+
+  // --- OcspStatusSource ---
+
+  async presigned(serial: string): Promise<ServedResponse> {
+    return this.cache.get(serial, this.#d.clock.now().getTime()) ?? this.presign(serial);
+  }
+
+  statusOf(serial: string): CertStatusInfo {
+    const cert = this.#d.store.certificates.get(serial);
+    if (!cert || cert.issuer !== this.#d.issuer.keyId) return { kind: 'unknown' };
+    if (cert.status === 'valid') return { kind: 'good' };
+    if (cert.status === 'revoked' && cert.revokedAt) return { kind: 'revoked', revokedAt: cert.revokedAt, reason: cert.reason };
+    return { kind: 'unknown' }; // pending or failed: nothing was signed that anyone could hold
+  }
+
+  /** The current responder key, issuing a new one when none exists or the current one is near its end. */
+  async responder(): Promise<ResponderKey> {
+    const r = this.#responder;
+    if (r && r.notAfter.getTime() - this.#d.clock.now().getTime() > this.options.responderRenewBeforeMs) return r;
+    this.#rotating ??= issueResponder({ store: this.#d.store, issuer: this.#d.issuer, clock: this.#d.clock, lifetimeMs: this.options.responderLifetimeMs })
+      .then((k) => {
+        this.#responder = k;
+        this.#d.logger.info('ocsp.responder.rotated', { serial: k.serial, notAfter: k.notAfter.toISOString() });
+        return k;
+      })
+      .finally(() => {
+        this.#rotating = null;
+      });
+    return this.#rotating;
+  }
+
+  /** CertID (SHA-1, NULL parameters: what RFC 5019 clients send) for one of our serials. */
+  #sha1CertId(serial: string): Uint8Array {
+    const h = this.#hashes.get(SHA1_OID);
+    const alg = Uint8Array.of(0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00);
+    return derTlv(0x30, alg, derTlv(0x04, h.name), derTlv(0x04, h.key), derTlv(0x02, serialContents(serial)));
+  }
+
+  // --- background work ---
+
+  /** Runs background jobs one at a time (a rebuild never overlaps a refresh). */
+  #serially(job: () => Promise<void>): Promise<void> {
+    this.#busy = this.#busy.then(job).catch((e: unknown) => this.#d.logger.error('status.job.failed', { error: (e as Error).message }));
+    return this.#busy;
+  }
+
+  #readDataVersion(): number {
+    return this.#d.store.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  /** Another connection committed: pick up its responses and CRLs, then sign what its changes need. */
+  async #poll(): Promise<void> {
+    const v = this.#readDataVersion();
+    if (v === this.#dataVersion) return;
+    this.#dataVersion = v;
+    this.#syncFromStore();
+    await this.#reconcile();
+    this.crls.syncFromStore();
+  }
+
+  #syncFromStore(): void {
+    for (const r of this.#d.store.ocspResponses.changedSince(this.#seq, this.#d.clock.now())) {
+      this.cache.put(servedResponse(r.serial, r.der, r.thisUpdate, r.nextUpdate));
+      this.#seq = Math.max(this.#seq, r.seq);
+    }
+  }
+
+  /** Certificates with no response yet, or whose response no longer tells their status (revoked elsewhere). */
+  async #reconcile(): Promise<void> {
+    const { store, issuer, clock } = this.#d;
+    for (;;) {
+      const stale = store.ocspResponses.stale(issuer.keyId, new Date(clock.now().getTime() - this.options.expiredGraceMs), 500);
+      if (stale.length === 0) return;
+      for (const s of stale) {
+        await this.presign(s.serial);
+        if (s.status === 'revoked') this.crls.markDirty(crlShardFor(s.serial, issuer.crlShards));
+      }
+      await yieldToIo();
+    }
+  }
+
+  /** Scheduled upkeep: rotate the responder, refresh responses nearing nextUpdate, rebuild CRLs nearing theirs. */
+  async #maintain(): Promise<void> {
+    const { store, clock } = this.#d;
+    await this.responder();
+    for (;;) {
+      const now = clock.now().getTime();
+      const due = store.ocspResponses.dueForRefresh(new Date(now + this.options.ocspRefreshBeforeMs), new Date(now - this.options.expiredGraceMs), 500);
+      if (due.length === 0) break;
+      for (const serial of due) await this.presign(serial);
+      await yieldToIo();
+    }
+    this.crls.markDue();
+  }
+
+  /** For `pki status`-style checks and tests: the PEM of a shard's current CRL. */
+  crlPem(shard: number): string | null {
+    const c = this.crls.current(shard);
+    return c ? toPem(c.der, 'X509 CRL') : null;
+  }
+
+  /** Exposed for tests: runs one poll/maintenance round now. */
+  async runMaintenance(): Promise<void> {
+    await this.#serially(() => this.#maintain());
+  }
+  async runPoll(): Promise<void> {
+    await this.#serially(() => this.#poll());
+  }
+}
+
+/** Lets queued requests run between batches of signing. */
+const yieldToIo = () => new Promise<void>((r) => setImmediate(r));
