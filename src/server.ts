@@ -1,17 +1,30 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './http/app.ts';
+import { startAcmeListener, type AcmeListener } from './http/acme/listener.ts';
+import type { AcmeConfig } from './acme/settings.ts';
 import type { CaInstance } from './instance/open.ts';
 import type { Logger } from './log.ts';
+import { OcspHttpHandler } from './http/routes/ocsp-handler.ts';
+import { createServerWithOcsp } from './http/routes/ocsp-listener.ts';
+import type { StatusOptions } from './status/options.ts';
+import { startStatusService } from './status/start.ts';
+import type { StatusService } from './status/status-service.ts';
 
 export interface RunningServer {
   /** Base URL of the plain-HTTP listener, e.g. http://127.0.0.1:9080 */
   httpUrl: string;
+  /** The ACME server (HTTPS, its own port), unless disabled. */
+  acme: AcmeListener | null;
+  /** OCSP pre-signing and CRL publishing for this instance. */
+  status: StatusService;
   close(): Promise<void>;
 }
 
-/** Serves an opened instance; `port` 0 picks a free port (tests). */
-export async function startServer(ca: CaInstance, o: { host: string; port: number; logger: Logger }): Promise<RunningServer> {
+/** Serves an opened instance: plain HTTP (CA certificates, OCSP, CRL) and ACME over HTTPS; `port` 0 picks free ports (tests). */
+export async function startServer(ca: CaInstance, o: { host: string; port: number; logger: Logger; acme?: Partial<AcmeConfig> | false; status?: Partial<StatusOptions> }): Promise<RunningServer> {
+  const status = await startStatusService(ca, o.logger, o.status);
+  const ocsp = new OcspHttpHandler({ responder: status.responderLogic, cache: status.cache, clock: ca.clock });
   const app = createApp({
     logger: o.logger,
     certificates: {
@@ -20,20 +33,43 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
       rootPem: ca.root.toString('pem') + '\n',
       intermediatePem: ca.intermediate.toString('pem') + '\n',
     },
+    ocsp,
+    crl: { issuerKeyId: ca.authority.issuer.keyId, current: (shard) => status.crls.current(shard) },
   });
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: o.host, port: o.port }, () => resolve(s));
-    s.once('error', reject);
+    // OCSP is answered by a node:http fast path in front of Hono (see ocsp-listener.ts).
+    const s = serve({ fetch: app.fetch, hostname: o.host, port: o.port, createServer: createServerWithOcsp(ocsp) }, () => resolve(s));
+    s.once('error', (e) => {
+      status.stop();
+      reject(e);
+    });
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  let acme: AcmeListener | null = null;
+  if (o.acme !== false) {
+    try {
+      // An ephemeral plain-HTTP port (tests) implies an ephemeral ACME port unless one is given.
+      const overrides = { ...(o.port === 0 ? { port: 0 } : {}), ...o.acme };
+      acme = await startAcmeListener(ca, { host: o.host, logger: o.logger, overrides });
+    } catch (e) {
+      status.stop();
+      server.close();
+      throw e;
+    }
+  }
   return {
     httpUrl: `http://${host}:${addr.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    acme,
+    status,
+    close: async () => {
+      status.stop();
+      await acme?.close();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Idle keep-alive sockets would hold close() open.
         (server as import('node:http').Server).closeIdleConnections?.();
-      }),
+      });
+    },
   };
 }

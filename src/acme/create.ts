@@ -1,0 +1,76 @@
+import type { Clock } from '../domain/clock.ts';
+import { parseDuration } from '../domain/duration.ts';
+import type { Logger } from '../log.ts';
+import { AcmeStore } from '../store/acme/acme-store.ts';
+import type { Db } from '../store/sqlite.ts';
+import type { AcmeAuthority, AcmeContext, CertificateLookup } from './context.ts';
+import { AcmeLinks } from './links.ts';
+import { NonceService } from './nonces.ts';
+import { acmeSecretKeys } from './secret-key.ts';
+import type { AcmeConfig } from './settings.ts';
+import { Dns01Validator } from './validation/dns-01.ts';
+import { Http01Validator } from './validation/http-01.ts';
+import { ValidationQueue } from './validation/queue.ts';
+import { makeResolver } from './validation/resolve.ts';
+import { TlsAlpn01Validator } from './validation/tls-alpn-01.ts';
+import type { ValidationSettings } from './validation/validator.ts';
+
+export interface AcmeDeps {
+  /** Instance directory (for secrets/acme.key). */
+  dir: string;
+  db: Db;
+  authority: AcmeAuthority;
+  certificates: CertificateLookup;
+  clock: Clock;
+  logger: Logger;
+  intermediatePem: string;
+  config: AcmeConfig;
+  defaultProfile: string;
+  /** https://HOST:PORT the clients use. */
+  origin: string;
+}
+
+export interface AcmeService {
+  ctx: AcmeContext;
+  validations: ValidationQueue;
+}
+
+/** Wires the ACME handlers' context: store, nonces, validators, links. */
+export async function createAcmeService(d: AcmeDeps): Promise<AcmeService> {
+  const store = new AcmeStore(d.db);
+  const keys = await acmeSecretKeys(d.dir);
+  const vs: ValidationSettings = {
+    http01Port: d.config.http01Port,
+    tlsAlpn01Port: d.config.tlsAlpn01Port,
+    dnsServer: d.config.dnsServer,
+    timeoutMs: parseDuration(d.config.validationTimeout),
+  };
+  const resolver = makeResolver(vs.dnsServer, vs.timeoutMs);
+  const validations = new ValidationQueue({
+    validators: [new Http01Validator(vs, resolver), new Dns01Validator(resolver), new TlsAlpn01Validator(vs, resolver)],
+    store,
+    clock: d.clock,
+    logger: d.logger,
+  });
+  const ctx: AcmeContext = {
+    store,
+    certificates: d.certificates,
+    authority: d.authority,
+    links: new AcmeLinks(d.origin),
+    nonces: new NonceService({ key: keys.nonceKey, spent: store.nonces, clock: d.clock, lifetimeMs: parseDuration(d.config.nonceLifetime) }),
+    clock: d.clock,
+    logger: d.logger,
+    settings: {
+      requireEab: d.config.requireEab,
+      orderLifetimeMs: parseDuration(d.config.orderLifetime),
+      authzLifetimeMs: parseDuration(d.config.authzLifetime),
+      defaultProfile: d.defaultProfile,
+      website: d.config.website,
+      retryAfterS: 1,
+    },
+    validations,
+    eabSealKey: keys.eabSealKey,
+    intermediatePem: d.intermediatePem,
+  };
+  return { ctx, validations };
+}

@@ -1,0 +1,73 @@
+import type { JWK } from 'jose';
+import type { AccountRecord } from '../../store/acme/records.ts';
+import type { AcmeContext, AcmeReply } from '../context.ts';
+import { verifyEab } from '../eab.ts';
+import { newId } from '../ids.ts';
+import { publicJwk } from '../jws.ts';
+import { accountDoesNotExist, externalAccountRequired, invalidContact, malformed, unauthorized, unsupportedContact } from '../problems.ts';
+import { requireAccount, type VerifiedRequest } from '../request.ts';
+import { accountJson } from '../wire.ts';
+
+/** §7.3: only mailto: contacts, each a plausible address, at most a few. */
+function parseContact(v: unknown): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every((c) => typeof c === 'string')) throw malformed('"contact" must be an array of strings');
+  if (v.length > 10) throw malformed('too many contacts');
+  for (const c of v as string[]) {
+    if (!c.startsWith('mailto:')) throw unsupportedContact(`contact "${c}" is not a mailto: URL`);
+    if (!/^mailto:[^@\s,?]+@[^@\s,?]+$/.test(c)) throw invalidContact(`contact "${c}" is not a valid email address`);
+  }
+  return v as string[];
+}
+
+/** POST newAccount (§7.3): create, or find the account of this key (onlyReturnExisting, §7.3.1). */
+export async function newAccount(ctx: AcmeContext, req: VerifiedRequest): Promise<AcmeReply> {
+  const p = req.payload ?? {};
+  const existing = ctx.store.accounts.byThumbprint(req.thumbprint);
+  if (existing) {
+    if (existing.status !== 'valid') throw unauthorized(`the account of this key is ${existing.status}`);
+    return { status: 200, json: accountJson(existing, ctx.links), location: ctx.links.account(existing.id) };
+  }
+  if (p.onlyReturnExisting === true) throw accountDoesNotExist('no account exists for this key');
+  const contact = parseContact(p.contact);
+  const jwk = publicJwk(req.jwk as JWK);
+
+  let eabKid: string | null = null;
+  if (p.externalAccountBinding !== undefined) {
+    eabKid = (await verifyEab(ctx.store, ctx.eabSealKey, p.externalAccountBinding, { url: ctx.links.newAccount, accountJwk: jwk })).kid;
+  } else if (ctx.settings.requireEab) {
+    throw externalAccountRequired('this CA requires an external account binding: ask its operator for a key (pki eab create)');
+  }
+
+  const account: AccountRecord = { id: newId(), thumbprint: req.thumbprint, jwk: jwk as Record<string, unknown>, contact, status: 'valid', eabKid, createdAt: ctx.clock.now() };
+  ctx.store.transaction(() => {
+    if (eabKid !== null && !ctx.store.eabKeys.bind(eabKid, account.id)) throw unauthorized(`external account key "${eabKid}" is already bound or revoked`);
+    ctx.store.accounts.insert(account);
+  });
+  ctx.logger.info('acme.account.created', { account: account.id, eabKid });
+  return { status: 201, json: accountJson(account, ctx.links), location: ctx.links.account(account.id) };
+}
+
+/** POST to the account URL (§7.3.2 update, §7.3.6 deactivation, or POST-as-GET). */
+export function updateAccount(ctx: AcmeContext, req: VerifiedRequest, id: string): AcmeReply {
+  const account = requireAccount(req);
+  if (account.id !== id) throw unauthorized('the account URL does not match the signing account');
+  const p = req.payload;
+  if (p) {
+    if (p.status !== undefined && p.status !== 'deactivated') throw malformed('the only status a client may set is "deactivated"');
+    if (p.contact !== undefined) ctx.store.accounts.updateContact(id, parseContact(p.contact));
+    if (p.status === 'deactivated') {
+      ctx.store.accounts.setStatus(id, 'deactivated');
+      ctx.logger.info('acme.account.deactivated', { account: id });
+    }
+  }
+  return { status: 200, json: accountJson(ctx.store.accounts.get(id)!, ctx.links), location: ctx.links.account(id) };
+}
+
+/** POST-as-GET on the orders list (§7.1.2.1). */
+export function listOrders(ctx: AcmeContext, req: VerifiedRequest, id: string): AcmeReply {
+  const account = requireAccount(req);
+  if (account.id !== id) throw unauthorized('these orders belong to another account');
+  const orders = ctx.store.orders.ordersOf(id).filter((o) => o.status !== 'invalid');
+  return { status: 200, json: { orders: orders.map((o) => ctx.links.order(o.id)) } };
+}

@@ -1,0 +1,30 @@
+import type { AcmeContext, AcmeReply } from '../context.ts';
+import { malformed, notFound } from '../problems.ts';
+import { requireAccount, type VerifiedRequest } from '../request.ts';
+import { challengeJson } from '../wire.ts';
+import { ownedAuthz } from './common.ts';
+
+/**
+ * POST to a challenge (§7.5.1): `{}` asks the server to validate it (asynchronously),
+ * POST-as-GET reads it. Link rel="up" names the authorization.
+ */
+export function postChallenge(ctx: AcmeContext, req: VerifiedRequest, id: string): AcmeReply {
+  const account = requireAccount(req);
+  let ch = ctx.store.orders.challenge(id);
+  if (!ch) throw notFound(`no challenge ${id}`);
+  const authz = ownedAuthz(ctx, account, ch.authzId);
+  if (req.payload) {
+    if (Object.keys(req.payload).length !== 0) throw malformed('respond to a challenge with an empty object {}');
+    if (ch.status === 'pending') {
+      if (authz.status !== 'pending') throw malformed(`the authorization is ${authz.status}; its challenges can no longer be attempted`);
+      if (ctx.store.orders.transitionChallenge(id, ['pending'], 'processing')) ctx.validations.start(id);
+      ch = ctx.store.orders.challenge(id)!;
+    }
+  }
+  return {
+    status: 200,
+    json: challengeJson(ch, ctx.links),
+    links: [`<${ctx.links.authz(authz.id)}>;rel="up"`],
+    ...(ch.status === 'processing' ? { retryAfterS: ctx.settings.retryAfterS } : {}),
+  };
+}

@@ -1,0 +1,134 @@
+import { CaError, isCaError } from '../../domain/errors.ts';
+import type { Identifier } from '../../domain/types.ts';
+import { normalizeIdentifier } from '../../signer/identifiers.ts';
+import { normalizeSerial } from '../../signer/serial.ts';
+import type { AuthzRecord, ChallengeRecord, OrderRecord } from '../../store/acme/records.ts';
+import type { AcmeContext, AcmeReply } from '../context.ts';
+import { newId, newToken } from '../ids.ts';
+import { invalidProfile, malformed, rejectedIdentifier, unauthorized, unsupportedIdentifier } from '../problems.ts';
+import { requireAccount, type VerifiedRequest } from '../request.ts';
+import { outsideScopes } from '../scopes.ts';
+import { orderReply, ownedOrder } from './common.ts';
+
+const MAX_IDENTIFIERS = 100;
+
+/** Challenge types offered per identifier (§8; RFC 8738 §7 for IPs; wildcards only by dns-01, §7.1.3). */
+function challengeTypesFor(id: Identifier): string[] {
+  if (id.type === 'ip') return ['http-01', 'tls-alpn-01'];
+  if (id.value.startsWith('*.')) return ['dns-01'];
+  return ['http-01', 'dns-01', 'tls-alpn-01'];
+}
+
+function parseIdentifiers(v: unknown, scopes: string[] | null): Identifier[] {
+  if (!Array.isArray(v) || v.length === 0) throw malformed('"identifiers" must be a non-empty array');
+  if (v.length > MAX_IDENTIFIERS) throw rejectedIdentifier(`an order may name at most ${MAX_IDENTIFIERS} identifiers`);
+  const seen = new Map<string, Identifier>();
+  for (const raw of v as unknown[]) {
+    const r = raw as { type?: unknown; value?: unknown };
+    if (typeof r !== 'object' || r === null || typeof r.type !== 'string' || typeof r.value !== 'string') throw malformed('each identifier must be {type, value}');
+    // "uri" is not an ACME identifier type; it is accepted only when an EAB scope grants it.
+    if (r.type !== 'dns' && r.type !== 'ip' && !(r.type === 'uri' && scopes?.some((s) => s.startsWith('uri:')))) {
+      throw unsupportedIdentifier(`identifier type "${r.type}" is not supported (dns, ip)`);
+    }
+    let id: Identifier;
+    try {
+      id = normalizeIdentifier({ type: r.type, value: r.value });
+    } catch (e) {
+      if (isCaError(e)) throw rejectedIdentifier(e.detail);
+      throw e;
+    }
+    seen.set(`${id.type}:${id.value}`, id);
+  }
+  return [...seen.values()];
+}
+
+/** POST newOrder (§7.4), with issuance scopes of the account's EAB key and the profiles extension. */
+export function newOrder(ctx: AcmeContext, req: VerifiedRequest): AcmeReply {
+  const account = requireAccount(req);
+  const p = req.payload ?? {};
+  if (p.notBefore !== undefined || p.notAfter !== undefined) throw malformed('notBefore/notAfter are not supported: lifetimes come from the profile');
+  const eab = account.eabKid ? ctx.store.eabKeys.get(account.eabKid) : null;
+  if (eab && eab.status !== 'active') throw unauthorized('the external account key of this account was revoked');
+  const identifiers = parseIdentifiers(p.identifiers, eab?.scopes ?? null);
+  if (eab) {
+    const outside = outsideScopes(eab.scopes, identifiers);
+    if (outside.length > 0) {
+      throw rejectedIdentifier(
+        `outside this account's issuance scopes: ${outside.map((i) => `${i.type}:${i.value}`).join(', ')}`,
+        outside.map((i) => ({ type: 'urn:ietf:params:acme:error:rejectedIdentifier', detail: 'outside the account scopes', identifier: i })),
+      );
+    }
+  }
+  const profile = p.profile === undefined ? ctx.settings.defaultProfile : p.profile;
+  if (typeof profile !== 'string' || !Object.hasOwn(ctx.authority.profiles, profile)) {
+    throw invalidProfile(`unknown profile "${String(profile)}" (offered: ${Object.keys(ctx.authority.profiles).join(', ')})`);
+  }
+  const replaces = checkReplaces(ctx, account.id, p.replaces);
+
+  const now = ctx.clock.now();
+  const order: OrderRecord = {
+    id: newId(),
+    accountId: account.id,
+    status: 'pending',
+    identifiers,
+    profile,
+    expiresAt: new Date(now.getTime() + ctx.settings.orderLifetimeMs),
+    error: null,
+    certSerial: null,
+    replaces,
+    createdAt: now,
+  };
+  const authzs: AuthzRecord[] = [];
+  const challenges: ChallengeRecord[] = [];
+  for (const id of identifiers) {
+    // A URI is pre-authorized by the EAB scope that allowed it (§7.4.1): there is nothing to challenge.
+    const preAuthorized = id.type === 'uri';
+    const authz: AuthzRecord = {
+      id: newId(),
+      orderId: order.id,
+      accountId: account.id,
+      identifier: id,
+      wildcard: id.type === 'dns' && id.value.startsWith('*.'),
+      status: preAuthorized ? 'valid' : 'pending',
+      expiresAt: new Date(Math.min(now.getTime() + ctx.settings.authzLifetimeMs, order.expiresAt.getTime())),
+    };
+    authzs.push(authz);
+    if (!preAuthorized) {
+      for (const type of challengeTypesFor(id)) challenges.push({ id: newId(), authzId: authz.id, type, token: newToken(), status: 'pending', validatedAt: null, error: null });
+    }
+  }
+  if (authzs.every((a) => a.status === 'valid')) order.status = 'ready';
+  ctx.store.transaction(() => ctx.store.orders.insert(order, authzs, challenges));
+  return orderReply(ctx, order, 201);
+}
+
+/** RFC 9773 §5: "replaces" names a certificate of this account by its ARI id. */
+function checkReplaces(ctx: AcmeContext, accountId: string, v: unknown): string | null {
+  if (v === undefined) return null;
+  if (typeof v !== 'string') throw malformed('"replaces" must be a certificate identifier string');
+  let serial: string;
+  try {
+    serial = serialFromCertId(v, ctx.authority.issuer.keyId);
+  } catch (e) {
+    if (isCaError(e)) throw malformed(e.detail);
+    throw e;
+  }
+  if (ctx.store.orders.orderByCertificate(serial)?.accountId !== accountId) throw malformed('"replaces" does not name a certificate of this account');
+  return v;
+}
+
+/** ARI certificate id (RFC 9773 §4.1): base64url(AKI keyIdentifier) "." base64url(serial DER content). */
+export function serialFromCertId(certId: string, issuerKeyId: string): string {
+  const m = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(certId);
+  if (!m) throw new CaError('malformed', 'a certificate id is base64url(AKI) "." base64url(serial)');
+  const aki = Buffer.from(m[1]!, 'base64url').toString('hex');
+  if (aki !== issuerKeyId.toLowerCase()) throw new CaError('notFound', 'the certificate id names another issuer');
+  const serial = Buffer.from(m[2]!, 'base64url').toString('hex');
+  if (serial.length === 0) throw new CaError('malformed', 'empty serial in certificate id');
+  return normalizeSerial(serial);
+}
+
+/** POST-as-GET on an order (§7.4). */
+export function getOrder(ctx: AcmeContext, req: VerifiedRequest, id: string): AcmeReply {
+  return orderReply(ctx, ownedOrder(ctx, requireAccount(req), id));
+}

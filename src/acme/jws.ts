@@ -1,0 +1,119 @@
+import { calculateJwkThumbprint, flattenedVerify, type JWK } from 'jose';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { badPublicKey, badSignatureAlgorithm, malformed, unauthorized } from './problems.ts';
+
+/** RFC 8555 §6.2: asymmetric algorithms only; never `none`, never MAC (except inside EAB, §7.3.4). */
+export const JWS_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'EdDSA'] as const;
+/** MAC algorithms an external account binding may use. */
+export const EAB_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+
+export interface FlattenedJws {
+  protected: string;
+  payload: string;
+  signature: string;
+}
+
+export interface ProtectedHeader {
+  alg: string;
+  nonce?: string;
+  url: string;
+  jwk?: JWK;
+  kid?: string;
+  [k: string]: unknown;
+}
+
+/** Parses the flattened JSON serialization (§6.2: the only one accepted) and its protected header. */
+export function parseFlattenedJws(body: unknown, what = 'request body'): { jws: FlattenedJws; header: ProtectedHeader } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw malformed(`the ${what} is not a JWS in flattened JSON serialization`);
+  const o = body as Record<string, unknown>;
+  if ('signatures' in o) throw malformed(`the ${what} uses the general JWS serialization; only flattened is accepted`);
+  if ('header' in o) throw malformed(`the ${what} has an unprotected header; every header must be protected`);
+  for (const k of ['protected', 'payload', 'signature'] as const) {
+    if (typeof o[k] !== 'string' || !/^[A-Za-z0-9_-]*$/.test(o[k])) throw malformed(`the ${what} has no valid "${k}" member`);
+  }
+  const jws = { protected: o.protected as string, payload: o.payload as string, signature: o.signature as string };
+  let header: unknown;
+  try {
+    header = JSON.parse(Buffer.from(jws.protected, 'base64url').toString('utf8'));
+  } catch {
+    throw malformed(`the ${what}'s protected header is not base64url JSON`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw malformed(`the ${what}'s protected header is not a JSON object`);
+  const h = header as ProtectedHeader;
+  if (typeof h.alg !== 'string') throw malformed(`the ${what}'s protected header has no "alg"`);
+  if (typeof h.url !== 'string') throw malformed(`the ${what}'s protected header has no "url"`);
+  return { jws, header: h };
+}
+
+/** Checks the header fields every request needs (§6.2, §6.4): allowed alg, exactly one of jwk/kid. */
+export function checkRequestHeader(h: ProtectedHeader): { kind: 'jwk'; jwk: JWK } | { kind: 'kid'; kid: string } {
+  if (!(JWS_ALGORITHMS as readonly string[]).includes(h.alg)) {
+    throw badSignatureAlgorithm(`JWS algorithm "${h.alg}" is not accepted`, [...JWS_ALGORITHMS]);
+  }
+  const hasJwk = h.jwk !== undefined;
+  const hasKid = h.kid !== undefined;
+  if (hasJwk === hasKid) throw malformed('the protected header must carry exactly one of "jwk" and "kid"');
+  if (hasKid) {
+    if (typeof h.kid !== 'string') throw malformed('"kid" must be a string');
+    return { kind: 'kid', kid: h.kid };
+  }
+  if (typeof h.jwk !== 'object' || h.jwk === null || Array.isArray(h.jwk)) throw malformed('"jwk" must be a JSON object');
+  return { kind: 'jwk', jwk: h.jwk };
+}
+
+/** Imports a client's public JWK, refusing private keys, symmetric keys and weak RSA. */
+export async function importAccountKey(jwk: JWK, alg: string): Promise<KeyObject> {
+  if ('d' in jwk || 'k' in jwk || jwk.kty === 'oct') throw badPublicKey('the JWK must be a public asymmetric key');
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+  } catch (e) {
+    throw badPublicKey(`the JWK is not a valid public key: ${(e as Error).message}`);
+  }
+  const fits = { ES256: key.asymmetricKeyDetails?.namedCurve === 'prime256v1', ES384: key.asymmetricKeyDetails?.namedCurve === 'secp384r1', RS256: key.asymmetricKeyType === 'rsa', EdDSA: key.asymmetricKeyType === 'ed25519' }[alg];
+  if (!fits) throw badPublicKey(`the JWK does not fit algorithm ${alg}`);
+  if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw badPublicKey('RSA account keys must have at least 2048 bits');
+  return key;
+}
+
+/** Verifies the signature with `key` and returns the decoded payload bytes. */
+export async function verifySignature(jws: FlattenedJws, key: KeyObject | Uint8Array, algorithms: readonly string[]): Promise<Uint8Array> {
+  try {
+    const r = await flattenedVerify(jws, key, { algorithms: [...algorithms] });
+    return r.payload;
+  } catch {
+    throw unauthorized('the JWS signature does not verify');
+  }
+}
+
+/** RFC 7638 thumbprint (SHA-256, base64url) of a public JWK: identifies an account key. */
+export async function thumbprint(jwk: JWK): Promise<string> {
+  return calculateJwkThumbprint(publicJwk(jwk), 'sha256');
+}
+
+/** The public members of a JWK, in a stable form for storage and comparison. */
+export function publicJwk(jwk: JWK): JWK {
+  switch (jwk.kty) {
+    case 'EC':
+      return { kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y };
+    case 'RSA':
+      return { kty: 'RSA', n: jwk.n, e: jwk.e };
+    case 'OKP':
+      return { kty: 'OKP', crv: jwk.crv, x: jwk.x };
+    default:
+      throw badPublicKey(`unsupported key type "${String(jwk.kty)}"`);
+  }
+}
+
+/** Decodes a JWS payload: "" is POST-as-GET (§6.3) → null; anything else must be a JSON object. */
+export function decodePayload(bytes: Uint8Array): Record<string, unknown> | null {
+  if (bytes.length === 0) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw malformed('the JWS payload is not JSON');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw malformed('the JWS payload must be a JSON object');
+  return v as Record<string, unknown>;
+}

@@ -1,0 +1,50 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { CaError } from '../domain/errors.ts';
+import { parseDuration } from '../domain/duration.ts';
+
+const duration = z.string().refine((s) => {
+  try {
+    return parseDuration(s) > 0;
+  } catch {
+    return false;
+  }
+}, 'must be a duration such as 1h or 30m');
+const port = z.number().int().min(0).max(65535);
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT');
+
+/** The `acme` section of pki.json; every field has a default, so older configs keep working. */
+export const acmeConfigSchema = z.object({
+  enabled: z.boolean().default(true),
+  /** HTTPS port of the ACME server (the plain-HTTP port stays for OCSP/CRL/CA certificates). */
+  port: port.default(9443),
+  /** Names in the ACME server's own TLS certificate; the first is used in the directory URL unless `host` is an address. */
+  hostnames: z.array(z.string().min(1)).min(1).default(['localhost', '127.0.0.1']),
+  /** External account binding required for newAccount (RFC 8555 §7.3.4). */
+  requireEab: z.boolean().default(true),
+  orderLifetime: duration.default('1h'),
+  authzLifetime: duration.default('1h'),
+  nonceLifetime: duration.default('1h'),
+  /** Where validation connects (RFC 8555 §8.3, RFC 8737 §3); override for tests and local use. */
+  http01Port: port.default(80),
+  tlsAlpn01Port: port.default(443),
+  /** HOST:PORT of the DNS server for A/AAAA/TXT lookups; absent = the system resolver. */
+  dnsServer: hostPort.optional(),
+  validationTimeout: duration.default('10s'),
+  website: z.string().url().optional(),
+});
+
+export type AcmeConfig = z.infer<typeof acmeConfigSchema>;
+
+export const defaultAcmeConfig = (): AcmeConfig => acmeConfigSchema.parse({});
+
+/** Reads DIR/pki.json's `acme` section (absent → defaults); every problem names the field. */
+export async function loadAcmeConfig(dir: string): Promise<AcmeConfig> {
+  const raw = JSON.parse(await readFile(join(dir, 'pki.json'), 'utf8')) as { acme?: unknown };
+  const parsed = acmeConfigSchema.safeParse(raw.acme ?? {});
+  if (!parsed.success) {
+    throw new CaError('config', `invalid acme section in pki.json: ${parsed.error.issues.map((i) => `acme.${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}

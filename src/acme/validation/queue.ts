@@ -1,0 +1,69 @@
+import type { Clock } from '../../domain/clock.ts';
+import type { Logger } from '../../log.ts';
+import type { AcmeStore } from '../../store/acme/acme-store.ts';
+import type { StoredProblem } from '../../store/acme/records.ts';
+import type { ValidationStarter } from '../context.ts';
+import { isAcmeProblem, serverInternal } from '../problems.ts';
+import { keyAuthorization, type Validator } from './validator.ts';
+
+/**
+ * Runs challenge validations in the background (§7.5.1: the response to the
+ * challenge POST does not wait), then moves challenge → authorization → order.
+ */
+export class ValidationQueue implements ValidationStarter {
+  readonly #validators: Map<string, Validator>;
+  readonly #store: AcmeStore;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(o: { validators: Validator[]; store: AcmeStore; clock: Clock; logger: Logger }) {
+    this.#validators = new Map(o.validators.map((v) => [v.type, v]));
+    this.#store = o.store;
+    this.#clock = o.clock;
+    this.#logger = o.logger;
+  }
+
+  start(challengeId: string): void {
+    const p = this.#run(challengeId).catch((e) => this.#logger.error('acme.validation.crashed', { challenge: challengeId, error: (e as Error).message }));
+    this.#inFlight.add(p);
+    void p.finally(() => this.#inFlight.delete(p));
+  }
+
+  /** Waits for validations under way (shutdown, tests). */
+  async drain(): Promise<void> {
+    while (this.#inFlight.size) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  async #run(challengeId: string): Promise<void> {
+    const orders = this.#store.orders;
+    const ch = orders.challenge(challengeId);
+    const authz = ch && orders.authz(ch.authzId);
+    const account = authz && this.#store.accounts.get(authz.accountId);
+    if (!ch || !authz || !account) return;
+    const validator = this.#validators.get(ch.type);
+    let error: StoredProblem | null = null;
+    try {
+      if (!validator) throw serverInternal();
+      await validator.validate({ identifier: { ...authz.identifier, value: authz.identifier.value.replace(/^\*\./, '') }, token: ch.token, keyAuthorization: keyAuthorization(ch.token, account.thumbprint) });
+    } catch (e) {
+      const p = isAcmeProblem(e) ? e : serverInternal();
+      if (!isAcmeProblem(e)) this.#logger.error('acme.validation.error', { challenge: challengeId, error: (e as Error).message });
+      error = { type: p.type, detail: p.detail, status: p.status };
+    }
+    const now = this.#clock.now();
+    this.#store.transaction(() => {
+      if (error) {
+        orders.transitionChallenge(ch.id, ['processing'], 'invalid', { error });
+        orders.transitionAuthz(authz.id, ['pending'], 'invalid');
+        orders.transitionOrder(authz.orderId, ['pending'], 'invalid', { error });
+        return;
+      }
+      if (!orders.transitionChallenge(ch.id, ['processing'], 'valid', { validatedAt: now })) return;
+      if (authz.expiresAt.getTime() <= now.getTime() || !orders.transitionAuthz(authz.id, ['pending'], 'valid')) return;
+      // §7.1.6: the order is ready once every authorization is valid.
+      if (orders.authzsOf(authz.orderId).every((a) => a.status === 'valid')) orders.transitionOrder(authz.orderId, ['pending'], 'ready');
+    });
+    this.#logger.info('acme.validation.done', { challenge: ch.id, type: ch.type, identifier: authz.identifier.value, valid: !error, ...(error ? { problem: error.type, detail: error.detail } : {}) });
+  }
+}

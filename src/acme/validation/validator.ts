@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import type { Identifier } from '../../domain/types.ts';
+
+/** What a validator needs to check one challenge. */
+export interface ValidationRequest {
+  identifier: Identifier;
+  token: string;
+  /** token "." base64url(JWK thumbprint) (RFC 8555 §8.1). */
+  keyAuthorization: string;
+}
+
+/** One challenge type (http-01, dns-01, tls-alpn-01). Resolves when valid; throws an AcmeProblem otherwise. */
+export interface Validator {
+  readonly type: string;
+  validate(r: ValidationRequest): Promise<void>;
+}
+
+/** Where validators connect: ports and DNS server are configurable for tests and local use (like Pebble's). */
+export interface ValidationSettings {
+  http01Port: number;
+  tlsAlpn01Port: number;
+  /** HOST:PORT of the DNS server for A/AAAA/TXT lookups; undefined = the system resolver. */
+  dnsServer?: string;
+  timeoutMs: number;
+}
+
+export const keyAuthorization = (token: string, thumbprint: string): string => `${token}.${thumbprint}`;
+
+/** SHA-256 of the key authorization: the TXT value of dns-01 (base64url) and the tls-alpn-01 extension (raw). */
+export const keyAuthorizationDigest = (keyAuth: string): Buffer => createHash('sha256').update(keyAuth).digest();

@@ -1,0 +1,74 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AcmeContext, AcmeReply } from '../../acme/context.ts';
+import { newAccount, listOrders, updateAccount } from '../../acme/handlers/account.ts';
+import { postAuthz } from '../../acme/handlers/authz.ts';
+import { downloadCertificate } from '../../acme/handlers/certificate.ts';
+import { postChallenge } from '../../acme/handlers/challenge.ts';
+import { getDirectory } from '../../acme/handlers/directory.ts';
+import { finalizeOrder } from '../../acme/handlers/finalize.ts';
+import { changeKey } from '../../acme/handlers/key-change.ts';
+import { getOrder, newOrder } from '../../acme/handlers/order.ts';
+import { getRenewalInfo } from '../../acme/handlers/renewal-info.ts';
+import { revokeCertificate } from '../../acme/handlers/revoke.ts';
+import { methodNotAllowed, notFound, payloadTooLarge } from '../../acme/problems.ts';
+import { requireJoseJson } from '../middleware/content-type.ts';
+import { verifiedJws, type AcmeEnv } from '../middleware/jws.ts';
+import { replayNonceAndIndex } from '../middleware/nonce.ts';
+import { requestLog } from '../middleware/request-log.ts';
+import { problemResponse, toProblem } from '../problem.ts';
+
+/** Largest JWS accepted: CSRs with 100 names and RSA-4096 keys fit well within it. */
+const MAX_BODY = 64 * 1024;
+
+/**
+ * The ACME server (RFC 8555) as a Hono app, served over HTTPS by ./listener.ts.
+ * Route table first; each POST runs content-type → JWS verification → handler.
+ */
+export function createAcmeApp(ctx: AcmeContext): Hono<AcmeEnv> {
+  const app = new Hono<AcmeEnv>();
+  const kid = verifiedJws(ctx, 'kid');
+  const p = (c: Context<AcmeEnv>, name: string) => c.req.param(name) ?? '';
+
+  app.use('*', requestLog(ctx.logger));
+  app.use('*', replayNonceAndIndex(ctx.nonces, ctx.links));
+  app.use('*', bodyLimit({ maxSize: MAX_BODY, onError: () => problemResponse(payloadTooLarge(`request bodies are limited to ${MAX_BODY} bytes`)) }));
+  app.use('*', requireJoseJson());
+
+  app.get('/acme/directory', () => reply(getDirectory(ctx)));
+  app.on('HEAD', '/acme/new-nonce', () => new Response(null, { status: 200 }));
+  app.get('/acme/new-nonce', () => new Response(null, { status: 204 }));
+  app.post('/acme/new-account', verifiedJws(ctx, 'jwk'), async (c) => reply(await newAccount(ctx, c.var.acme)));
+  app.post('/acme/account/:id', kid, (c) => reply(updateAccount(ctx, c.var.acme, p(c, 'id'))));
+  app.post('/acme/account/:id/orders', kid, (c) => reply(listOrders(ctx, c.var.acme, p(c, 'id'))));
+  app.post('/acme/key-change', kid, async (c) => reply(await changeKey(ctx, c.var.acme)));
+  app.post('/acme/new-order', kid, (c) => reply(newOrder(ctx, c.var.acme)));
+  app.post('/acme/order/:id', kid, (c) => reply(getOrder(ctx, c.var.acme, p(c, 'id'))));
+  app.post('/acme/order/:id/finalize', kid, async (c) => reply(await finalizeOrder(ctx, c.var.acme, p(c, 'id'))));
+  app.post('/acme/authz/:id', kid, (c) => reply(postAuthz(ctx, c.var.acme, p(c, 'id'))));
+  app.post('/acme/challenge/:id', kid, (c) => reply(postChallenge(ctx, c.var.acme, p(c, 'id'))));
+  app.post('/acme/cert/:serial', kid, (c) => reply(downloadCertificate(ctx, c.var.acme, p(c, 'serial'))));
+  app.post('/acme/revoke-cert', verifiedJws(ctx, 'either'), async (c) => reply(await revokeCertificate(ctx, c.var.acme)));
+  app.get('/acme/renewal-info/:id', (c) => reply(getRenewalInfo(ctx, p(c, 'id'))));
+
+  // §6.3: resources are read with POST-as-GET; a plain GET on them is 405.
+  app.get('/acme/*', () => problemResponse(methodNotAllowed('use POST-as-GET (RFC 8555 §6.3)'), { Allow: 'POST' }));
+  app.notFound(() => problemResponse(notFound()));
+  app.onError((err, c) => problemResponse(toProblem(err, ctx.logger, { path: c.req.path })));
+  return app;
+}
+
+/** An AcmeReply as an HTTP response (§7: Location, Retry-After, Link headers; PEM chain or JSON). */
+function reply(r: AcmeReply): Response {
+  const headers = new Headers();
+  if (r.location) headers.set('Location', r.location);
+  if (r.retryAfterS !== undefined) headers.set('Retry-After', String(r.retryAfterS));
+  for (const l of r.links ?? []) headers.append('Link', l);
+  if (r.pem !== undefined) {
+    headers.set('Content-Type', 'application/pem-certificate-chain');
+    return new Response(r.pem, { status: r.status, headers });
+  }
+  if (r.json === undefined) return new Response(null, { status: r.status, headers });
+  headers.set('Content-Type', 'application/json');
+  return new Response(JSON.stringify(r.json), { status: r.status, headers });
+}

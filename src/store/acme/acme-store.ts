@@ -1,0 +1,27 @@
+import type { Db } from '../sqlite.ts';
+import { AcmeAccountRepository } from './accounts.ts';
+import { AcmeEabKeyRepository } from './eab-keys.ts';
+import { AcmeNonceRepository } from './nonces.ts';
+import { AcmeOrderRepository } from './orders.ts';
+
+/** The ACME tables of the instance database (migration 003), one repository per aggregate. */
+export class AcmeStore {
+  readonly accounts: AcmeAccountRepository;
+  readonly orders: AcmeOrderRepository;
+  readonly eabKeys: AcmeEabKeyRepository;
+  readonly nonces: AcmeNonceRepository;
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+    this.accounts = new AcmeAccountRepository(db);
+    this.orders = new AcmeOrderRepository(db);
+    this.eabKeys = new AcmeEabKeyRepository(db);
+    this.nonces = new AcmeNonceRepository(db);
+  }
+
+  /** One IMMEDIATE transaction, like Store.transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.#db.transaction(fn).immediate();
+  }
+}

@@ -1,0 +1,70 @@
+import acme from 'acme-client';
+import { Agent } from 'node:https';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
+import { startChallengeServer } from '../acme/support/challenge-server.ts';
+import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
+import { expectVerifies, sansOf } from '../acme/support/verify.ts';
+import { createTestCa } from '../helpers/ca.ts';
+import { hasTool } from '../helpers/tools.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+/**
+ * Interop with the npm acme-client (a client nobody here wrote) against the real
+ * server on 127.0.0.1: http-01 and dns-01, certificates checked with openssl.
+ */
+const haveOpenssl = hasTool('openssl', ['version']);
+const dir = tempDir();
+let ca: CaInstance;
+let server: RunningServer;
+let dns: TestDnsServer;
+let web: Awaited<ReturnType<typeof startChallengeServer>>;
+let rootPem: string;
+
+beforeAll(async () => {
+  ca = await createTestCa();
+  rootPem = ca.root.toString('pem') + '\n';
+  dns = await startDnsServer();
+  web = await startChallengeServer();
+  server = await startServer(ca, { host: '127.0.0.1', port: 0, logger: silentLogger, acme: { requireEab: false, http01Port: web.port, dnsServer: dns.address } });
+  // acme-client talks through axios: trust our root for the HTTPS directory.
+  acme.axios.defaults.httpsAgent = new Agent({ ca: rootPem, keepAlive: true });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await web?.close();
+  await dns?.close();
+  await ca?.close();
+});
+
+async function enroll(names: string[], challenge: 'http-01' | 'dns-01'): Promise<string> {
+  const client = new acme.Client({ directoryUrl: server.acme!.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
+  const [, csr] = await acme.crypto.createCsr({ altNames: names }, await acme.crypto.createPrivateEcdsaKey());
+  return client.auto({
+    csr,
+    termsOfServiceAgreed: true,
+    challengePriority: [challenge],
+    skipChallengeVerification: true,
+    challengeCreateFn: async (authz, ch, keyAuthorization) => {
+      if (ch.type === 'http-01') web.set(ch.token, keyAuthorization);
+      // For dns-01 acme-client hands over the TXT value (the digest) already.
+      else dns.addTxt(`_acme-challenge.${authz.identifier.value}`, keyAuthorization);
+    },
+    challengeRemoveFn: async () => {},
+  });
+}
+
+describe.skipIf(!haveOpenssl)('acme-client interop', () => {
+  it('enrolls through http-01 and gets a chain that verifies with exactly the requested names', async () => {
+    const chain = await enroll(['app.example.test', 'api.example.test'], 'http-01');
+    const leaf = expectVerifies(dir, rootPem, chain);
+    expect(sansOf(leaf)).toEqual(['dns:api.example.test', 'dns:app.example.test']);
+  });
+
+  it('enrolls through dns-01, including a wildcard', async () => {
+    const chain = await enroll(['*.wild.example.test', 'wild.example.test'], 'dns-01');
+    const leaf = expectVerifies(dir, rootPem, chain);
+    expect(sansOf(leaf)).toEqual(['dns:*.wild.example.test', 'dns:wild.example.test']);
+  });
+});
