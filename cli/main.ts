@@ -2,9 +2,12 @@ import { Command } from 'commander';
 import { registerAudit } from './commands/audit.ts';
 import { registerBackup } from './commands/backup.ts';
 import { registerCerts } from './commands/certs.ts';
+import { registerEnroll } from './commands/enroll.ts';
+import { registerRenew } from './commands/renew.ts';
 import { registerInit } from './commands/init.ts';
 import { registerIssue } from './commands/issue.ts';
 import { registerKeys } from './commands/keys.ts';
+import { registerRevoke } from './commands/revoke.ts';
 import { registerServe } from './commands/serve.ts';
 import { EXIT } from './common.ts';
 
@@ -22,8 +25,11 @@ registerInit(program);
 registerServe(program);
 registerIssue(program);
 registerCerts(program);
+registerRevoke(program);
 registerKeys(program);
 registerAudit(program);
 registerBackup(program);
+registerEnroll(program);
+registerRenew(program);
 
 await program.parseAsync(process.argv);

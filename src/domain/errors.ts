@@ -14,6 +14,8 @@ export type CaErrorKind =
   | 'unauthorized'
   | 'config' // the instance's configuration is missing or invalid
   | 'keyStore' // the key store failed or refused
+  | 'unavailable' // a server we depend on cannot be reached
+  | 'refused' // a remote CA refused the request (its problem detail says why)
   | 'internal';
 
 export class CaError extends Error {

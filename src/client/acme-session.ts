@@ -1,0 +1,102 @@
+import { Agent } from 'node:https';
+import acme from 'acme-client';
+import { CaError } from '../domain/errors.ts';
+import type { Identifier } from '../domain/types.ts';
+import type { ChallengeSolver } from './solvers.ts';
+
+/**
+ * The protocol side of enrollment, on the npm `acme-client` library: account,
+ * order, challenges, finalize, download. Only what the library lacks is here:
+ * pinning our root for TLS, and ARI (RFC 9773) look-ups.
+ */
+export interface AcmeSessionOptions {
+  server: string;
+  rootPem: string;
+  accountKeyPem: string;
+  accountUrl?: string;
+  eab?: { kid: string; hmacKey: string };
+}
+
+export class AcmeSession {
+  readonly #client: acme.Client;
+  readonly #o: AcmeSessionOptions;
+
+  constructor(o: AcmeSessionOptions) {
+    this.#o = o;
+    // Trust exactly our root for the ACME server's TLS certificate.
+    acme.axios.defaults.httpsAgent = new Agent({ ca: o.rootPem, keepAlive: false });
+    acme.axios.defaults.timeout = 30_000;
+    this.#client = new acme.Client({
+      directoryUrl: o.server,
+      accountKey: o.accountKeyPem,
+      accountUrl: o.accountUrl,
+      externalAccountBinding: o.eab,
+      backoffAttempts: 20,
+      backoffMin: 200,
+      backoffMax: 2000,
+    });
+  }
+
+  /** Creates the account (or finds the existing one for this key); returns its URL. */
+  async ensureAccount(): Promise<string> {
+    await wrap(() => this.#client.createAccount({ termsOfServiceAgreed: true }), 'account');
+    return this.#client.getAccountUrl();
+  }
+
+  /** Orders a certificate for `identifiers`, answers each challenge with `solver`, finalizes with `csrPem`. */
+  async obtainCertificate(p: { identifiers: Identifier[]; csrPem: string; solver: ChallengeSolver; profile?: string }): Promise<string> {
+    const request = { identifiers: p.identifiers, ...(p.profile ? { profile: p.profile } : {}) };
+    const order = await wrap(() => this.#client.createOrder(request as Parameters<acme.Client['createOrder']>[0]), 'order');
+    const authzs = await wrap(() => this.#client.getAuthorizations(order), 'authorizations');
+    try {
+      for (const authz of authzs) {
+        if (authz.status === 'valid') continue;
+        const challenge = authz.challenges.find((c) => c.type === p.solver.type);
+        if (!challenge) {
+          throw new CaError('refused', `the server offers no ${p.solver.type} challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`);
+        }
+        const keyAuthorization = await this.#client.getChallengeKeyAuthorization(challenge);
+        const task = { identifier: authz.identifier, token: 'token' in challenge ? challenge.token : '', keyAuthorization, authz };
+        await p.solver.present(task);
+        try {
+          await wrap(() => this.#client.completeChallenge(challenge), 'challenge');
+          await wrap(() => this.#client.waitForValidStatus(challenge), `validation of ${authz.identifier.value}`);
+        } finally {
+          await p.solver.cleanup(task);
+        }
+      }
+    } finally {
+      await p.solver.close();
+    }
+    const finalized = await wrap(() => this.#client.finalizeOrder(order, p.csrPem), 'finalize');
+    const valid = await wrap(() => this.#client.waitForValidStatus(finalized), 'order');
+    return wrap(() => this.#client.getCertificate(valid), 'certificate download');
+  }
+
+  /** RFC 9773: the server's suggested renewal window for a certificate, or null if it has no renewalInfo. */
+  async renewalWindow(certId: string): Promise<{ start: Date; end: Date } | null> {
+    const dir = (await wrap(() => acme.axios.get(this.#o.server), 'directory')).data as { renewalInfo?: string };
+    if (!dir.renewalInfo) return null;
+    const res = await acme.axios.get(`${dir.renewalInfo.replace(/\/$/, '')}/${certId}`, { validateStatus: () => true });
+    if (res.status !== 200) return null;
+    const w = (res.data as { suggestedWindow?: { start: string; end: string } }).suggestedWindow;
+    return w ? { start: new Date(w.start), end: new Date(w.end) } : null;
+  }
+}
+
+/** Turns library and network errors into one-line CaErrors naming the step. */
+async function wrap<T>(fn: () => Promise<T>, step: string): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof CaError) throw e;
+    const err = e as Error & { code?: string };
+    if (err.code && /^(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN|EHOSTUNREACH)$/.test(err.code)) {
+      throw new CaError('unavailable', `cannot reach the ACME server (${err.code}) during ${step}`);
+    }
+    if (err.code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(err.code)) {
+      throw new CaError('unauthorized', `the ACME server's TLS certificate does not chain to the trusted root (${err.code})`);
+    }
+    throw new CaError('refused', `${step} failed: ${err.message}`);
+  }
+}

@@ -1,0 +1,115 @@
+import { execFile } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { CaError } from '../domain/errors.ts';
+import { x509 } from '../signer/x509.ts';
+import { AcmeSession } from './acme-session.ts';
+import { obtainAndInstall, type IssuedPair } from './enroll.ts';
+import { readCurrentPair, type CertPair } from './files.ts';
+import { acquireLock } from './lock.ts';
+import { readState } from './state.ts';
+import { verifyChain } from './trust.ts';
+
+const execFileAsync = promisify(execFile);
+
+export type RenewReason = 'forced' | 'missing' | 'invalid' | 'expiring' | 'ari-window' | 'revoked';
+
+export interface RenewOptions {
+  out: string;
+  force?: boolean;
+  /** Renew when less than this fraction of the lifetime remains (default 1/3). */
+  renewBefore?: number;
+  /** Random delay before renewing, so a fleet does not renew in lockstep (skipped with force). */
+  jitterMs?: number;
+  /** Command run (through /bin/sh) after a successful swap, e.g. `systemctl reload nginx`. */
+  exec?: string;
+  /** Revocation check of the current certificate (OCSP); absent → not checked. */
+  isRevoked?: (certPem: string, chainPem: string) => Promise<boolean>;
+  now?: () => Date;
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export type RenewOutcome =
+  | { action: 'not-due'; serial: string; notAfter: Date; renewAt: Date }
+  | { action: 'renewed'; reason: RenewReason; previousSerial: string | null; hook: { ran: boolean; ok: boolean; output?: string } } & IssuedPair;
+
+/** RFC 9773 §4.1 certificate identifier: base64url(AKI keyIdentifier) "." base64url(serial DER contents). */
+export function ariCertId(certPem: string): string {
+  const cert = new x509.X509Certificate(certPem);
+  const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension);
+  if (!aki?.keyId) throw new CaError('malformed', 'the certificate has no authority key identifier');
+  let serial = cert.serialNumber.toLowerCase();
+  if (serial.length % 2) serial = '0' + serial;
+  if (parseInt(serial.slice(0, 2), 16) >= 0x80) serial = '00' + serial;
+  return `${Buffer.from(aki.keyId, 'hex').toString('base64url')}.${Buffer.from(serial, 'hex').toString('base64url')}`;
+}
+
+/** Why the current pair must be replaced, or null when it is fine until `renewAt`. */
+export async function renewalReason(
+  pair: CertPair | null,
+  rootPem: string,
+  o: { force?: boolean; renewBefore: number; now: Date; ariWindow?: () => Promise<{ start: Date } | null>; isRevoked?: RenewOptions['isRevoked'] },
+): Promise<{ reason: RenewReason | null; renewAt: Date }> {
+  if (!pair) return { reason: 'missing', renewAt: o.now };
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pair.certPem);
+    verifyChain(pair.certPem, pair.chainPem, rootPem, o.now);
+    if (!cert.checkPrivateKey(createPrivateKey(pair.keyPem))) throw new Error('key mismatch');
+  } catch {
+    return { reason: 'invalid', renewAt: o.now };
+  }
+  const notBefore = new Date(cert.validFrom).getTime();
+  const notAfter = new Date(cert.validTo).getTime();
+  const renewAt = new Date(notAfter - (notAfter - notBefore) * o.renewBefore);
+  if (o.force) return { reason: 'forced', renewAt };
+  if (o.now >= renewAt) return { reason: 'expiring', renewAt };
+  // The server's view comes next; a server we cannot ask does not make a healthy pair due.
+  const window = await o.ariWindow?.().catch(() => null);
+  if (window && o.now >= window.start) return { reason: 'ari-window', renewAt: window.start };
+  if (await o.isRevoked?.(pair.certPem, pair.chainPem).catch(() => false)) return { reason: 'revoked', renewAt: o.now };
+  return { reason: null, renewAt: window?.start && window.start < renewAt ? window.start : renewAt };
+}
+
+/** `pki renew`: replaces the pair in `out` when due, atomically, then runs the reload hook. */
+export async function renew(o: RenewOptions): Promise<RenewOutcome> {
+  const dir = resolve(o.out);
+  const now = (o.now ?? (() => new Date()))();
+  const state = await readState(dir);
+  const release = await acquireLock(dir);
+  try {
+    const rootPem = await readFile(join(dir, state.rootFile), 'utf8');
+    const accountKeyPem = await readFile(join(dir, state.accountKeyFile), 'utf8');
+    const session = new AcmeSession({ server: state.server, rootPem, accountKeyPem, accountUrl: state.accountUrl });
+    const pair = await readCurrentPair(dir).catch(() => null);
+    const decision = await renewalReason(pair, rootPem, {
+      force: o.force,
+      renewBefore: o.renewBefore ?? 1 / 3,
+      now,
+      ariWindow: pair ? () => session.renewalWindow(ariCertId(pair.certPem)) : undefined,
+      isRevoked: o.isRevoked,
+    });
+    const currentSerial = pair ? new X509Certificate(pair.certPem).serialNumber.toLowerCase() : null;
+    if (!decision.reason) {
+      return { action: 'not-due', serial: currentSerial!, notAfter: new Date(new X509Certificate(pair!.certPem).validTo), renewAt: decision.renewAt };
+    }
+    if (!o.force && o.jitterMs) await new Promise((r) => setTimeout(r, Math.floor(Math.random() * o.jitterMs!)));
+    o.log?.('renew.due', { reason: decision.reason, serial: currentSerial });
+    const issued = await obtainAndInstall(dir, state, session);
+    let hook: { ran: boolean; ok: boolean; output?: string } = { ran: false, ok: true };
+    if (o.exec) {
+      try {
+        const r = await execFileAsync('/bin/sh', ['-c', o.exec], { timeout: 300_000, env: { ...process.env, PKI_CERT_DIR: dir, PKI_SERIAL: issued.serial } });
+        hook = { ran: true, ok: true, output: (r.stdout + r.stderr).trim() || undefined };
+      } catch (e) {
+        // The new pair is installed and valid; a failing reload is reported, not rolled back.
+        hook = { ran: true, ok: false, output: (e as Error).message.split('\n')[0] };
+      }
+    }
+    return { action: 'renewed', reason: decision.reason, previousSerial: currentSerial, hook, ...issued };
+  } finally {
+    await release();
+  }
+}

@@ -1,0 +1,49 @@
+import { open, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { CaError } from '../domain/errors.ts';
+
+/** What `pki enroll` remembers so that `pki renew` needs nothing but the directory. */
+export const enrollmentStateSchema = z.object({
+  version: z.literal(1),
+  server: z.string().url(),
+  /** Root certificate trusted for the ACME server and for verifying issued chains (file in DIR). */
+  rootFile: z.string(),
+  accountKeyFile: z.string(),
+  accountUrl: z.string().url().optional(),
+  identifiers: z.array(z.object({ type: z.enum(['dns', 'ip', 'uri']), value: z.string() })).min(1),
+  challenge: z.enum(['http-01', 'tls-alpn-01', 'dns-01']),
+  httpPort: z.number().int().optional(),
+  tlsPort: z.number().int().optional(),
+  webroot: z.string().optional(),
+  dnsHook: z.string().optional(),
+  keyAlg: z.enum(['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096']),
+  profile: z.string().optional(),
+});
+export type EnrollmentState = z.infer<typeof enrollmentStateSchema>;
+
+const STATE_FILE = 'state.json';
+
+export async function readState(dir: string): Promise<EnrollmentState> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, STATE_FILE), 'utf8');
+  } catch {
+    throw new CaError('config', `${dir} holds no enrollment (no ${STATE_FILE}): run pki enroll --out ${dir} first`);
+  }
+  const parsed = enrollmentStateSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new CaError('config', `${join(dir, STATE_FILE)} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+export async function writeState(dir: string, state: EnrollmentState): Promise<void> {
+  const tmp = join(dir, `.${STATE_FILE}.tmp`);
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(JSON.stringify(state, null, 2) + '\n');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, join(dir, STATE_FILE));
+}
