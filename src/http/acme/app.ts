@@ -36,8 +36,8 @@ export function createAcmeApp(ctx: AcmeContext): Hono<AcmeEnv> {
   app.use('*', requireJoseJson());
 
   app.get('/acme/directory', () => reply(getDirectory(ctx)));
-  app.on('HEAD', '/acme/new-nonce', () => new Response(null, { status: 200 }));
-  app.get('/acme/new-nonce', () => new Response(null, { status: 204 }));
+  // §7.2: HEAD → 200, GET → 204 (Hono routes HEAD through the GET handler).
+  app.get('/acme/new-nonce', (c) => new Response(null, { status: c.req.method === 'HEAD' ? 200 : 204 }));
   app.post('/acme/new-account', verifiedJws(ctx, 'jwk'), async (c) => reply(await newAccount(ctx, c.var.acme)));
   app.post('/acme/account/:id', kid, (c) => reply(updateAccount(ctx, c.var.acme, p(c, 'id'))));
   app.post('/acme/account/:id/orders', kid, (c) => reply(listOrders(ctx, c.var.acme, p(c, 'id'))));
