@@ -29,7 +29,15 @@ export function keyPairTemplates(label: string, id: Buffer, alg: KeyAlg) {
     { type: pkcs11js.CKA_ID, value: id },
   ];
   const curve = curveOf(alg);
-  const publicKey = [...common, { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY }, { type: pkcs11js.CKA_VERIFY, value: true }];
+  // Signing only: no decrypt, unwrap or derive on a CA key (tokens may default them to true).
+  const publicKey = [
+    ...common,
+    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
+    { type: pkcs11js.CKA_VERIFY, value: true },
+    { type: pkcs11js.CKA_ENCRYPT, value: false },
+    { type: pkcs11js.CKA_WRAP, value: false },
+    { type: pkcs11js.CKA_DERIVE, value: false },
+  ];
   const privateKey = [
     ...common,
     { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
@@ -37,6 +45,9 @@ export function keyPairTemplates(label: string, id: Buffer, alg: KeyAlg) {
     { type: pkcs11js.CKA_SENSITIVE, value: true },
     { type: pkcs11js.CKA_EXTRACTABLE, value: false },
     { type: pkcs11js.CKA_SIGN, value: true },
+    { type: pkcs11js.CKA_DECRYPT, value: false },
+    { type: pkcs11js.CKA_UNWRAP, value: false },
+    { type: pkcs11js.CKA_DERIVE, value: false },
   ];
   if (curve) {
     const ecParams = Buffer.from(AsnConvert.serialize(new ECParameters({ namedCurve: CURVES[curve].oid })));

@@ -100,6 +100,8 @@ describe.skipIf(!available)('pkcs11 key custody on SoftHSM2', () => {
     expect(access).toMatch(/never extractable/);
     // pkcs11-tool prints a bare "extractable" only when CKA_EXTRACTABLE is true.
     expect(access.replace(/never extractable/, '')).not.toMatch(/extractable/);
+    // A signing key and nothing else.
+    expect(/Usage:\s+(.*)/.exec(block!)![1]!.trim()).toBe('sign');
     // CKA_ID is the key identifier, as in the intermediate certificate's SKI.
     expect(block).toMatch(new RegExp(`ID:\\s+${spkiId}`));
   });
