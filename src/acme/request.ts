@@ -43,7 +43,10 @@ export async function verifyAcmeRequest(ctx: AcmeContext, body: unknown, path: s
   } else {
     jwk = ref.jwk;
   }
-  const key = await importAccountKey(jwk, header.alg);
+  // With kid, a key that does not fit the header's alg is simply a signature that cannot verify.
+  const key = await importAccountKey(jwk, header.alg).catch((e: unknown) => {
+    throw ref.kind === 'kid' ? unauthorized(`the JWS is not signed with the account key (alg ${header.alg})`) : e;
+  });
   const payloadBytes = await verifySignature(jws, key, JWS_ALGORITHMS);
   const nonceRefusal = ctx.nonces.consume(header.nonce);
   if (nonceRefusal) throw badNonce(nonceRefusal);
