@@ -1,7 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { z } from 'zod';
-import { CaError } from '../domain/errors.ts';
 import { parseDuration } from '../domain/duration.ts';
 
 const duration = z.string().refine((s) => {
@@ -14,7 +11,7 @@ const duration = z.string().refine((s) => {
 const port = z.number().int().min(0).max(65535);
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT');
 
-/** The `acme` section of pki.json; every field has a default, so older configs keep working. */
+/** The `acme` section of pki.json (config.ts); every field has a default, so older configs keep working. */
 export const acmeConfigSchema = z.object({
   enabled: z.boolean().default(true),
   /** HTTPS port of the ACME server (the plain-HTTP port stays for OCSP/CRL/CA certificates). */
@@ -38,13 +35,3 @@ export const acmeConfigSchema = z.object({
 export type AcmeConfig = z.infer<typeof acmeConfigSchema>;
 
 export const defaultAcmeConfig = (): AcmeConfig => acmeConfigSchema.parse({});
-
-/** Reads DIR/pki.json's `acme` section (absent → defaults); every problem names the field. */
-export async function loadAcmeConfig(dir: string): Promise<AcmeConfig> {
-  const raw = JSON.parse(await readFile(join(dir, 'pki.json'), 'utf8')) as { acme?: unknown };
-  const parsed = acmeConfigSchema.safeParse(raw.acme ?? {});
-  if (!parsed.success) {
-    throw new CaError('config', `invalid acme section in pki.json: ${parsed.error.issues.map((i) => `acme.${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
-}

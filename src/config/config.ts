@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { CaError } from '../domain/errors.ts';
 import { parseDuration } from '../domain/duration.ts';
 import { KEY_ALGS } from '../keystore/algorithms.ts';
+import { acmeConfigSchema } from '../acme/settings.ts';
 
 export const CONFIG_FILE = 'pki.json';
 
@@ -68,6 +69,8 @@ export const configSchema = z.object({
   http: z
     .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9080) })
     .default({ host: '127.0.0.1', port: 9080 }),
+  /** ACME server (HTTPS, own port): fields and defaults in src/acme/settings.ts. */
+  acme: acmeConfigSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

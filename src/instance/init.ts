@@ -9,6 +9,7 @@ import '../keystore/pkcs11.ts';
 import { keyIdentifier } from '../signer/certificate.ts';
 import { openStore } from '../store/store.ts';
 import type { Config } from '../config/config.ts';
+import { acmeConfigSchema } from '../acme/settings.ts';
 import { issueCaCertificate } from './ca-certificates.ts';
 import { LAYOUT } from './layout.ts';
 import { generatePassphrase } from './secrets.ts';
@@ -27,6 +28,8 @@ export interface InitOptions {
   keyStore?: { type: string; settings?: Record<string, unknown>; secret?: string };
   /** Create the root key in `keyStore` too (e.g. on the HSM) instead of as an encrypted file. */
   rootInKeyStore?: boolean;
+  /** ACME newAccount requires external account binding (default true; a quick-start may turn it off). */
+  requireEab?: boolean;
   clock?: Clock;
 }
 
@@ -132,6 +135,7 @@ async function createInstance(
       issuance: { defaultProfile: 'default', lifetime: '24h', maxLifetime: '90d' },
       crl: { shards: 1 },
       http: { host: new URL(baseUrl).hostname, port: Number(new URL(baseUrl).port || 80) },
+      acme: acmeConfigSchema.parse({ requireEab: o.requireEab ?? true }),
     };
     const rootFingerprint = Buffer.from(await root.getThumbprint('SHA-256')).toString('hex').toUpperCase().match(/../g)!.join(':');
     store.transaction(() =>

@@ -2,7 +2,7 @@ import { getRequestListener } from '@hono/node-server';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAcmeService, type AcmeService } from '../../acme/create.ts';
-import { loadAcmeConfig, type AcmeConfig } from '../../acme/settings.ts';
+import type { AcmeConfig } from '../../acme/settings.ts';
 import type { CaInstance } from '../../instance/open.ts';
 import type { Logger } from '../../log.ts';
 import { createAcmeApp } from './app.ts';
@@ -27,7 +27,7 @@ export interface AcmeListenOptions {
  * itself for the configured hostnames, renewed two thirds into its lifetime.
  */
 export async function startAcmeListener(ca: CaInstance, o: AcmeListenOptions): Promise<AcmeListener> {
-  const config: AcmeConfig = { ...(await loadAcmeConfig(ca.dir)), ...stripUndefined(o.overrides ?? {}) };
+  const config: AcmeConfig = { ...ca.config.acme, ...stripUndefined(o.overrides ?? {}) };
   let cert = await issueServerCertificate(ca.authority, config.hostnames);
   let fetch: (req: Request) => Response | Promise<Response> = () => new Response('starting', { status: 503 });
   const server: Server = createServer({ key: cert.keyPem, cert: cert.chainPem }, getRequestListener((req) => fetch(req)));
