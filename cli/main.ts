@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAudit } from './commands/audit.ts';
 import { registerBackup } from './commands/backup.ts';
 import { registerCerts } from './commands/certs.ts';
+import { registerEab } from './commands/eab.ts';
 import { registerEnroll } from './commands/enroll.ts';
 import { registerRenew } from './commands/renew.ts';
 import { registerInit } from './commands/init.ts';
@@ -23,6 +24,7 @@ program
 
 registerInit(program);
 registerServe(program);
+registerEab(program);
 registerIssue(program);
 registerCerts(program);
 registerRevoke(program);

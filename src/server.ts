@@ -50,7 +50,8 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   if (o.acme !== false) {
     try {
       // An ephemeral plain-HTTP port (tests) implies an ephemeral ACME port unless one is given.
-      const overrides = { ...(o.port === 0 ? { port: 0 } : {}), ...o.acme };
+      const given = Object.fromEntries(Object.entries(o.acme ?? {}).filter(([, v]) => v !== undefined));
+      const overrides = { ...(o.port === 0 ? { port: 0 } : {}), ...given };
       acme = await startAcmeListener(ca, { host: o.host, logger: o.logger, overrides });
     } catch (e) {
       status.stop();

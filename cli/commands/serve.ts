@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CaError, jsonLogger, openInstance, startServer } from '../../src/index.ts';
+import type { AcmeConfig } from '../../src/acme/settings.ts';
 import { action } from '../common.ts';
 
 export function registerServe(program: Command): void {
@@ -10,8 +11,13 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to listen on (default from config, 127.0.0.1)')
     .option('--http-port <port>', 'plain-HTTP port for OCSP, CRL and CA certificates (default from config, 9080)')
     .option('--passphrase-file <file>', 'key store passphrase file')
+    .option('--acme-port <port>', 'HTTPS port of the ACME server (default from config, 9443)')
+    .option('--no-acme', 'do not serve ACME')
+    .option('--http01-port <port>', 'port http-01 validation connects to (default 80)')
+    .option('--tlsalpn01-port <port>', 'port tls-alpn-01 validation connects to (default 443)')
+    .option('--dns-server <host:port>', 'DNS server for validation lookups (default: the system resolver)')
     .action(
-      action(async (o: { dir: string; host?: string; httpPort?: string; passphraseFile?: string }) => {
+      action(async (o: ServeFlags) => {
         const logger = jsonLogger();
         const ca = await openInstance({ dir: o.dir, passphraseFile: o.passphraseFile });
         const port = o.httpPort !== undefined ? Number(o.httpPort) : ca.config.http.port;
@@ -20,16 +26,18 @@ export function registerServe(program: Command): void {
         if (abandoned.length) logger.warn('issuance.reconciled', { abandoned, detail: 'serials reserved by a process that stopped before storing the certificate are marked failed' });
         let server;
         try {
-          server = await startServer(ca, { host: o.host ?? ca.config.http.host, port, logger });
+          server = await startServer(ca, { host: o.host ?? ca.config.http.host, port, logger, acme: acmeOverrides(o) });
         } catch (e) {
           await ca.close();
           throw new CaError('config', `cannot listen: ${(e as Error).message}`);
         }
+        if (server.acme) process.stderr.write(`ACME directory: ${server.acme.directoryUrl}\n`);
         logger.info('serve.started', {
           dir: ca.dir,
           http: server.httpUrl,
           caCertificates: `${server.httpUrl}/ca/chain.pem`,
           baseUrlInCertificates: ca.config.baseUrl,
+          acmeDirectory: server.acme?.directoryUrl ?? null,
         });
         const stop = async (signal: string) => {
           logger.info('serve.stopping', { signal });
@@ -42,4 +50,34 @@ export function registerServe(program: Command): void {
         process.once('SIGINT', () => void stop('SIGINT'));
       }),
     );
+}
+
+interface ServeFlags {
+  dir: string;
+  host?: string;
+  httpPort?: string;
+  passphraseFile?: string;
+  acme: boolean;
+  acmePort?: string;
+  http01Port?: string;
+  tlsalpn01Port?: string;
+  dnsServer?: string;
+}
+
+/** The ACME flags as config overrides (Pebble-style knobs for tests and local use), or false for --no-acme. */
+function acmeOverrides(o: ServeFlags): Partial<AcmeConfig> | false {
+  if (!o.acme) return false;
+  const port = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CaError('malformed', `invalid ${flag} "${v}"`);
+    return n;
+  };
+  if (o.dnsServer !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(o.dnsServer)) throw new CaError('malformed', `invalid --dns-server "${o.dnsServer}": use HOST:PORT`);
+  return {
+    port: port('--acme-port', o.acmePort),
+    http01Port: port('--http01-port', o.http01Port),
+    tlsAlpn01Port: port('--tlsalpn01-port', o.tlsalpn01Port),
+    dnsServer: o.dnsServer,
+  };
 }

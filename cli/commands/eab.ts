@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { openInventory } from '../../src/index.ts';
+import { createEab, listEab, revokeEab } from '../../src/acme/eab-admin.ts';
+import { action, formatTable } from '../common.ts';
+
+const collect = (v: string, acc: string[]) => [...acc, v];
+
+/** `pki eab create|list|revoke`: external account binding keys with issuance scopes (RFC 8555 §7.3.4). */
+export function registerEab(program: Command): void {
+  const eab = program.command('eab').description('ACME external account binding keys, each limited to issuance scopes');
+  eab
+    .command('create')
+    .description('create a key; prints its kid and HMAC key once')
+    .requiredOption('--dir <dir>', 'instance directory')
+    .requiredOption('--label <label>', 'who the key is for, e.g. payments')
+    .option('--allow <scope>', 'identifiers it may order: dns:NAME, dns:*.ZONE, ip:CIDR, uri:PREFIX* (repeatable)', collect, [])
+    .option('--json', 'print {"kid": …, "hmacKey": …}')
+    .action(
+      action(async (o: { dir: string; label: string; allow: string[]; json?: boolean }) => {
+        const inv = await openInventory(o.dir);
+        try {
+          const key = await createEab(inv, { label: o.label, scopes: o.allow });
+          if (o.json) {
+            process.stdout.write(JSON.stringify({ kid: key.kid, hmacKey: key.hmacKey }) + '\n');
+            return;
+          }
+          process.stdout.write(
+            [
+              `kid:      ${key.kid}`,
+              `hmac key: ${key.hmacKey}`,
+              `scopes:   ${o.allow.join(', ')}`,
+              'The HMAC key is shown only now: hand it to the workload (e.g. lego --eab --kid KID --hmac KEY).',
+            ].join('\n') + '\n',
+          );
+        } finally {
+          inv.close();
+        }
+      }),
+    );
+  eab
+    .command('list')
+    .description('list keys (never their HMAC keys)')
+    .requiredOption('--dir <dir>', 'instance directory')
+    .option('--json', 'machine-readable output')
+    .action(
+      action(async (o: { dir: string; json?: boolean }) => {
+        const inv = await openInventory(o.dir);
+        try {
+          const keys = listEab(inv);
+          if (o.json) process.stdout.write(JSON.stringify(keys, null, 2) + '\n');
+          else process.stdout.write(formatTable(['KID', 'LABEL', 'STATUS', 'ACCOUNT', 'CREATED', 'SCOPES'], keys.map((k) => [k.kid, k.label, k.status, k.account ?? '-', k.createdAt, k.scopes.join(' ')])));
+        } finally {
+          inv.close();
+        }
+      }),
+    );
+  eab
+    .command('revoke')
+    .description('revoke a key: it cannot bind, and its account can no longer order')
+    .requiredOption('--dir <dir>', 'instance directory')
+    .argument('<kid>', 'key id')
+    .action(
+      action(async (kid: string, o: { dir: string }) => {
+        const inv = await openInventory(o.dir);
+        try {
+          revokeEab(inv, kid);
+          process.stdout.write(`revoked ${kid}\n`);
+        } finally {
+          inv.close();
+        }
+      }),
+    );
+}
