@@ -12,3 +12,4 @@ export { PASSPHRASE_ENV, readSecretFile, resolvePin } from './instance/secrets.t
 export { normalizeSerial } from './signer/serial.ts';
 export { toPem, fromPem } from './signer/x509.ts';
 export type { CertRecord, Identifier } from './domain/types.ts';
+export { REVOCATION_REASONS, type RevocationReason } from './domain/types.ts';
