@@ -84,7 +84,7 @@ function readCertId(b: Uint8Array, start: number, end: number): RequestedCert | 
   const alg = readTlv(b, start, end);
   if (!alg || alg.tag !== 0x30) return null;
   const oid = readTlv(b, alg.start, alg.end);
-  if (!oid || oid.tag !== 0x06 || oid.start === oid.end || b[oid.end - 1]! & 0x80 || b[oid.start] === 0x80) return null;
+  if (!oid || oid.tag !== 0x06 || !isMinimalOid(b, oid.start, oid.end)) return null;
   if (oid.end !== alg.end) {
     // Only an explicit NULL may follow (openssl writes one); anything else: full parser.
     if (alg.end - oid.end !== 2 || b[oid.end] !== 0x05 || b[oid.end + 1] !== 0x00) return null;
@@ -145,6 +145,18 @@ export function parseOcspRequestFull(der: Uint8Array): OcspRequestInfo | null {
   } catch {
     return null;
   }
+}
+
+/** Non-empty, each subidentifier minimal (no leading 0x80) and terminated, none longer than 7 octets (stays exact in a double). */
+function isMinimalOid(b: Uint8Array, start: number, end: number): boolean {
+  if (start === end || b[end - 1]! & 0x80) return false;
+  let len = 0;
+  for (let i = start; i < end; i++) {
+    if (len === 0 && b[i] === 0x80) return false;
+    len = b[i]! & 0x80 ? len + 1 : 0;
+    if (len > 6) return false;
+  }
+  return true;
 }
 
 /** Dotted OID text from its DER contents. */
