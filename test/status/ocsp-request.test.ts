@@ -22,14 +22,18 @@ const requestArb = fc
         nullParams: fc.boolean(),
         name: fc.uint8Array({ minLength: 0, maxLength: 70 }),
         key: fc.uint8Array({ minLength: 0, maxLength: 70 }),
-        serial: fc.uint8Array({ minLength: 1, maxLength: 21 }),
-        singleExt: fc.boolean(),
+        // Mostly positive minimal serials (as CAs issue them), sometimes any INTEGER contents.
+        serial: fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 21 }), fc.integer({ min: 0, max: 4 })).map(([b, r]) => {
+          if (r !== 0) b[0] = (b[0]! & 0x7f) | 0x40;
+          return b;
+        }),
+        singleExt: fc.integer({ min: 0, max: 9 }).map((x) => x === 0),
       }),
       { minLength: 1, maxLength: 4 },
     ),
     nonce: fc.option(fc.uint8Array({ minLength: 0, maxLength: 40 }), { nil: undefined }),
     otherExt: fc.option(fc.record({ critical: fc.boolean(), value: fc.uint8Array({ maxLength: 10 }) }), { nil: undefined }),
-    requestor: fc.boolean(),
+    requestor: fc.integer({ min: 0, max: 9 }).map((x) => x === 0),
   })
   .map((p) => {
     const tbs = new ocsp.TBSRequest({
