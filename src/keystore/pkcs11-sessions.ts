@@ -38,6 +38,8 @@ export class TokenSessions {
   #waiters: (() => void)[] = [];
   #connecting: Promise<void> | null = null;
   #closed = false;
+  #borrowed = 0;
+  #drained: (() => void)[] = [];
 
   constructor(p11: Pkcs11, selector: TokenSelector, pin: string, maxSessions = 4) {
     this.#p11 = p11;
@@ -57,13 +59,18 @@ export class TokenSessions {
 
   /** Runs `op` on a borrowed session; after a session loss, reconnects and retries once. */
   async run<T>(what: string, op: (ctx: SessionContext) => Promise<T>): Promise<T> {
-    const generation = this.#generation;
+    // The generation of the session that failed (not the one current when we started): only that one is stale.
+    let used = this.#generation;
+    const tracked = (ctx: SessionContext) => {
+      used = ctx.generation;
+      return op(ctx);
+    };
     try {
-      return await this.#withSession(op);
+      return await this.#withSession(tracked);
     } catch (e) {
       if (!isSessionLoss(e)) throw this.#wrap(what, e);
       try {
-        await this.#reconnect(generation);
+        await this.#reconnect(used);
       } catch (again) {
         throw this.#wrap(`${what} (reconnecting after ${describe(e)})`, again);
       }
@@ -75,12 +82,15 @@ export class TokenSessions {
     }
   }
 
+  /** Closes the idle sessions, lets operations in flight finish (their sessions close on release), then returns. */
   async close(): Promise<void> {
     this.#closed = true;
     const idle = this.#idle;
     this.#idle = [];
     for (const s of idle) this.#closeQuietly(s);
     for (const wake of this.#waiters.splice(0)) wake();
+    // The caller may finalize the library next: never under a C_Sign still running on another thread.
+    while (this.#borrowed > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
   }
 
   #wrap(what: string, e: unknown): CaError {
@@ -98,7 +108,9 @@ export class TokenSessions {
     try {
       return await op({ p11: this.#p11, session, generation });
     } finally {
+      this.#borrowed--;
       this.#release(session, generation);
+      if (this.#borrowed === 0) for (const done of this.#drained.splice(0)) done();
     }
   }
 
@@ -111,12 +123,18 @@ export class TokenSessions {
         await this.#reconnect(this.#generation);
         continue;
       }
+      // Counted as borrowed in the same tick it is handed out, so close() cannot miss it.
       const idle = this.#idle.pop();
-      if (idle) return { session: idle, generation: this.#generation };
+      if (idle) {
+        this.#borrowed++;
+        return { session: idle, generation: this.#generation };
+      }
       if (this.#openCount < this.#maxSessions) {
         this.#openCount++;
         try {
-          return { session: this.#openSession(this.#slot), generation: this.#generation };
+          const session = this.#openSession(this.#slot);
+          this.#borrowed++;
+          return { session, generation: this.#generation };
         } catch (e) {
           this.#openCount--;
           throw e;
@@ -138,6 +156,7 @@ export class TokenSessions {
 
   /** Starts a new generation unless another caller already did so after `failedGeneration`. */
   async #reconnect(failedGeneration: number): Promise<void> {
+    if (this.#closed) throw new CaError('keyStore', `the PKCS#11 key store for token ${this.#tokenName()} is closed`);
     if (this.#connecting) return this.#connecting;
     if (failedGeneration !== this.#generation) return;
     this.#generation++;

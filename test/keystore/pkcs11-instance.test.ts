@@ -72,7 +72,7 @@ describe.skipIf(!available)('a CA instance with its keys on a SoftHSM2 token', (
     const noPin = pki(['issue', '--dir', dir, '--csr', join(work, 'web.example.internal.csr')], { PKI_PKCS11_PIN: '' });
     expect(noPin.status).toBe(1);
     expect(noPin.stderr).toMatch(/PKI_PKCS11_PIN/);
-  });
+  }, 180_000);
 
   it('ok/--root-key-store pkcs11 with --pkcs11-pin-file: both keys on the token, no key file and no passphrase', () => {
     const other = second;
@@ -98,7 +98,7 @@ describe.skipIf(!available)('a CA instance with its keys on a SoftHSM2 token', (
       ['root', 'pkcs11', 'ok'],
       ['intermediate', 'pkcs11', 'ok'],
     ]);
-  });
+  }, 180_000);
 
   it('fail/init with the wrong PIN: clear error, exit 1, nothing written', () => {
     const dir = join(work, 'wrong-pin');
@@ -116,7 +116,7 @@ describe.skipIf(!available)('a CA instance with its keys on a SoftHSM2 token', (
     expect(pki(['init', '--dir', dir, ...pkcs11Flags(token)]).stderr).toMatch(/--pkcs11-pin-env NAME or --pkcs11-pin-file/);
     expect(pki(['init', '--dir', dir, '--root-key-store', 'pkcs11']).stderr).toMatch(/needs --key-store pkcs11/);
     expect(existsSync(dir)).toBe(false);
-  });
+  }, 180_000);
 
   it('ok/sessions closed underneath a running instance: the next issuance still succeeds and verifies', async () => {
     const dir = join(work, 'env-pin');

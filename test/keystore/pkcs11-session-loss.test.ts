@@ -115,6 +115,20 @@ describe.skipIf(!available)('pkcs11 session loss on SoftHSM2', () => {
     }
   });
 
+  it('ok/close lets signatures in flight finish before the library is finalized; later ones are refused', async () => {
+    const { ks, signer } = await openWithKey(token, 'closing');
+    const data = randomBytes(64);
+    const pending = Array.from({ length: 16 }, () => signer.sign(data));
+    await ks.close();
+    const results = await Promise.allSettled(pending);
+    for (const r of results) {
+      if (r.status === 'fulfilled') expect(verifies(signer, data, r.value)).toBe(true);
+      else expect(r.reason).toMatchObject({ kind: 'keyStore', detail: expect.stringMatching(/is closed/) });
+    }
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThan(0);
+    await expect(signer.sign(data)).rejects.toMatchObject({ kind: 'keyStore', detail: expect.stringMatching(/is closed/) });
+  });
+
   it('fail/the token is gone for good: a clear keyStore error, and no hang', async () => {
     const { ks, signer } = await openWithKey(doomed, 'gone');
     try {
