@@ -40,7 +40,7 @@ describe('CRL encoder', () => {
     const tbs = new Uint8Array(AsnConvert.serialize(parsed.tbsCertList));
     expect(verifySignature(s.alg, s.publicKeySpki, tbs, new Uint8Array(parsed.signature))).toBe(true);
 
-    const crl = new x509.X509Crl(der);
+    const crl = new x509.X509Crl(new Uint8Array(der));
     expect(crl.entries.map((e) => e.serialNumber.toLowerCase())).toEqual(['4a' + '00'.repeat(15), 'ff01', '01', '7f']);
     expect(crl.entries[0]!.reason).toBe(x509.X509CrlReason.keyCompromise);
     expect(crl.entries[1]!.reason).toBeUndefined(); // unspecified is left out (RFC 5280 §5.3.1)
