@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './http/app.ts';
+import { caCertificatesOf } from './http/routes/ca-certificates.ts';
 import { startAcmeListener, type AcmeListener } from './http/acme/listener.ts';
 import type { AcmeConfig } from './acme/settings.ts';
 import type { CaInstance } from './instance/open.ts';
@@ -27,12 +28,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   const ocsp = new OcspHttpHandler({ responder: status.responderLogic, cache: status.cache, clock: ca.clock });
   const app = createApp({
     logger: o.logger,
-    certificates: {
-      rootDer: new Uint8Array(ca.root.rawData),
-      intermediateDer: new Uint8Array(ca.intermediate.rawData),
-      rootPem: ca.root.toString('pem') + '\n',
-      intermediatePem: ca.intermediate.toString('pem') + '\n',
-    },
+    certificates: caCertificatesOf(ca),
     ocsp,
     crl: { issuerKeyId: ca.authority.issuer.keyId, current: (shard) => status.crls.current(shard) },
   });

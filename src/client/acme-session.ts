@@ -1,4 +1,4 @@
-import { Agent } from 'node:https';
+import { Agent, request } from 'node:https';
 import acme from 'acme-client';
 import { CaError } from '../domain/errors.ts';
 import type { Identifier } from '../domain/types.ts';
@@ -26,6 +26,9 @@ export class AcmeSession {
     // Trust exactly our root for the ACME server's TLS certificate.
     acme.axios.defaults.httpsAgent = new Agent({ ca: o.rootPem, keepAlive: false });
     acme.axios.defaults.timeout = 30_000;
+    // The library's default (5 retries, 5 s × attempt) keeps a cron run waiting over a minute
+    // for a server that is down, then fails with an unhelpful TypeError.
+    Object.assign((acme.axios.defaults as unknown as { acmeSettings: Record<string, number> }).acmeSettings, { retryMaxAttempts: 2, retryDefaultDelay: 1 });
     this.#client = new acme.Client({
       directoryUrl: o.server,
       accountKey: o.accountKeyPem,
@@ -37,8 +40,24 @@ export class AcmeSession {
     });
   }
 
+  /** Fails fast, with a one-line reason, when the directory cannot be reached or its TLS does not chain to our root. */
+  async probe(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const req = request(this.#o.server, { method: 'GET', ca: this.#o.rootPem, timeout: 10_000 }, (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve() : reject(new CaError('refused', `the ACME directory ${this.#o.server} answered HTTP ${res.statusCode}`)),
+        );
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      req.end();
+    }).catch((e: unknown) => wrap(() => Promise.reject(e), 'directory'));
+  }
+
   /** Creates the account (or finds the existing one for this key); returns its URL. */
   async ensureAccount(): Promise<string> {
+    await this.probe();
     await wrap(() => this.#client.createAccount({ termsOfServiceAgreed: true }), 'account');
     return this.#client.getAccountUrl();
   }

@@ -97,6 +97,7 @@ export async function renew(o: RenewOptions): Promise<RenewOutcome> {
     }
     if (!o.force && o.jitterMs) await new Promise((r) => setTimeout(r, Math.floor(Math.random() * o.jitterMs!)));
     o.log?.('renew.due', { reason: decision.reason, serial: currentSerial });
+    await session.probe();
     const issued = await obtainAndInstall(dir, state, session);
     let hook: { ran: boolean; ok: boolean; output?: string } = { ran: false, ok: true };
     if (o.exec) {

@@ -6,6 +6,7 @@ import type { AcmeConfig } from '../../acme/settings.ts';
 import type { CaInstance } from '../../instance/open.ts';
 import type { Logger } from '../../log.ts';
 import { createAcmeApp } from './app.ts';
+import { caCertificateRoutes, caCertificatesOf } from '../routes/ca-certificates.ts';
 import { issueServerCertificate, renewDelayMs } from './tls-certificate.ts';
 
 export interface AcmeListener {
@@ -52,7 +53,16 @@ export async function startAcmeListener(ca: CaInstance, o: AcmeListenOptions): P
     defaultProfile: ca.config.issuance.defaultProfile,
     origin,
   });
-  const app = createAcmeApp(service.ctx);
+  const app = createAcmeApp(service.ctx, {
+    caCertificates: {
+      rootDer: new Uint8Array(ca.root.rawData),
+      intermediateDer: new Uint8Array(ca.intermediate.rawData),
+      rootPem: ca.root.toString('pem') + '\n',
+      intermediatePem: ca.intermediate.toString('pem') + '\n',
+    },
+  });
+  // The CA certificates here too: `pki enroll --root-fingerprint` fetches the root from the ACME origin.
+  app.route('/ca', caCertificateRoutes(caCertificatesOf(ca)));
   fetch = (req) => app.fetch(req);
 
   let timer: NodeJS.Timeout;

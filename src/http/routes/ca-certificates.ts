@@ -1,5 +1,15 @@
 import { Hono } from 'hono';
 
+/** The CA certificates of an opened instance, in the forms the routes serve. */
+export function caCertificatesOf(ca: { root: { rawData: ArrayBuffer; toString(f: 'pem'): string }; intermediate: { rawData: ArrayBuffer; toString(f: 'pem'): string } }): CaCertificates {
+  return {
+    rootDer: new Uint8Array(ca.root.rawData),
+    intermediateDer: new Uint8Array(ca.intermediate.rawData),
+    rootPem: ca.root.toString('pem') + '\n',
+    intermediatePem: ca.intermediate.toString('pem') + '\n',
+  };
+}
+
 export interface CaCertificates {
   rootDer: Uint8Array;
   intermediateDer: Uint8Array;
