@@ -16,6 +16,7 @@ import { requireJoseJson } from '../middleware/content-type.ts';
 import { verifiedJws, type AcmeEnv } from '../middleware/jws.ts';
 import { replayNonceAndIndex } from '../middleware/nonce.ts';
 import { requestLog } from '../middleware/request-log.ts';
+import { caCertificateRoutes, type CaCertificates } from '../routes/ca-certificates.ts';
 import { problemResponse, toProblem } from '../problem.ts';
 
 /** Largest JWS accepted: CSRs with 100 names and RSA-4096 keys fit well within it. */
@@ -25,7 +26,7 @@ const MAX_BODY = 64 * 1024;
  * The ACME server (RFC 8555) as a Hono app, served over HTTPS by ./listener.ts.
  * Route table first; each POST runs content-type → JWS verification → handler.
  */
-export function createAcmeApp(ctx: AcmeContext): Hono<AcmeEnv> {
+export function createAcmeApp(ctx: AcmeContext, o: { caCertificates?: CaCertificates } = {}): Hono<AcmeEnv> {
   const app = new Hono<AcmeEnv>();
   const kid = verifiedJws(ctx, 'kid');
   const p = (c: Context<AcmeEnv>, name: string) => c.req.param(name) ?? '';
@@ -50,6 +51,8 @@ export function createAcmeApp(ctx: AcmeContext): Hono<AcmeEnv> {
   app.post('/acme/cert/:serial', kid, (c) => reply(downloadCertificate(ctx, c.var.acme, p(c, 'serial'))));
   app.post('/acme/revoke-cert', verifiedJws(ctx, 'either'), async (c) => reply(await revokeCertificate(ctx, c.var.acme)));
   app.get('/acme/renewal-info/:id', (c) => reply(getRenewalInfo(ctx, p(c, 'id'))));
+  // The CA certificates here too, so a workload can bootstrap trust (pinned fingerprint) from the one URL it knows.
+  if (o.caCertificates) app.route('/ca', caCertificateRoutes(o.caCertificates));
 
   // §6.3: resources are read with POST-as-GET; a plain GET on them is 405.
   app.get('/acme/*', () => problemResponse(methodNotAllowed('use POST-as-GET (RFC 8555 §6.3)'), { Allow: 'POST' }));
