@@ -1,0 +1,84 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
+import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
+import { createTestCa } from '../helpers/ca.ts';
+import { pkiAsync as pki } from '../helpers/cli.ts';
+import { freePort } from '../helpers/ports.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+/** pki enroll against a CA that requires External Account Binding with issuance scopes. */
+const work = tempDir();
+let ca: CaInstance;
+let server: RunningServer;
+let dns: TestDnsServer;
+let http01Port: number;
+let rootFile: string;
+
+beforeAll(async () => {
+  ca = await createTestCa();
+  http01Port = await freePort();
+  dns = await startDnsServer();
+  server = await startServer(ca, { host: '127.0.0.1', port: 0, logger: silentLogger, acme: { requireEab: true, http01Port, dnsServer: dns.address } });
+  rootFile = join(work, 'root.pem');
+  writeFileSync(rootFile, ca.root.toString('pem') + '\n');
+});
+afterAll(async () => {
+  await server?.close();
+  await dns?.close();
+  await ca?.close();
+});
+
+async function createEab(label: string, allow: string[]): Promise<{ kid: string; keyFile: string }> {
+  const r = await pki(['eab', 'create', '--dir', ca.dir, '--label', label, ...allow.flatMap((a) => ['--allow', a]), '--json']);
+  expect(r.status, r.stderr).toBe(0);
+  const { kid, hmacKey } = JSON.parse(r.stdout) as { kid: string; hmacKey: string };
+  const keyFile = join(work, `${label}.hmac`);
+  writeFileSync(keyFile, hmacKey + '\n', { mode: 0o600 });
+  return { kid, keyFile };
+}
+
+const enrollArgs = (out: string, eab: { kid: string; keyFile: string }, names: string[]) => [
+  'enroll', '--server', server.acme!.directoryUrl, '--root', rootFile, '--out', out, '--http-port', String(http01Port),
+  '--eab-kid', eab.kid, '--eab-hmac-key-file', eab.keyFile, ...names.flatMap((n) => ['--name', n]),
+];
+
+describe('pki enroll with External Account Binding', () => {
+  it('ok/a name inside the scope is issued', async () => {
+    const eab = await createEab('payments', ['dns:*.payments.internal']);
+    const r = await pki(enrollArgs(join(work, 'api'), eab, ['api.payments.internal']));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^enrolled: serial [0-9a-f]+ for DNS:api.payments.internal/);
+  });
+
+  it('fail/a name outside the scope: one-line error, exit 1, old files untouched', async () => {
+    const eab = await createEab('billing', ['dns:*.billing.internal']);
+    const out = join(work, 'billing');
+    expect((await pki(enrollArgs(out, eab, ['db.billing.internal']))).status).toBe(0);
+    const before = readFileSync(join(out, 'cert.pem'), 'utf8');
+    const r = await pki(enrollArgs(out, eab, ['db.payments.internal']));
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^pki: .*(rejectedIdentifier|not allowed|scope|outside)/i);
+    expect(readFileSync(join(out, 'cert.pem'), 'utf8')).toBe(before);
+  });
+
+  it('fail/a revoked EAB key cannot register an account', async () => {
+    const eab = await createEab('gone', ['dns:*.gone.internal']);
+    const rev = await pki(['eab', 'revoke', '--dir', ca.dir, eab.kid]);
+    expect(rev.status, rev.stderr).toBe(0);
+    const out = join(work, 'gone');
+    const r = await pki(enrollArgs(out, eab, ['a.gone.internal']));
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^pki: account failed: .*(external account|EAB|revoked|unauthorized)/i);
+    expect(existsSync(join(out, 'cert.pem'))).toBe(false);
+  });
+
+  it('fail/without EAB the server says it requires one', async () => {
+    const r = await pki(['enroll', '--server', server.acme!.directoryUrl, '--root', rootFile, '--out', join(work, 'noeab'), '--name', 'x.internal']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^pki: account failed: .*external account/i);
+  });
+});
