@@ -10,6 +10,7 @@ import { registerIssue } from './commands/issue.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerRevoke } from './commands/revoke.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerStatus } from './commands/status.ts';
 import { EXIT } from './common.ts';
 
 const program = new Command();
@@ -28,6 +29,7 @@ registerEab(program);
 registerIssue(program);
 registerCerts(program);
 registerRevoke(program);
+registerStatus(program);
 registerKeys(program);
 registerAudit(program);
 registerBackup(program);

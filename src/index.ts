@@ -13,3 +13,4 @@ export { normalizeSerial } from './signer/serial.ts';
 export { toPem, fromPem } from './signer/x509.ts';
 export type { CertRecord, Identifier } from './domain/types.ts';
 export { REVOCATION_REASONS, type RevocationReason } from './domain/types.ts';
+export { checkRevocation, type RevocationCheck, type SourceResult } from './status/revocation-check.ts';

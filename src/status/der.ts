@@ -64,7 +64,10 @@ export function derTlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
 /** DER INTEGER contents of a positive serial given as hex (adds a zero octet when the top bit is set). */
 export function serialContents(hex: string): Uint8Array {
   const raw = Buffer.from(hex.length % 2 ? '0' + hex : hex, 'hex');
-  return raw[0]! & 0x80 ? Buffer.concat([Buffer.of(0), raw]) : raw;
+  // A fresh Uint8Array, not a view into Buffer's shared pool (whose .buffer is the whole pool).
+  const out = new Uint8Array(raw.length + (raw[0]! & 0x80 ? 1 : 0));
+  out.set(raw, out.length - raw.length);
+  return out;
 }
 
 /** Lowercase hex of INTEGER contents as our store keys serials (no leading zero octet unless needed). */
