@@ -1,0 +1,136 @@
+/**
+ * scripts/bench-acme: N complete ACME orders (newOrder → http-01 validated for real
+ * → finalize → download) at each concurrency, against `pki serve` and Pebble with
+ * the same lean load generator in the same run. Reports orders/s, p50/p99 order
+ * latency, the server's CPU per order (/proc/PID/stat), 5xx and badNonce counts.
+ *
+ *   scripts/bench-acme [--orders 200] [--concurrency 1,8] [--targets pki,pebble] [--markdown]
+ */
+import { createServer } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as netServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { webcrypto } from 'node:crypto';
+import { initInstance } from '../src/index.ts';
+import { x509 } from '../src/signer/x509.ts';
+import { startDnsServer } from '../test/acme/support/dns-server.ts';
+import { LeanAcmeClient } from './bench/lean-client.ts';
+import { cpuMs, startPebble, startPki, type ServerUnderTest } from './bench/servers.ts';
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : def;
+};
+const ORDERS = Number(arg('orders', '200'));
+const CONCURRENCY = arg('concurrency', '1,8').split(',').map(Number);
+const TARGETS = arg('targets', 'pki,pebble').split(',');
+const WARMUP = 20;
+
+async function freePort(): Promise<number> {
+  const s = netServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function makeCsrs(n: number, tag: string): Promise<{ name: string; csr: string }[]> {
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const name = `o${i}-${tag}.bench.test`;
+    const keys = (await webcrypto.subtle.generateKey(alg, false, ['sign', 'verify'])) as CryptoKeyPair;
+    const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: '', keys, signingAlgorithm: alg, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: name }])] });
+    out.push({ name, csr: Buffer.from(csr.rawData).toString('base64url') });
+  }
+  return out;
+}
+
+interface Result {
+  target: string;
+  concurrency: number;
+  orders: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  cpuPerOrder: number;
+  serverErrors: number;
+  badNonce: number;
+}
+
+async function run(server: ServerUnderTest, concurrency: number, tokens: Map<string, string>, tag: string): Promise<Result> {
+  const client = new LeanAcmeClient(server.caPem, concurrency);
+  await client.start(server.directoryUrl);
+  const serve = (t: string, k: string) => void tokens.set(t, k);
+  for (const w of await makeCsrs(WARMUP, `warm-${tag}`)) await client.order(w.name, w.csr, serve);
+  client.problems.clear();
+  client.serverErrors = 0;
+  const work = await makeCsrs(ORDERS, tag);
+  const latencies: number[] = [];
+  const cpu0 = cpuMs(server.pid);
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < work.length) {
+        const w = work[next++]!;
+        const s = performance.now();
+        await client.order(w.name, w.csr, serve);
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuMs(server.pid) - cpu0;
+  client.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
+  const badNonce = [...client.problems].filter(([t]) => t.endsWith(':badNonce')).reduce((n, [, c]) => n + c, 0);
+  return { target: server.name, concurrency, orders: ORDERS, seconds, p50: pct(50), p99: pct(99), cpuPerOrder: cpu / ORDERS, serverErrors: client.serverErrors, badNonce };
+}
+
+const work = mkdtempSync(join(tmpdir(), 'bench-acme-'));
+const tokens = new Map<string, string>();
+const web = createServer((req, res) => {
+  const token = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '')?.[1];
+  const body = token ? tokens.get(token) : undefined;
+  res.writeHead(body ? 200 : 404).end(body ?? '');
+});
+await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
+const http01Port = (web.address() as AddressInfo).port;
+const dns = await startDnsServer();
+const results: Result[] = [];
+try {
+  for (const target of TARGETS) {
+    let server: ServerUnderTest;
+    if (target === 'pki') {
+      const dir = join(work, 'ca');
+      await initInstance({ dir, passphrase: 'bench-passphrase', requireEab: false });
+      server = await startPki({ dir, passphrase: 'bench-passphrase', acmePort: await freePort(), http01Port, dnsServer: dns.address });
+    } else {
+      server = await startPebble({ workDir: work, port: await freePort(), http01Port, dnsServer: dns.address });
+    }
+    try {
+      for (const c of CONCURRENCY) {
+        const r = await run(server, c, tokens, `${target}-${c}`);
+        results.push(r);
+        process.stderr.write(`${JSON.stringify(r)}\n`);
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+} finally {
+  web.close();
+  await dns.close();
+  rmSync(work, { recursive: true, force: true });
+}
+
+const f = (n: number, d = 1) => n.toFixed(d);
+const lines = [
+  `| server | concurrency | orders | orders/s | p50 ms | p99 ms | server CPU ms/order | 5xx | badNonce |`,
+  `|---|---|---|---|---|---|---|---|---|`,
+  ...results.map((r) => `| ${r.target} | ${r.concurrency} | ${r.orders} | ${f(r.orders / r.seconds)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.cpuPerOrder, 2)} | ${r.serverErrors} | ${r.badNonce} |`),
+];
+process.stdout.write(lines.join('\n') + '\n');
