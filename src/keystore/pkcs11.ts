@@ -114,7 +114,12 @@ export class Pkcs11KeyStore implements KeyStore {
       label,
       alg: info.alg,
       publicKeySpki: info.publicKeySpki,
-      sign: (tbs) => this.#sessions.run(`signing with key "${label}"`, (ctx) => signOnToken(ctx.p11, ctx.session, this.#privateKey(ctx, label), info.alg, tbs)),
+      sign: (tbs) =>
+        this.#sessions.run(`signing with key "${label}"`, (ctx) => signOnToken(ctx.p11, ctx.session, this.#privateKey(ctx, label), info.alg, tbs)).catch((e: unknown) => {
+          // A key that vanished while in use is a key store failure of the request, not a "not found" the caller caused.
+          if (e instanceof CaError && e.kind === 'notFound') throw new CaError('keyStore', `signing key "${label}" is no longer on the PKCS#11 token`, { cause: e });
+          throw e;
+        }),
     };
   }
 

@@ -144,4 +144,30 @@ describe.skipIf(!available)('a CA instance with its keys on a SoftHSM2 token', (
       await ca.close();
     }
   });
+
+  it('fail/the intermediate key destroyed underneath: issuance fails cleanly with a keyStore error, nothing valid is stored', async () => {
+    const dir = join(work, 'env-pin');
+    const ca = await openInstance({ dir, env: { PKI_PKCS11_PIN: token.pin } });
+    try {
+      const p11 = new pkcs11js.PKCS11();
+      p11.load(token.module);
+      const slot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trim() === token.label)!;
+      const session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+      p11.C_FindObjectsInit(session, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+        { type: pkcs11js.CKA_LABEL, value: 'intermediate' },
+      ]);
+      const [key] = p11.C_FindObjects(session, 1);
+      p11.C_FindObjectsFinal(session);
+      p11.C_DestroyObject(session, key!);
+      p11.C_CloseSession(session);
+
+      const before = ca.store.certificates.list({ status: 'valid', now: new Date() }).length;
+      const err = await ca.authority.issue((await makeCsr({ cn: 'c.example.internal', sans: [{ type: 'dns', value: 'c.example.internal' }] })).pem).catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'keyStore', detail: expect.stringMatching(/signing key "intermediate" is no longer on the PKCS#11 token/) });
+      expect(ca.store.certificates.list({ status: 'valid', now: new Date() }).length).toBe(before);
+    } finally {
+      await ca.close();
+    }
+  });
 });
