@@ -49,7 +49,9 @@ const stopper = (child: ChildProcess) => async () => {
 
 /** `pki serve` on an instance made for the run (EAB off, validation pointed at the load generator). */
 export async function startPki(o: { dir: string; passphrase: string; acmePort: number; http01Port: number; dnsServer: string }): Promise<ServerUnderTest> {
-  const child = spawn(process.execPath, [PKI_BIN, 'serve', '--dir', o.dir, '--http-port', '0', '--acme-port', String(o.acmePort), '--http01-port', String(o.http01Port), '--dns-server', o.dnsServer], {
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server under load.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, PKI_BIN, 'serve', '--dir', o.dir, '--http-port', '0', '--acme-port', String(o.acmePort), '--http01-port', String(o.http01Port), '--dns-server', o.dnsServer], {
     env: { ...process.env, PKI_PASSPHRASE: o.passphrase },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

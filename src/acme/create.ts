@@ -2,6 +2,7 @@ import type { Clock } from '../domain/clock.ts';
 import { parseDuration } from '../domain/duration.ts';
 import type { Logger } from '../log.ts';
 import { AcmeStore } from '../store/acme/acme-store.ts';
+import { openAcmeConnection } from '../store/acme/connection.ts';
 import type { Db } from '../store/sqlite.ts';
 import type { AcmeAuthority, AcmeContext, CertificateLookup } from './context.ts';
 import { AcmeLinks } from './links.ts';
@@ -33,11 +34,14 @@ export interface AcmeDeps {
 export interface AcmeService {
   ctx: AcmeContext;
   validations: ValidationQueue;
+  /** Waits for validations under way, then closes the ACME connection. */
+  close(): Promise<void>;
 }
 
 /** Wires the ACME handlers' context: store, nonces, validators, links. */
 export async function createAcmeService(d: AcmeDeps): Promise<AcmeService> {
-  const store = new AcmeStore(d.db);
+  const db = openAcmeConnection(d.db);
+  const store = new AcmeStore(db);
   const keys = await acmeSecretKeys(d.dir);
   const vs: ValidationSettings = {
     http01Port: d.config.http01Port,
@@ -72,5 +76,12 @@ export async function createAcmeService(d: AcmeDeps): Promise<AcmeService> {
     eabSealKey: keys.eabSealKey,
     intermediatePem: d.intermediatePem,
   };
-  return { ctx, validations };
+  return {
+    ctx,
+    validations,
+    close: async () => {
+      await validations.drain();
+      db.close();
+    },
+  };
 }

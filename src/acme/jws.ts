@@ -1,4 +1,4 @@
-import { calculateJwkThumbprint, flattenedVerify, type JWK } from 'jose';
+import { calculateJwkThumbprint, flattenedVerify, importJWK, type JWK } from 'jose';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { badPublicKey, badSignatureAlgorithm, malformed, unauthorized } from './problems.ts';
 
@@ -61,23 +61,37 @@ export function checkRequestHeader(h: ProtectedHeader): { kind: 'jwk'; jwk: JWK 
   return { kind: 'jwk', jwk: h.jwk };
 }
 
-/** Imports a client's public JWK, refusing private keys, symmetric keys and weak RSA. */
-export async function importAccountKey(jwk: JWK, alg: string): Promise<KeyObject> {
+/** Imported account keys by (public JWK, alg): importing costs more than verifying, and clients reuse their key. */
+const keyCache = new Map<string, CryptoKey>();
+const KEY_CACHE_MAX = 10_000;
+
+/**
+ * Imports a client's public JWK for `alg` (jose's WebCrypto key, cached), refusing
+ * private keys, symmetric keys, keys that do not fit the algorithm and weak RSA.
+ */
+export async function importAccountKey(jwk: JWK, alg: string): Promise<CryptoKey> {
   if ('d' in jwk || 'k' in jwk || jwk.kty === 'oct') throw badPublicKey('the JWK must be a public asymmetric key');
+  const cacheKey = `${alg} ${JSON.stringify(publicJwk(jwk))}`;
+  const cached = keyCache.get(cacheKey);
+  if (cached) return cached;
   let key: KeyObject;
   try {
     key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
   } catch (e) {
     throw badPublicKey(`the JWK is not a valid public key: ${(e as Error).message}`);
   }
-  const fits = { ES256: key.asymmetricKeyDetails?.namedCurve === 'prime256v1', ES384: key.asymmetricKeyDetails?.namedCurve === 'secp384r1', RS256: key.asymmetricKeyType === 'rsa', EdDSA: key.asymmetricKeyType === 'ed25519' }[alg];
+  const details = key.asymmetricKeyDetails;
+  const fits = { ES256: details?.namedCurve === 'prime256v1', ES384: details?.namedCurve === 'secp384r1', RS256: key.asymmetricKeyType === 'rsa', EdDSA: key.asymmetricKeyType === 'ed25519' }[alg];
   if (!fits) throw badPublicKey(`the JWK does not fit algorithm ${alg}`);
-  if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw badPublicKey('RSA account keys must have at least 2048 bits');
-  return key;
+  if (key.asymmetricKeyType === 'rsa' && (details?.modulusLength ?? 0) < 2048) throw badPublicKey('RSA account keys must have at least 2048 bits');
+  const imported = (await importJWK(publicJwk(jwk), alg)) as CryptoKey;
+  if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
+  keyCache.set(cacheKey, imported);
+  return imported;
 }
 
 /** Verifies the signature with `key` and returns the decoded payload bytes. */
-export async function verifySignature(jws: FlattenedJws, key: KeyObject | Uint8Array, algorithms: readonly string[]): Promise<Uint8Array> {
+export async function verifySignature(jws: FlattenedJws, key: CryptoKey | Uint8Array, algorithms: readonly string[]): Promise<Uint8Array> {
   try {
     const r = await flattenedVerify(jws, key, { algorithms: [...algorithms] });
     return r.payload;

@@ -90,7 +90,7 @@ export async function startAcmeListener(ca: CaInstance, o: AcmeListenOptions): P
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      await service.validations.drain();
+      await service.close();
     },
   };
 }

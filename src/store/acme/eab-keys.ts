@@ -1,4 +1,5 @@
 import type { Db } from '../sqlite.ts';
+import { StatementCache } from './statements.ts';
 import type { EabKeyRecord } from './records.ts';
 
 interface Row {
@@ -23,32 +24,32 @@ const toRecord = (r: Row): EabKeyRecord => ({
 
 /** External account binding keys (RFC 8555 §7.3.4) with their issuance scopes. */
 export class AcmeEabKeyRepository {
-  readonly #db: Db;
+  readonly #sql: StatementCache;
   constructor(db: Db) {
-    this.#db = db;
+    this.#sql = new StatementCache(db);
   }
 
   insert(k: EabKeyRecord): void {
-    this.#db
-      .prepare('INSERT INTO acme_eab_keys (kid, label, hmac_key, scopes, status, account_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    this.#sql
+      .get('INSERT INTO acme_eab_keys (kid, label, hmac_key, scopes, status, account_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(k.kid, k.label, Buffer.from(k.sealedKey), JSON.stringify(k.scopes), k.status, k.accountId, k.createdAt.getTime());
   }
 
   get(kid: string): EabKeyRecord | null {
-    const r = this.#db.prepare('SELECT * FROM acme_eab_keys WHERE kid = ?').get(kid) as Row | undefined;
+    const r = this.#sql.get('SELECT * FROM acme_eab_keys WHERE kid = ?').get(kid) as Row | undefined;
     return r ? toRecord(r) : null;
   }
 
   list(): EabKeyRecord[] {
-    return (this.#db.prepare('SELECT * FROM acme_eab_keys ORDER BY created_at, kid').all() as Row[]).map(toRecord);
+    return (this.#sql.get('SELECT * FROM acme_eab_keys ORDER BY created_at, kid').all() as Row[]).map(toRecord);
   }
 
   /** Binds an unbound, active key to an account; false if it was bound or revoked meanwhile. */
   bind(kid: string, accountId: string): boolean {
-    return this.#db.prepare(`UPDATE acme_eab_keys SET account_id = ? WHERE kid = ? AND account_id IS NULL AND status = 'active'`).run(accountId, kid).changes === 1;
+    return this.#sql.get(`UPDATE acme_eab_keys SET account_id = ? WHERE kid = ? AND account_id IS NULL AND status = 'active'`).run(accountId, kid).changes === 1;
   }
 
   revoke(kid: string): boolean {
-    return this.#db.prepare(`UPDATE acme_eab_keys SET status = 'revoked' WHERE kid = ? AND status = 'active'`).run(kid).changes === 1;
+    return this.#sql.get(`UPDATE acme_eab_keys SET status = 'revoked' WHERE kid = ? AND status = 'active'`).run(kid).changes === 1;
   }
 }

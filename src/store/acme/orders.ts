@@ -1,5 +1,6 @@
 import type { Identifier } from '../../domain/types.ts';
 import type { Db } from '../sqlite.ts';
+import { StatementCache } from './statements.ts';
 import { parseJson, type AuthzRecord, type AuthzStatus, type ChallengeRecord, type ChallengeStatus, type OrderRecord, type OrderStatus, type StoredProblem } from './records.ts';
 
 interface OrderRow {
@@ -68,32 +69,32 @@ const json = (p: StoredProblem | null) => (p === null ? null : JSON.stringify(p)
 
 /** Orders with their authorizations and challenges (one aggregate: they live and expire together). */
 export class AcmeOrderRepository {
-  readonly #db: Db;
+  readonly #sql: StatementCache;
   constructor(db: Db) {
-    this.#db = db;
+    this.#sql = new StatementCache(db);
   }
 
   insert(o: OrderRecord, authzs: AuthzRecord[], challenges: ChallengeRecord[]): void {
-    this.#db
-      .prepare('INSERT INTO acme_orders (id, account_id, status, identifiers, profile, expires_at, error, cert_serial, replaces, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    this.#sql
+      .get('INSERT INTO acme_orders (id, account_id, status, identifiers, profile, expires_at, error, cert_serial, replaces, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(o.id, o.accountId, o.status, JSON.stringify(o.identifiers), o.profile, o.expiresAt.getTime(), json(o.error), o.certSerial, o.replaces, o.createdAt.getTime());
-    const az = this.#db.prepare('INSERT INTO acme_authzs (id, order_id, account_id, id_type, id_value, wildcard, status, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const az = this.#sql.get('INSERT INTO acme_authzs (id, order_id, account_id, id_type, id_value, wildcard, status, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     for (const a of authzs) az.run(a.id, a.orderId, a.accountId, a.identifier.type, a.identifier.value, a.wildcard ? 1 : 0, a.status, a.expiresAt.getTime());
-    const ch = this.#db.prepare('INSERT INTO acme_challenges (id, authz_id, type, token, status, validated_at, error) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const ch = this.#sql.get('INSERT INTO acme_challenges (id, authz_id, type, token, status, validated_at, error) VALUES (?, ?, ?, ?, ?, ?, ?)');
     for (const c of challenges) ch.run(c.id, c.authzId, c.type, c.token, c.status, c.validatedAt?.getTime() ?? null, json(c.error));
   }
 
   order(id: string): OrderRecord | null {
-    const r = this.#db.prepare('SELECT * FROM acme_orders WHERE id = ?').get(id) as OrderRow | undefined;
+    const r = this.#sql.get('SELECT * FROM acme_orders WHERE id = ?').get(id) as OrderRow | undefined;
     return r ? toOrder(r) : null;
   }
 
   ordersOf(accountId: string, limit = 1000): OrderRecord[] {
-    return (this.#db.prepare('SELECT * FROM acme_orders WHERE account_id = ? ORDER BY created_at DESC LIMIT ?').all(accountId, limit) as OrderRow[]).map(toOrder);
+    return (this.#sql.get('SELECT * FROM acme_orders WHERE account_id = ? ORDER BY created_at DESC LIMIT ?').all(accountId, limit) as OrderRow[]).map(toOrder);
   }
 
   orderByCertificate(serial: string): OrderRecord | null {
-    const r = this.#db.prepare('SELECT * FROM acme_orders WHERE cert_serial = ?').get(serial) as OrderRow | undefined;
+    const r = this.#sql.get('SELECT * FROM acme_orders WHERE cert_serial = ?').get(serial) as OrderRow | undefined;
     return r ? toOrder(r) : null;
   }
 
@@ -101,40 +102,40 @@ export class AcmeOrderRepository {
   transitionOrder(id: string, from: OrderStatus[], to: OrderStatus, fields: { error?: StoredProblem | null; certSerial?: string } = {}): boolean {
     const marks = from.map(() => '?').join(', ');
     return (
-      this.#db
-        .prepare(`UPDATE acme_orders SET status = ?, error = coalesce(?, error), cert_serial = coalesce(?, cert_serial) WHERE id = ? AND status IN (${marks})`)
+      this.#sql
+        .get(`UPDATE acme_orders SET status = ?, error = coalesce(?, error), cert_serial = coalesce(?, cert_serial) WHERE id = ? AND status IN (${marks})`)
         .run(to, json(fields.error ?? null), fields.certSerial ?? null, id, ...from).changes === 1
     );
   }
 
   authz(id: string): AuthzRecord | null {
-    const r = this.#db.prepare('SELECT * FROM acme_authzs WHERE id = ?').get(id) as AuthzRow | undefined;
+    const r = this.#sql.get('SELECT * FROM acme_authzs WHERE id = ?').get(id) as AuthzRow | undefined;
     return r ? toAuthz(r) : null;
   }
 
   authzsOf(orderId: string): AuthzRecord[] {
-    return (this.#db.prepare('SELECT * FROM acme_authzs WHERE order_id = ? ORDER BY rowid').all(orderId) as AuthzRow[]).map(toAuthz);
+    return (this.#sql.get('SELECT * FROM acme_authzs WHERE order_id = ? ORDER BY rowid').all(orderId) as AuthzRow[]).map(toAuthz);
   }
 
   transitionAuthz(id: string, from: AuthzStatus[], to: AuthzStatus): boolean {
     const marks = from.map(() => '?').join(', ');
-    return this.#db.prepare(`UPDATE acme_authzs SET status = ? WHERE id = ? AND status IN (${marks})`).run(to, id, ...from).changes === 1;
+    return this.#sql.get(`UPDATE acme_authzs SET status = ? WHERE id = ? AND status IN (${marks})`).run(to, id, ...from).changes === 1;
   }
 
   challenge(id: string): ChallengeRecord | null {
-    const r = this.#db.prepare('SELECT * FROM acme_challenges WHERE id = ?').get(id) as ChallengeRow | undefined;
+    const r = this.#sql.get('SELECT * FROM acme_challenges WHERE id = ?').get(id) as ChallengeRow | undefined;
     return r ? toChallenge(r) : null;
   }
 
   challengesOf(authzId: string): ChallengeRecord[] {
-    return (this.#db.prepare('SELECT * FROM acme_challenges WHERE authz_id = ? ORDER BY rowid').all(authzId) as ChallengeRow[]).map(toChallenge);
+    return (this.#sql.get('SELECT * FROM acme_challenges WHERE authz_id = ? ORDER BY rowid').all(authzId) as ChallengeRow[]).map(toChallenge);
   }
 
   transitionChallenge(id: string, from: ChallengeStatus[], to: ChallengeStatus, fields: { error?: StoredProblem | null; validatedAt?: Date } = {}): boolean {
     const marks = from.map(() => '?').join(', ');
     return (
-      this.#db
-        .prepare(`UPDATE acme_challenges SET status = ?, error = coalesce(?, error), validated_at = coalesce(?, validated_at) WHERE id = ? AND status IN (${marks})`)
+      this.#sql
+        .get(`UPDATE acme_challenges SET status = ?, error = coalesce(?, error), validated_at = coalesce(?, validated_at) WHERE id = ? AND status IN (${marks})`)
         .run(to, json(fields.error ?? null), fields.validatedAt?.getTime() ?? null, id, ...from).changes === 1
     );
   }

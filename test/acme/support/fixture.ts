@@ -57,6 +57,7 @@ export async function acmeFixture(ca: CaInstance, config: Partial<AcmeConfig> = 
   }
 
   return { service, ctx: service.ctx, app, client, links, clock, web, account, readyOrder, dns, close: async () => {
+    await service.close();
     await web.close();
     await dns.close();
   } };

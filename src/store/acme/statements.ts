@@ -1,0 +1,20 @@
+import type { Statement } from 'better-sqlite3';
+import type { Db } from '../sqlite.ts';
+
+/** Prepared statements by SQL text: preparing costs more than running the small queries of the ACME hot path. */
+export class StatementCache {
+  readonly #db: Db;
+  readonly #cache = new Map<string, Statement>();
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  get(sql: string): Statement {
+    let s = this.#cache.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#cache.set(sql, s);
+    }
+    return s;
+  }
+}
