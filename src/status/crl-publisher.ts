@@ -14,7 +14,8 @@ export interface PublishedCrl {
   shard: number;
   number: bigint;
   der: Buffer;
-  pem: string;
+  /** Built on first use: a million-entry CRL's PEM is 60 MB nobody may ask for. */
+  readonly pem: string;
   thisUpdate: Date;
   nextUpdate: Date;
   entries: number;
@@ -147,11 +148,14 @@ function* shardEntries(all: Iterable<CrlEntry>, shard: number, shards: number): 
 
 function published(c: StoredCrl): PublishedCrl {
   const der = Buffer.from(c.der.buffer, c.der.byteOffset, c.der.byteLength);
+  let pem: string | null = null;
   return {
     shard: c.shard,
     number: c.number,
     der,
-    pem: toPem(der, 'X509 CRL'),
+    get pem() {
+      return (pem ??= toPem(der, 'X509 CRL'));
+    },
     thisUpdate: c.thisUpdate,
     nextUpdate: c.nextUpdate,
     entries: c.entries,

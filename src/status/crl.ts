@@ -4,7 +4,7 @@ import { CaError } from '../domain/errors.ts';
 import { signatureAlgorithmFor } from '../keystore/algorithms.ts';
 import type { Signer } from '../keystore/keystore.ts';
 import { verifySignature } from '../signer/certificate.ts';
-import { derLength, derTime, derTlv, serialContents } from './der.ts';
+import { derTime, derTlv } from './der.ts';
 
 /** A revoked certificate as a CRL lists it. */
 export interface CrlEntry {
@@ -87,39 +87,50 @@ function reasonExtension(reason: number): Uint8Array {
   return e;
 }
 
-/** Writes each entry (SEQUENCE { serial, revocationDate, [crlEntryExtensions] }) into one growing buffer. */
+/**
+ * Writes each entry (SEQUENCE { serial, revocationDate, [crlEntryExtensions] }) into one
+ * growing buffer, without a per-entry allocation: this loop runs a million times for a big CRL.
+ */
 function encodeRevokedList(entries: Iterable<CrlEntry>): { bytes: Uint8Array; count: number } {
-  let buf: Uint8Array = new Uint8Array(64 * 1024);
+  let buf = new Uint8Array(1 << 20);
   let len = 0;
   let count = 0;
   let lastSecond = -1;
-  let lastTime: Uint8Array = new Uint8Array(0);
+  let time: Uint8Array = new Uint8Array(0);
   for (const e of entries) {
-    const serial = serialContents(e.serial);
     if (e.revokedAt !== lastSecond) {
-      lastTime = derTime(e.revokedAt);
+      time = derTime(e.revokedAt);
       lastSecond = e.revokedAt;
     }
     const ext = e.reason ? reasonExtension(e.reason) : null;
-    const serialHead = derLength(serial.length);
-    const bodyLen = 1 + serialHead.length + serial.length + lastTime.length + (ext ? ext.length : 0);
-    const head = derLength(bodyLen);
-    const need = 1 + head.length + bodyLen;
+    const hex = e.serial;
+    const odd = hex.length & 1;
+    const rawLen = (hex.length + odd) >> 1;
+    const firstNibble = odd ? 0 : hexValue(hex.charCodeAt(0));
+    const pad = firstNibble >= 8 ? 1 : 0; // keep the INTEGER positive
+    const serialLen = rawLen + pad;
+    if (serialLen > 127) throw new Error(`serial ${hex} is too long`);
+    const bodyLen = 2 + serialLen + time.length + (ext ? ext.length : 0);
+    const need = 4 + bodyLen;
     if (len + need > buf.length) {
       const bigger = new Uint8Array(Math.max(buf.length * 2, len + need));
       bigger.set(buf.subarray(0, len));
       buf = bigger;
     }
     buf[len++] = 0x30;
-    buf.set(head, len);
-    len += head.length;
+    if (bodyLen < 0x80) buf[len++] = bodyLen;
+    else {
+      buf[len++] = 0x81;
+      buf[len++] = bodyLen;
+    }
     buf[len++] = 0x02;
-    buf.set(serialHead, len);
-    len += serialHead.length;
-    buf.set(serial, len);
-    len += serial.length;
-    buf.set(lastTime, len);
-    len += lastTime.length;
+    buf[len++] = serialLen;
+    if (pad) buf[len++] = 0;
+    let i = 0;
+    if (odd) buf[len++] = hexValue(hex.charCodeAt(i++));
+    for (; i < hex.length; i += 2) buf[len++] = (hexValue(hex.charCodeAt(i)) << 4) | hexValue(hex.charCodeAt(i + 1));
+    buf.set(time, len);
+    len += time.length;
     if (ext) {
       buf.set(ext, len);
       len += ext.length;
@@ -127,4 +138,11 @@ function encodeRevokedList(entries: Iterable<CrlEntry>): { bytes: Uint8Array; co
     count++;
   }
   return { bytes: buf.subarray(0, len), count };
+}
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  throw new Error('serial is not hexadecimal');
 }
