@@ -64,7 +64,7 @@ export function readOcspRequestFast(b: Uint8Array): OcspRequestInfo | null {
       const ext = readTlv(b, p, seq.end);
       if (!ext || ext.tag !== 0x30) return null;
       const oid = readTlv(b, ext.start, ext.end);
-      if (!oid || oid.tag !== 0x06 || oid.start === oid.end) return null;
+      if (!oid || oid.tag !== 0x06 || !isMinimalOid(b, oid.start, oid.end)) return null;
       const value = readTlv(b, oid.end, ext.end);
       if (!value || value.tag !== 0x04 || value.end !== ext.end) return null; // a `critical` flag: full parser
       if (equalBytes(b.subarray(ext.start, oid.end), NONCE_OID)) {

@@ -103,6 +103,18 @@ describe('OCSP request reader', () => {
     );
   });
 
+  it('regression/an extension with an invalid OID: the fast reader declines, as the full parser refuses it', () => {
+    // Found by the mutation property: the nonce OID's first and last octets flipped (…0x00 … 0x80).
+    const good = fc.sample(requestArb, { numRuns: 200, seed: 7 }).find((d) => {
+      const r = readOcspRequestFast(d);
+      return r?.nonce && Buffer.from(d).toString('hex').includes('06092b0601050507300102');
+    })!;
+    expect(good).toBeDefined();
+    const bad = Buffer.from(Buffer.from(good).toString('hex').replace('06092b0601050507300102', '0609000601050507300180'), 'hex');
+    expect(parseOcspRequestFull(bad)).toBeNull();
+    expect(readOcspRequestFast(bad)).toBeNull();
+  });
+
   it('fail/random bytes are refused without throwing', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
