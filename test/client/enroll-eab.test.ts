@@ -1,37 +1,16 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
-import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
-import { createTestCa } from '../helpers/ca.ts';
+import { describe, expect, it } from 'vitest';
+import { useWorkloadTestEnv } from './support.ts';
 import { pkiAsync as pki } from '../helpers/cli.ts';
-import { freePort } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /** pki enroll against a CA that requires External Account Binding with issuance scopes. */
 const work = tempDir();
-let ca: CaInstance;
-let server: RunningServer;
-let dns: TestDnsServer;
-let http01Port: number;
-let rootFile: string;
-
-beforeAll(async () => {
-  ca = await createTestCa();
-  http01Port = await freePort();
-  dns = await startDnsServer();
-  server = await startServer(ca, { host: '127.0.0.1', port: 0, logger: silentLogger, acme: { requireEab: true, http01Port, dnsServer: dns.address } });
-  rootFile = join(work, 'root.pem');
-  writeFileSync(rootFile, ca.root.toString('pem') + '\n');
-});
-afterAll(async () => {
-  await server?.close();
-  await dns?.close();
-  await ca?.close();
-});
+const env = useWorkloadTestEnv(work, { requireEab: true });
 
 async function createEab(label: string, allow: string[]): Promise<{ kid: string; keyFile: string }> {
-  const r = await pki(['eab', 'create', '--dir', ca.dir, '--label', label, ...allow.flatMap((a) => ['--allow', a]), '--json']);
+  const r = await pki(['eab', 'create', '--dir', env.ca.dir, '--label', label, ...allow.flatMap((a) => ['--allow', a]), '--json']);
   expect(r.status, r.stderr).toBe(0);
   const { kid, hmacKey } = JSON.parse(r.stdout) as { kid: string; hmacKey: string };
   const keyFile = join(work, `${label}.hmac`);
@@ -40,7 +19,7 @@ async function createEab(label: string, allow: string[]): Promise<{ kid: string;
 }
 
 const enrollArgs = (out: string, eab: { kid: string; keyFile: string }, names: string[]) => [
-  'enroll', '--server', server.acme!.directoryUrl, '--root', rootFile, '--out', out, '--http-port', String(http01Port),
+  'enroll', '--server', env.server.acme!.directoryUrl, '--root', env.rootFile, '--out', out, '--http-port', String(env.http01Port),
   '--eab-kid', eab.kid, '--eab-hmac-key-file', eab.keyFile, ...names.flatMap((n) => ['--name', n]),
 ];
 
@@ -66,7 +45,7 @@ describe('pki enroll with External Account Binding', () => {
 
   it('fail/a revoked EAB key cannot register an account', async () => {
     const eab = await createEab('gone', ['dns:*.gone.internal']);
-    const rev = await pki(['eab', 'revoke', '--dir', ca.dir, eab.kid]);
+    const rev = await pki(['eab', 'revoke', '--dir', env.ca.dir, eab.kid]);
     expect(rev.status, rev.stderr).toBe(0);
     const out = join(work, 'gone');
     const r = await pki(enrollArgs(out, eab, ['a.gone.internal']));
@@ -77,7 +56,7 @@ describe('pki enroll with External Account Binding', () => {
   });
 
   it('fail/without EAB the server says it requires one', async () => {
-    const r = await pki(['enroll', '--server', server.acme!.directoryUrl, '--root', rootFile, '--out', join(work, 'noeab'), '--name', 'x.internal']);
+    const r = await pki(['enroll', '--server', env.server.acme!.directoryUrl, '--root', env.rootFile, '--out', join(work, 'noeab'), '--name', 'x.internal']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^pki: account failed: .*external account/i);
   });

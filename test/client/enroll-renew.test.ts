@@ -3,14 +3,13 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
+import { describe, expect, it } from 'vitest';
+import { useWorkloadTestEnv } from './support.ts';
+import { freePort } from '../helpers/ports.ts';
 import { PKI_BIN, pkiAsync as pki } from '../helpers/cli.ts';
 import { x509 } from '../../src/signer/x509.ts';
-import { createTestCa, TEST_PASSPHRASE } from '../helpers/ca.ts';
+import { TEST_PASSPHRASE } from '../helpers/ca.ts';
 import { FileKeyStore } from '../../src/keystore/file.ts';
-import { freePort } from '../helpers/ports.ts';
-import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { hasTool, run } from '../helpers/tools.ts';
 
@@ -20,26 +19,7 @@ import { hasTool, run } from '../helpers/tools.ts';
  * revoke → renew replaces.
  */
 const work = tempDir();
-let ca: CaInstance;
-let server: RunningServer;
-let http01Port: number;
-let rootFile: string;
-let dns: TestDnsServer;
-
-beforeAll(async () => {
-  ca = await createTestCa();
-  http01Port = await freePort();
-  // Every name resolves to 127.0.0.1, where the client's built-in responder listens.
-  dns = await startDnsServer();
-  server = await startServer(ca, { host: '127.0.0.1', port: 0, logger: silentLogger, acme: { requireEab: false, http01Port, dnsServer: dns.address } });
-  rootFile = join(work, 'root.pem');
-  writeFileSync(rootFile, ca.root.toString('pem') + '\n');
-});
-afterAll(async () => {
-  await server?.close();
-  await dns?.close();
-  await ca?.close();
-});
+const env = useWorkloadTestEnv(work, { requireEab: false });
 
 const serialOf = (dir: string) => new X509Certificate(readFileSync(join(dir, 'cert.pem'))).serialNumber.toLowerCase();
 
@@ -48,7 +28,7 @@ function expectMatchingPair(dir: string): void {
   const cert = new X509Certificate(readFileSync(join(dir, 'cert.pem')));
   expect(cert.checkPrivateKey(createPrivateKey(readFileSync(join(dir, 'key.pem'))))).toBe(true);
   if (hasTool('openssl')) {
-    expect(run('openssl', ['verify', '-CAfile', rootFile, '-untrusted', join(dir, 'chain.pem'), join(dir, 'cert.pem')])).toMatch(/: OK/);
+    expect(run('openssl', ['verify', '-CAfile', env.rootFile, '-untrusted', join(dir, 'chain.pem'), join(dir, 'cert.pem')])).toMatch(/: OK/);
   }
 }
 
@@ -57,7 +37,7 @@ describe('pki enroll + pki renew', () => {
   const marker = join(work, 'hook-ran');
 
   it('ok/enroll over http-01 writes a matching pair, 0600 key, and the renewal state', async () => {
-    const r = await pki(['enroll', '--server', server.acme!.directoryUrl, '--root', rootFile, '--name', 'svc.internal', '--ip', '127.0.0.1', '--out', out, '--http-port', String(http01Port), '--json']);
+    const r = await pki(['enroll', '--server', env.server.acme!.directoryUrl, '--root', env.rootFile, '--name', 'svc.internal', '--ip', '127.0.0.1', '--out', out, '--http-port', String(env.http01Port), '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const line = JSON.parse(r.stdout) as { action: string; serial: string; names: string[] };
@@ -68,8 +48,8 @@ describe('pki enroll + pki renew', () => {
     expectMatchingPair(out);
     const cert = new X509Certificate(readFileSync(join(out, 'cert.pem')));
     expect(cert.subjectAltName).toBe('DNS:svc.internal, IP Address:127.0.0.1');
-    expect(JSON.parse(readFileSync(join(out, 'state.json'), 'utf8'))).toMatchObject({ challenge: 'http-01', httpPort: http01Port, identifiers: [{ type: 'dns', value: 'svc.internal' }, { type: 'ip', value: '127.0.0.1' }] });
-    expect(ca.store.certificates.get(line.serial)?.status).toBe('valid');
+    expect(JSON.parse(readFileSync(join(out, 'state.json'), 'utf8'))).toMatchObject({ challenge: 'http-01', httpPort: env.http01Port, identifiers: [{ type: 'dns', value: 'svc.internal' }, { type: 'ip', value: '127.0.0.1' }] });
+    expect(env.ca.store.certificates.get(line.serial)?.status).toBe('valid');
   });
 
   it('ok/renew when not due changes nothing, prints nothing, runs no hook', async () => {
@@ -97,7 +77,7 @@ describe('pki enroll + pki renew', () => {
 
   it('ok/after revocation, renew sees it and replaces the pair', async () => {
     const revoked = serialOf(out);
-    await ca.authority.revoke(revoked, { reason: 'keyCompromise', actor: 'test' });
+    await env.ca.authority.revoke(revoked, { reason: 'keyCompromise', actor: 'test' });
     const r = await pki(['renew', '--out', out, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const line = JSON.parse(r.stdout) as { action: string; reason: string; serial: string };
@@ -110,28 +90,28 @@ describe('pki enroll + pki renew', () => {
   it('fail/bad input: unreachable server, wrong fingerprint, no names → one-line error, exit 1, old files untouched', async () => {
     const before = readFileSync(join(out, 'cert.pem'), 'utf8');
     const deadPort = await freePort();
-    const unreachable = await pki(['enroll', '--server', `https://127.0.0.1:${deadPort}/acme/directory`, '--root', rootFile, '--name', 'svc.internal', '--out', out]);
+    const unreachable = await pki(['enroll', '--server', `https://127.0.0.1:${deadPort}/acme/directory`, '--root', env.rootFile, '--name', 'svc.internal', '--out', out]);
     expect(unreachable.status).toBe(1);
     expect(unreachable.stderr).toMatch(/^pki: cannot reach the ACME server \(ECONNREFUSED\)/);
     expect(unreachable.stderr.trim().split('\n')).toHaveLength(1);
 
-    const wrongFp = await pki(['enroll', '--server', server.acme!.directoryUrl, '--root-fingerprint', 'ab'.repeat(32), '--name', 'svc.internal', '--out', join(work, 'fp')]);
+    const wrongFp = await pki(['enroll', '--server', env.server.acme!.directoryUrl, '--root-fingerprint', 'ab'.repeat(32), '--name', 'svc.internal', '--out', join(work, 'fp')]);
     expect(wrongFp.status).toBe(1);
     expect(wrongFp.stderr).toMatch(/^pki: .*(fingerprint|root)/);
 
-    const noNames = await pki(['enroll', '--server', server.acme!.directoryUrl, '--root', rootFile, '--out', out]);
+    const noNames = await pki(['enroll', '--server', env.server.acme!.directoryUrl, '--root', env.rootFile, '--out', out]);
     expect(noNames.status).toBe(1);
     expect(noNames.stderr).toMatch(/name at least one identity/);
     expect(readFileSync(join(out, 'cert.pem'), 'utf8')).toBe(before);
   });
 
   it('ok/trust bootstrapped from the root fingerprint alone', async () => {
-    const fp = new X509Certificate(readFileSync(rootFile)).fingerprint256;
+    const fp = new X509Certificate(readFileSync(env.rootFile)).fingerprint256;
     const dir = join(work, 'bootstrapped');
-    const r = await pki(['enroll', '--server', server.acme!.directoryUrl, '--root-fingerprint', fp, '--name', 'boot.internal', '--out', dir, '--http-port', String(http01Port)]);
+    const r = await pki(['enroll', '--server', env.server.acme!.directoryUrl, '--root-fingerprint', fp, '--name', 'boot.internal', '--out', dir, '--http-port', String(env.http01Port)]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^enrolled: serial [0-9a-f]+ for DNS:boot.internal/);
-    expect(readFileSync(join(dir, 'root.pem'), 'utf8')).toBe(readFileSync(rootFile, 'utf8'));
+    expect(readFileSync(join(dir, 'root.pem'), 'utf8')).toBe(readFileSync(env.rootFile, 'utf8'));
     expectMatchingPair(dir);
   });
 });
@@ -139,7 +119,7 @@ describe('pki enroll + pki renew', () => {
 describe('crash safety of pki renew', () => {
   it('ok/SIGKILL at random points over 20 forced renewals never leaves a mismatched pair', async () => {
     const out = join(work, 'crashy');
-    const r = await pki(['enroll', '--server', server.acme!.directoryUrl, '--root', rootFile, '--name', 'crashy.internal', '--out', out, '--http-port', String(http01Port)]);
+    const r = await pki(['enroll', '--server', env.server.acme!.directoryUrl, '--root', env.rootFile, '--name', 'crashy.internal', '--out', out, '--http-port', String(env.http01Port)]);
     expect(r.status, r.stderr).toBe(0);
     // Kill points spread over the whole run: calibrate on one uninterrupted renewal.
     const t0 = performance.now();
@@ -177,25 +157,25 @@ describe('mutual TLS between two enrolled services', () => {
     const a = join(work, 'svc-a');
     const b = join(work, 'svc-b');
     for (const [dir, name] of [[a, 'svc-a.internal'], [b, 'svc-b.internal']] as const) {
-      const r = await pki(['enroll', '--server', server.acme!.directoryUrl, '--root', rootFile, '--name', name, '--out', dir, '--http-port', String(http01Port)]);
+      const r = await pki(['enroll', '--server', env.server.acme!.directoryUrl, '--root', env.rootFile, '--name', name, '--out', dir, '--http-port', String(env.http01Port)]);
       expect(r.status, r.stderr).toBe(0);
     }
     const crlUrl = () => {
       const cdp = new x509.X509Certificate(readFileSync(join(b, 'cert.pem'), 'utf8')).getExtension(x509.CRLDistributionPointsExtension)!;
       const url = new URL(cdp.distributionPoints[0]!.distributionPoint!.fullName![0]!.uniformResourceIdentifier!);
-      return server.httpUrl + url.pathname; // the test CA's base URL names port 9080; the server runs on an ephemeral port
+      return env.server.httpUrl + url.pathname; // the test CA's base URL names port 9080; the server runs on an ephemeral port
     };
     // OpenSSL (inside Node's TLS) checks CRLs for the whole chain once any is given, so the
     // offline root's CRL for the intermediate is made here, as a root key ceremony would.
-    const rootSigner = await new FileKeyStore(join(ca.dir, 'offline'), TEST_PASSPHRASE).getSigner({ label: 'root' });
+    const rootSigner = await new FileKeyStore(join(env.ca.dir, 'offline'), TEST_PASSPHRASE).getSigner({ label: 'root' });
     const rootCrl = await x509.X509CrlGenerator.create({
-      issuer: ca.root.subjectName,
+      issuer: env.ca.root.subjectName,
       thisUpdate: new Date(Date.now() - 60_000),
       nextUpdate: new Date(Date.now() + 86_400_000),
       entries: [],
       signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
       signingKey: rootSigner.cryptoKey!.key,
-      extensions: [new x509.AuthorityKeyIdentifierExtension(ca.root.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId)],
+      extensions: [new x509.AuthorityKeyIdentifierExtension(env.ca.root.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId)],
     });
     const toCrlPem = (der: Uint8Array) => `-----BEGIN X509 CRL-----\n${Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END X509 CRL-----\n`;
     // Node loads one CRL per array element.
@@ -204,7 +184,7 @@ describe('mutual TLS between two enrolled services', () => {
       const srv = createTlsServer({
         key: readFileSync(join(a, 'key.pem')),
         cert: readFileSync(join(a, 'fullchain.pem')),
-        ca: readFileSync(rootFile),
+        ca: readFileSync(env.rootFile),
         crl,
         requestCert: true,
         rejectUnauthorized: true,
@@ -220,7 +200,7 @@ describe('mutual TLS between two enrolled services', () => {
             servername: 'svc-a.internal',
             key: readFileSync(join(b, 'key.pem')),
             cert: readFileSync(join(b, 'fullchain.pem')),
-            ca: readFileSync(rootFile),
+            ca: readFileSync(env.rootFile),
           });
           let data = '';
           sock.on('data', (d) => (data += d.toString()));
@@ -234,7 +214,7 @@ describe('mutual TLS between two enrolled services', () => {
     expect(await handshake(await crlPem())).toBe('hello');
 
     const serial = serialOf(b);
-    await ca.authority.revoke(serial, { reason: 'keyCompromise', actor: 'test' });
+    await env.ca.authority.revoke(serial, { reason: 'keyCompromise', actor: 'test' });
     // The CRL is rebuilt within seconds of a revocation.
     let crl: string[] = [];
     for (let i = 0; i < 50; i++) {

@@ -1,0 +1,36 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
+import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
+import { createTestCa } from '../helpers/ca.ts';
+import { freePort } from '../helpers/ports.ts';
+
+/** What workload-side tests talk to: a CA served in this process, a DNS server that answers 127.0.0.1 for every name. */
+export interface WorkloadTestEnv {
+  ca: CaInstance;
+  server: RunningServer;
+  /** Port the CA's http-01 validation connects to; enroll's built-in responder listens there. */
+  http01Port: number;
+  rootFile: string;
+}
+
+/** Starts the environment before the file's tests and stops it after; read the fields inside tests. */
+export function useWorkloadTestEnv(work: string, o: { requireEab: boolean }): WorkloadTestEnv {
+  const env = {} as WorkloadTestEnv;
+  let dns: TestDnsServer | undefined;
+  beforeAll(async () => {
+    env.ca = await createTestCa();
+    env.http01Port = await freePort();
+    dns = await startDnsServer();
+    env.server = await startServer(env.ca, { host: '127.0.0.1', port: 0, logger: silentLogger, acme: { requireEab: o.requireEab, http01Port: env.http01Port, dnsServer: dns.address } });
+    env.rootFile = join(work, 'root.pem');
+    writeFileSync(env.rootFile, env.ca.root.toString('pem') + '\n');
+  });
+  afterAll(async () => {
+    await env.server?.close();
+    await dns?.close();
+    await env.ca?.close();
+  });
+  return env;
+}
