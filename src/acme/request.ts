@@ -1,7 +1,7 @@
 import type { JWK } from 'jose';
 import type { AccountRecord } from '../store/acme/records.ts';
 import type { AcmeContext } from './context.ts';
-import { checkRequestHeader, decodePayload, importAccountKey, JWS_ALGORITHMS, parseFlattenedJws, thumbprint, verifySignature, type FlattenedJws, type ProtectedHeader } from './jws.ts';
+import { checkRequestHeader, decodePayload, importAccountKey, parseFlattenedJws, thumbprint, verifyAccountSignature, type FlattenedJws, type ProtectedHeader } from './jws.ts';
 import { accountDoesNotExist, badNonce, malformed, unauthorized } from './problems.ts';
 
 /** A POST whose JWS passed every check of RFC 8555 §6.2–§6.5. */
@@ -44,10 +44,13 @@ export async function verifyAcmeRequest(ctx: AcmeContext, body: unknown, path: s
     jwk = ref.jwk;
   }
   // With kid, a key that does not fit the header's alg is simply a signature that cannot verify.
-  const key = await importAccountKey(jwk, header.alg).catch((e: unknown) => {
+  let key;
+  try {
+    key = importAccountKey(jwk, header.alg);
+  } catch (e) {
     throw ref.kind === 'kid' ? unauthorized(`the JWS is not signed with the account key (alg ${header.alg})`) : e;
-  });
-  const payloadBytes = await verifySignature(jws, key, JWS_ALGORITHMS);
+  }
+  const payloadBytes = verifyAccountSignature(jws, header.alg, key);
   const nonceRefusal = ctx.nonces.consume(header.nonce);
   if (nonceRefusal) throw badNonce(nonceRefusal);
   return {

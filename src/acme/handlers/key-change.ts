@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import type { AcmeContext, AcmeReply } from '../context.ts';
-import { checkRequestHeader, decodePayload, importAccountKey, JWS_ALGORITHMS, parseFlattenedJws, publicJwk, thumbprint, verifySignature } from '../jws.ts';
+import { checkRequestHeader, decodePayload, importAccountKey, parseFlattenedJws, publicJwk, thumbprint, verifyAccountSignature } from '../jws.ts';
 import { conflict, malformed, unauthorized } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';
 import { accountJson } from '../wire.ts';
@@ -16,8 +16,8 @@ export async function changeKey(ctx: AcmeContext, req: VerifiedRequest): Promise
   const ref = checkRequestHeader(header);
   if (ref.kind !== 'jwk') throw malformed('the inner JWS must carry the new key as "jwk"');
   if (header.url !== req.url) throw malformed('the inner JWS "url" must equal the outer one');
-  const newKey = await importAccountKey(ref.jwk, header.alg);
-  const inner = decodePayload(await verifySignature(jws, newKey, JWS_ALGORITHMS));
+  const newKey = importAccountKey(ref.jwk, header.alg);
+  const inner = decodePayload(verifyAccountSignature(jws, header.alg, newKey));
   if (!inner) throw malformed('the inner JWS payload must be {account, oldKey}');
   const kid = ctx.links.account(account.id);
   if (inner.account !== kid) throw unauthorized('the inner JWS names another account');
