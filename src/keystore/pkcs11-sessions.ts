@@ -39,6 +39,8 @@ export class TokenSessions {
   #connecting: Promise<void> | null = null;
   #closed = false;
   #borrowed = 0;
+  /** Handles of this generation's sessions: a module may hand a dead session's number to a new one. */
+  #current = new Set<string>();
   #drained: (() => void)[] = [];
 
   constructor(p11: Pkcs11, selector: TokenSelector, pin: string, maxSessions = 4) {
@@ -145,8 +147,10 @@ export class TokenSessions {
   }
 
   #release(session: Handle, generation: number): void {
-    if (generation !== this.#generation || this.#closed) {
-      // A session from before a reconnect (or after close): it is dead or about to be.
+    if (generation !== this.#generation) {
+      // A session from before a reconnect: dead or about to be; unless its number now belongs to a new session.
+      if (!this.#current.has(session.toString('hex'))) this.#closeQuietly(session);
+    } else if (this.#closed) {
       this.#closeQuietly(session);
     } else {
       this.#idle.push(session);
@@ -164,6 +168,7 @@ export class TokenSessions {
     this.#idle = [];
     this.#openCount = 0;
     this.#slot = null;
+    this.#current.clear();
     for (const s of stale) this.#closeQuietly(s);
     this.#connecting = this.#openAndLogin().finally(() => {
       this.#connecting = null;
@@ -196,10 +201,13 @@ export class TokenSessions {
   }
 
   #openSession(slot: Handle): Handle {
-    return this.#p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    const session = this.#p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    this.#current.add(session.toString('hex'));
+    return session;
   }
 
   #closeQuietly(session: Handle): void {
+    this.#current.delete(session.toString('hex'));
     try {
       this.#p11.C_CloseSession(session);
     } catch {
