@@ -43,7 +43,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   let acme: AcmeListener | null = null;
-  if (o.acme !== false) {
+  if (o.acme !== false && (o.acme?.enabled ?? ca.config.acme.enabled)) {
     try {
       // An ephemeral plain-HTTP port (tests) implies an ephemeral ACME port unless one is given.
       const given = Object.fromEntries(Object.entries(o.acme ?? {}).filter(([, v]) => v !== undefined));

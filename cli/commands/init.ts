@@ -19,11 +19,12 @@ export function registerInit(program: Command): void {
     .option('--pkcs11-slot <id>', 'PKCS#11 slot ID (instead of --pkcs11-token)')
     .option('--pkcs11-pin-env <name>', 'environment variable holding the token user PIN (its name goes into the config, never the PIN)')
     .option('--pkcs11-pin-file <file>', 'mode-0600 file holding the token user PIN')
+    .option('--no-require-eab', 'ACME accounts need no external account binding (quick-start; acme.requireEab in the config)')
     .action(
       action(async (o: InitFlags) => {
         const passphrase = process.env[PASSPHRASE_ENV] || (o.passphraseFile ? await readSecretFile(o.passphraseFile) : undefined);
         const keyStore = await keyStoreFromFlags(o);
-        const r = await initInstance({ dir: o.dir, name: o.name, keyAlg: parseKeyAlg(o.keyAlg), baseUrl: o.url, passphrase, keyStore, rootInKeyStore: o.rootKeyStore === 'pkcs11' });
+        const r = await initInstance({ dir: o.dir, name: o.name, keyAlg: parseKeyAlg(o.keyAlg), baseUrl: o.url, passphrase, keyStore, rootInKeyStore: o.rootKeyStore === 'pkcs11', requireEab: o.requireEab });
         const out = [
           `Created CA instance in ${r.dir}`,
           `  config:        ${r.paths.config}`,
@@ -49,6 +50,7 @@ export function registerInit(program: Command): void {
 
 interface InitFlags {
   dir: string;
+  requireEab: boolean;
   name: string;
   keyAlg: string;
   url: string;

@@ -126,4 +126,14 @@ describe.skipIf(!haveOpenssl)('pki serve (ACME over HTTPS)', () => {
       await server.stop();
     }
   });
+
+  it('pki init writes acme.requireEab: on by default, off with --no-require-eab (quick-start)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const base = tempDir();
+    expect((await pkiAsync(['init', '--dir', join(base, 'strict')], env)).status).toBe(0);
+    expect((await pkiAsync(['init', '--dir', join(base, 'quick'), '--no-require-eab'], env)).status).toBe(0);
+    const acmeOf = (d: string) => (JSON.parse(readFileSync(join(base, d, 'pki.json'), 'utf8')) as { acme: { requireEab: boolean; port: number } }).acme;
+    expect(acmeOf('strict')).toMatchObject({ requireEab: true, port: 9443 });
+    expect(acmeOf('quick').requireEab).toBe(false);
+  });
 });
