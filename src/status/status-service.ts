@@ -41,6 +41,7 @@ export class StatusService implements OcspStatusSource {
   #dataVersion = -1;
   #timers: NodeJS.Timeout[] = [];
   #busy: Promise<void> = Promise.resolve();
+  #pending = 0;
 
   constructor(d: StatusServiceDeps) {
     this.#d = d;
@@ -75,7 +76,8 @@ export class StatusService implements OcspStatusSource {
     await this.#reconcile();
     await this.crls.start();
     this.#dataVersion = this.#readDataVersion();
-    const poll = setInterval(() => void this.#serially(() => this.#poll()), this.options.pollIntervalMs);
+    // A poll is skipped while another job runs (it would only queue up behind a long refresh).
+    const poll = setInterval(() => this.#idle && void this.#serially(() => this.#poll()), this.options.pollIntervalMs);
     const maintain = setInterval(() => void this.#serially(() => this.#maintain()), this.options.maintenanceIntervalMs);
     poll.unref();
     maintain.unref();
@@ -151,8 +153,18 @@ export class StatusService implements OcspStatusSource {
 
   /** Runs background jobs one at a time (a rebuild never overlaps a refresh). */
   #serially(job: () => Promise<void>): Promise<void> {
-    this.#busy = this.#busy.then(job).catch((e: unknown) => this.#d.logger.error('status.job.failed', { error: (e as Error).message }));
+    this.#pending++;
+    this.#busy = this.#busy
+      .then(job)
+      .catch((e: unknown) => this.#d.logger.error('status.job.failed', { error: (e as Error).message }))
+      .finally(() => {
+        this.#pending--;
+      });
     return this.#busy;
+  }
+
+  get #idle(): boolean {
+    return this.#pending === 0;
   }
 
   #readDataVersion(): number {
