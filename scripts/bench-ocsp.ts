@@ -45,6 +45,11 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** A node:http server answering every request with a fixed body (argv: port, body size). */
+const BARE_SERVER = `const http = require("node:http"); const body = Buffer.alloc(Number(process.argv[2]), 1);
+http.createServer((q, s) => { const end = () => { s.writeHead(200, ["Content-Type", "application/ocsp-response", "Content-Length", String(body.length)]); s.end(body); };
+if (q.method === "POST") { q.on("data", () => {}); q.on("end", end); } else end(); }).listen(Number(process.argv[1]), "127.0.0.1");`;
+
 interface WrkResult {
   rps: number;
   p50ms: number;
@@ -109,7 +114,8 @@ async function main(): Promise<void> {
   // Sanity: openssl accepts our answer; one GET and one POST warm the raw-request cache.
   const check = sh('openssl', ['ocsp', '-issuer', intermediatePem, '-cert', join(work, 'leaf.pem'), '-url', `${base}/ocsp`, '-CAfile', join(dir, 'ca/root.pem'), '-no_nonce']);
   if (!/: good/.test(check)) throw new Error(`pki serve did not answer good: ${check}`);
-  await fetch(base + getPath);
+  const responseBytes = (await (await fetch(base + getPath)).arrayBuffer()).byteLength;
+  const barePort = await freePort();
 
   const rows: { server: string; method: string; r: WrkResult }[] = [];
   try {
@@ -129,6 +135,10 @@ async function main(): Promise<void> {
 
       const ours = spawnSync('wrk', wrkArgs(`${base}${method === 'GET' ? getPath : '/ocsp'}`, method === 'POST'), { encoding: 'utf8', timeout: 120_000 });
       rows.push({ server: 'pki serve', method, r: parseWrk(ours.stdout) });
+
+      // The box's ceiling in this same run: a bare node:http server sending a fixed body of the same size.
+      const bare = spawnSync('sh', ['-c', `node -e '${BARE_SERVER.replace(/'/g, "'\\''")}' ${barePort} ${responseBytes} & p=$!; sleep 0.5; wrk ${wrkArgs(`http://127.0.0.1:${barePort}${method === 'GET' ? getPath : '/ocsp'}`, method === 'POST').join(' ')}; kill $p`], { encoding: 'utf8', timeout: 120_000 });
+      rows.push({ server: 'bare node:http (ceiling)', method, r: parseWrk(bare.stdout) });
     }
   } finally {
     server.kill('SIGTERM');
@@ -140,8 +150,9 @@ async function main(): Promise<void> {
   for (const { server: s, method, r } of rows) console.log(`| ${s} | ${method} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50ms.toFixed(2)} ms | ${r.p99ms.toFixed(2)} ms | ${r.errors} |`);
   for (const method of ['GET', 'POST']) {
     const ours = rows.find((x) => x.server === 'pki serve' && x.method === method)!.r;
-    const theirs = rows.find((x) => x.server !== 'pki serve' && x.method === method)!.r;
-    console.log(`${method}: pki/openssl = ${(ours.rps / theirs.rps).toFixed(2)}×`);
+    const theirs = rows.find((x) => x.server.startsWith('openssl') && x.method === method)!.r;
+    const bare = rows.find((x) => x.server.startsWith('bare') && x.method === method)!.r;
+    console.log(`${method}: pki/openssl = ${(ours.rps / theirs.rps).toFixed(2)}×, pki/bare node:http = ${Math.round((100 * ours.rps) / bare.rps)}%`);
   }
 }
 
