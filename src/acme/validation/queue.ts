@@ -55,8 +55,8 @@ export class ValidationQueue implements ValidationStarter {
     this.#store.transaction(() => {
       if (error) {
         orders.transitionChallenge(ch.id, ['processing'], 'invalid', { error });
-        orders.transitionAuthz(authz.id, ['pending'], 'invalid');
-        orders.transitionOrder(authz.orderId, ['pending'], 'invalid', { error });
+        // Only a still-pending authorization fails (another challenge may have validated it meanwhile).
+        if (orders.transitionAuthz(authz.id, ['pending'], 'invalid')) orders.transitionOrder(authz.orderId, ['pending'], 'invalid', { error });
         return;
       }
       if (!orders.transitionChallenge(ch.id, ['processing'], 'valid', { validatedAt: now })) return;
