@@ -32,6 +32,14 @@ describe('ok/', () => {
     expect(existing.headers.get('Location')).toBe(a.kid);
   });
 
+  it('ok/concurrent newAccount with one key creates one account (no 5xx)', async () => {
+    const { newAccountKey } = await import('./support/client.ts');
+    const key = await newAccountKey();
+    const rs = await Promise.all(Array.from({ length: 5 }, () => f.client.post(f.links.newAccount, { termsOfServiceAgreed: true }, { key })));
+    expect(rs.map((r) => r.status).filter((s) => s === 201)).toHaveLength(1);
+    expect(new Set(rs.map((r) => r.headers.get('Location'))).size).toBe(1);
+  });
+
   it('ok/newOrder is 201 + Location with a pending order and Retry-After', async () => {
     const a = await f.account();
     const r = await newOrder(a, { identifiers: [{ type: 'dns', value: 'new.example.test' }] });

@@ -40,10 +40,15 @@ export async function newAccount(ctx: AcmeContext, req: VerifiedRequest): Promis
   }
 
   const account: AccountRecord = { id: newId(), thumbprint: req.thumbprint, jwk: jwk as Record<string, unknown>, contact, status: 'valid', eabKid, createdAt: ctx.clock.now() };
-  ctx.store.transaction(() => {
+  // Re-checked inside the transaction: a concurrent newAccount with the same key (a client retrying) gets that account.
+  const raced = ctx.store.transaction(() => {
+    const winner = ctx.store.accounts.byThumbprint(req.thumbprint);
+    if (winner) return winner;
     if (eabKid !== null && !ctx.store.eabKeys.bind(eabKid, account.id)) throw unauthorized(`external account key "${eabKid}" is already bound or revoked`);
     ctx.store.accounts.insert(account);
+    return null;
   });
+  if (raced) return { status: 200, json: accountJson(raced, ctx.links), location: ctx.links.account(raced.id) };
   ctx.logger.info('acme.account.created', { account: account.id, eabKid });
   return { status: 201, json: accountJson(account, ctx.links), location: ctx.links.account(account.id) };
 }
