@@ -1,0 +1,94 @@
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import * as ocsp from '@peculiar/asn1-ocsp';
+import * as asn1X509 from '@peculiar/asn1-x509';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/http/app.ts';
+import { OcspHttpHandler } from '../../src/http/routes/ocsp-handler.ts';
+import { silentLogger, type CaInstance } from '../../src/index.ts';
+import { IssuerHashes, SHA1_OID } from '../../src/status/issuer-hashes.ts';
+import { serialContents } from '../../src/status/der.ts';
+import { startStatusService } from '../../src/status/start.ts';
+import type { StatusService } from '../../src/status/status-service.ts';
+import { createTestCa, makeCsr } from '../helpers/ca.ts';
+
+/** The OCSP and CRL routes as mounted on the Hono app (where the node:http fast path is not in front). */
+describe('OCSP and CRL routes on the Hono app', () => {
+  let ca: CaInstance;
+  let status: StatusService;
+  let app: ReturnType<typeof createApp>;
+  const serials: string[] = [];
+
+  beforeAll(async () => {
+    ca = await createTestCa();
+    status = await startStatusService(ca, silentLogger, { maxCertsPerRequest: 3 });
+    const handler = new OcspHttpHandler({ responder: status.responderLogic, cache: status.cache, clock: ca.clock });
+    app = createApp({
+      logger: silentLogger,
+      certificates: { rootDer: new Uint8Array(), intermediateDer: new Uint8Array(), rootPem: '', intermediatePem: '' },
+      ocsp: handler,
+      crl: { issuerKeyId: ca.authority.issuer.keyId, current: (s) => status.crls.current(s) },
+    });
+    for (let i = 0; i < 4; i++) serials.push((await ca.authority.issue((await makeCsr({ cn: `r${i}.example`, sans: [{ type: 'dns', value: `r${i}.example` }] })).pem)).serial);
+  });
+  afterAll(async () => {
+    status?.stop();
+    await ca?.close();
+  });
+
+  function request(count: number): Uint8Array<ArrayBuffer> {
+    const h = new IssuerHashes(new Uint8Array(ca.intermediate.rawData)).get(SHA1_OID);
+    const list = serials.slice(0, count).map(
+      (s) =>
+        new ocsp.Request({
+          reqCert: new ocsp.CertID({
+            hashAlgorithm: new asn1X509.AlgorithmIdentifier({ algorithm: SHA1_OID, parameters: null }),
+            issuerNameHash: new OctetString(h.name),
+            issuerKeyHash: new OctetString(h.key),
+            serialNumber: serialContents(s).buffer as ArrayBuffer,
+          }),
+        }),
+    );
+    return new Uint8Array(AsnConvert.serialize(new ocsp.OCSPRequest({ tbsRequest: new ocsp.TBSRequest({ requestList: list }) })));
+  }
+  const basic = (body: ArrayBuffer) => {
+    const r = AsnConvert.parse(body, ocsp.OCSPResponse);
+    expect(r.responseStatus).toBe(ocsp.OCSPResponseStatus.successful);
+    return AsnConvert.parse(r.responseBytes!.response, ocsp.BasicOCSPResponse);
+  };
+
+  it('ok/GET and POST answer the same pre-signed response with RFC 5019 headers', async () => {
+    const der = request(1);
+    const get = await app.request(`/ocsp/${encodeURIComponent(Buffer.from(der).toString('base64'))}`);
+    const post = await app.request('/ocsp', { method: 'POST', body: der, headers: { 'Content-Type': 'application/ocsp-request' } });
+    expect(get.status).toBe(200);
+    expect(get.headers.get('content-type')).toBe('application/ocsp-response');
+    expect(get.headers.get('cache-control')).toMatch(/^max-age=\d+, public, no-transform, must-revalidate$/);
+    expect(get.headers.get('etag')).toBe(post.headers.get('etag'));
+    const a = Buffer.from(await get.arrayBuffer());
+    expect(a.equals(Buffer.from(await post.arrayBuffer()))).toBe(true);
+    expect(basic(a.buffer.slice(a.byteOffset, a.byteOffset + a.length)).tbsResponseData.responses[0]!.certStatus.good).toBeNull();
+  });
+
+  it('ok/several certificates in one request are answered together, signed on demand, not cached', async () => {
+    const res = await app.request('/ocsp', { method: 'POST', body: request(3) });
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const b = basic(await res.arrayBuffer());
+    expect(b.tbsResponseData.responses).toHaveLength(3);
+    expect(b.tbsResponseData.responses.every((r) => r.certStatus.good === null)).toBe(true);
+  });
+
+  it('fail/more certificates than ocsp.maxCertsPerRequest: malformedRequest', async () => {
+    const res = await app.request('/ocsp', { method: 'POST', body: request(4) });
+    expect(Buffer.from(await res.arrayBuffer()).toString('hex')).toBe('30030a0101');
+  });
+
+  it('ok/the CRL shard as DER and PEM; a conditional GET with its ETag gets 304', async () => {
+    const url = new URL(ca.authority.issuer.urls.crl(0)).pathname;
+    const der = await app.request(url);
+    expect(der.headers.get('content-type')).toBe('application/pkix-crl');
+    const etag = der.headers.get('etag')!;
+    expect((await app.request(url, { headers: { 'If-None-Match': etag } })).status).toBe(304);
+    const pem = await app.request(url.replace(/\.crl$/, '.pem'));
+    expect(await pem.text()).toMatch(/^-----BEGIN X509 CRL-----/);
+  });
+});
