@@ -121,4 +121,26 @@ describe('status service (injected clock)', () => {
     const served = status.cache.get(leaf.serial, clock.now().getTime())!;
     expect(basicOf(served.body).tbsResponseData.responses[0]!.certStatus.revoked?.revocationReason?.reason).toBe(5);
   });
+
+  it('ok/with shards, each CRL lists exactly the revoked serials whose shard its URL names', async () => {
+    const { crlShardFor } = await import('../../src/authority/authority.ts');
+    const { readCrl } = await import('../../src/status/crl-reader.ts');
+    const issuer = { ...ca.authority.issuer, crlShards: 3 };
+    const sharded = new StatusService({ store: ca.store, issuer, clock, logger: silentLogger, options });
+    await sharded.start();
+    try {
+      // Shard 0 was last built by the one-shard service above: build every shard afresh.
+      for (let shard = 0; shard < 3; shard++) await sharded.crls.rebuild(shard);
+      const revoked = ca.store.certificates.list({ status: 'revoked', now: clock.now() }).map((c) => c.serial);
+      expect(revoked.length).toBeGreaterThan(1);
+      for (let shard = 0; shard < 3; shard++) {
+        const crl = readCrl(sharded.crls.current(shard)!.der);
+        const expected = revoked.filter((s) => crlShardFor(s, 3) === shard);
+        expect(crl.entries).toBe(expected.length);
+        for (const s of expected) expect(crl.find(s), `${s} on shard ${shard} (${crl.entries} entries, number ${crl.number})`).not.toBeNull();
+      }
+    } finally {
+      sharded.stop();
+    }
+  });
 });
