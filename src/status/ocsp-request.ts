@@ -1,5 +1,5 @@
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { CertID, id_pkix_ocsp_nonce, OCSPRequest } from '@peculiar/asn1-ocsp';
+import { id_pkix_ocsp_nonce, OCSPRequest } from '@peculiar/asn1-ocsp';
 import { readTlv, serialHexOf } from './der.ts';
 
 /** One certificate asked about: the CertID fields, plus its exact DER to echo in the response. */
@@ -182,4 +182,3 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-export { CertID };

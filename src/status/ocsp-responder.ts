@@ -1,7 +1,7 @@
 import type { Clock } from '../domain/clock.ts';
 import type { IssuerHashes } from './issuer-hashes.ts';
 import { SHA1_OID } from './issuer-hashes.ts';
-import type { OcspResponseCache, ServedResponse } from './ocsp-cache.ts';
+import type { ServedResponse } from './ocsp-cache.ts';
 import { parseOcspRequest } from './ocsp-request.ts';
 import { MALFORMED_REQUEST, signOcspResponse, UNAUTHORIZED, type CertStatusInfo, type ResponderKey } from './ocsp-response.ts';
 
@@ -22,7 +22,6 @@ export type OcspAnswer =
 
 export interface OcspResponderOptions {
   hashes: IssuerHashes;
-  cache: OcspResponseCache;
   source: OcspStatusSource;
   clock: Clock;
   /** thisUpdate → nextUpdate of responses signed on demand. */

@@ -2,7 +2,6 @@ import type { Authority, Issuer } from '../authority/authority.ts';
 import { crlShardFor } from '../authority/authority.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Logger } from '../log.ts';
-import { toPem } from '../signer/x509.ts';
 import type { Store } from '../store/store.ts';
 import { CrlPublisher } from './crl-publisher.ts';
 import { IssuerHashes, SHA1_OID } from './issuer-hashes.ts';
@@ -49,7 +48,6 @@ export class StatusService implements OcspStatusSource {
     this.#hashes = new IssuerHashes(new Uint8Array(d.issuer.certificate.rawData));
     this.responderLogic = new OcspResponder({
       hashes: this.#hashes,
-      cache: this.cache,
       source: this,
       clock: d.clock,
       validityMs: this.options.ocspValidityMs,
@@ -214,12 +212,6 @@ export class StatusService implements OcspStatusSource {
       await yieldToIo();
     }
     this.crls.markDue();
-  }
-
-  /** For `pki status`-style checks and tests: the PEM of a shard's current CRL. */
-  crlPem(shard: number): string | null {
-    const c = this.crls.current(shard);
-    return c ? toPem(c.der, 'X509 CRL') : null;
   }
 
   /** Exposed for tests: runs one poll/maintenance round now. */
