@@ -43,7 +43,8 @@ export const malformed = (detail: string) => new AcmeProblem('malformed', 400, d
 export const notFound = (detail = 'no such resource') => new AcmeProblem('malformed', 404, detail);
 export const methodNotAllowed = (detail: string) => new AcmeProblem('malformed', 405, detail);
 export const conflict = (detail: string, location?: string) => new AcmeProblem('malformed', 409, detail, location ? { headers: { Location: location } } : {});
-export const payloadTooLarge = (detail: string) => new AcmeProblem('malformed', 413, detail);
+/** The unread rest of the body would stall the connection: close it after answering (RFC 9110 §15.5.14). */
+export const payloadTooLarge = (detail: string) => new AcmeProblem('malformed', 413, detail, { headers: { Connection: 'close' } });
 /** §6.2: anything but application/jose+json on a POST. */
 export const unsupportedMediaType = (detail: string) => new AcmeProblem('malformed', 415, detail);
 export const badNonce = (detail: string) => new AcmeProblem('badNonce', 400, detail);

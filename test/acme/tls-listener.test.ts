@@ -1,3 +1,4 @@
+import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renewDelayMs } from '../../src/http/acme/tls-certificate.ts';
@@ -38,5 +39,25 @@ describe('ACME TLS listener', () => {
     const cert = { keyPem: '', chainPem: '', notBefore, notAfter: new Date(notBefore.getTime() + 24 * 3_600_000) };
     expect(renewDelayMs(cert, notBefore)).toBe(16 * 3_600_000);
     expect(renewDelayMs(cert, new Date(notBefore.getTime() + 20 * 3_600_000))).toBe(60_000);
+  });
+
+  it('fail/over real HTTPS: oversized bodies (with and without Content-Length) → 413, junk → 400, never 5xx', async () => {
+    const url = new URL(server.acme!.directoryUrl.replace('/directory', '/new-account'));
+    const post = (body: string, chunked: boolean) =>
+      new Promise<{ status: number; type: string; nonce: boolean }>((resolve, reject) => {
+        const headers: Record<string, string> = { 'Content-Type': 'application/jose+json', ...(chunked ? {} : { 'Content-Length': String(Buffer.byteLength(body)) }) }; // no length: Node sends it chunked
+        const req = request(url, { method: 'POST', ca: ca.root.toString('pem'), headers }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode!, type: (JSON.parse(text) as { type: string }).type, nonce: typeof res.headers['replay-nonce'] === 'string' }));
+        });
+        req.on('error', reject);
+        if (chunked) for (let i = 0; i < body.length; i += 16_384) req.write(body.slice(i, i + 16_384));
+        req.end(chunked ? undefined : body);
+      });
+    const big = 'x'.repeat(200 * 1024);
+    expect(await post(big, false)).toMatchObject({ status: 413, nonce: true });
+    expect(await post(big, true)).toMatchObject({ status: 413, nonce: true });
+    expect(await post('{"protected":', true)).toMatchObject({ status: 400, type: 'urn:ietf:params:acme:error:malformed' });
   });
 });

@@ -13,14 +13,12 @@ import { getRenewalInfo } from '../../acme/handlers/renewal-info.ts';
 import { revokeCertificate } from '../../acme/handlers/revoke.ts';
 import { methodNotAllowed, notFound, payloadTooLarge } from '../../acme/problems.ts';
 import { requireJoseJson } from '../middleware/content-type.ts';
-import { verifiedJws, type AcmeEnv } from '../middleware/jws.ts';
+import { MAX_JWS_BYTES as MAX_BODY, verifiedJws, type AcmeEnv } from '../middleware/jws.ts';
 import { replayNonceAndIndex } from '../middleware/nonce.ts';
 import { requestLog } from '../middleware/request-log.ts';
 import { caCertificateRoutes, type CaCertificates } from '../routes/ca-certificates.ts';
 import { problemResponse, toProblem } from '../problem.ts';
 
-/** Largest JWS accepted: CSRs with 100 names and RSA-4096 keys fit well within it. */
-const MAX_BODY = 64 * 1024;
 
 /**
  * The ACME server (RFC 8555) as a Hono app, served over HTTPS by ./listener.ts.

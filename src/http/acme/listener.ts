@@ -6,7 +6,8 @@ import type { AcmeConfig } from '../../acme/settings.ts';
 import type { CaInstance } from '../../instance/open.ts';
 import type { Logger } from '../../log.ts';
 import { createAcmeApp } from './app.ts';
-import { caCertificateRoutes, caCertificatesOf } from '../routes/ca-certificates.ts';
+import type { AcmeEnv } from '../middleware/jws.ts';
+import { caCertificatesOf } from '../routes/ca-certificates.ts';
 import { issueServerCertificate, renewDelayMs } from './tls-certificate.ts';
 
 export interface AcmeListener {
@@ -30,8 +31,8 @@ export interface AcmeListenOptions {
 export async function startAcmeListener(ca: CaInstance, o: AcmeListenOptions): Promise<AcmeListener> {
   const config: AcmeConfig = { ...ca.config.acme, ...stripUndefined(o.overrides ?? {}) };
   let cert = await issueServerCertificate(ca.authority, config.hostnames);
-  let fetch: (req: Request) => Response | Promise<Response> = () => new Response('starting', { status: 503 });
-  const server: Server = createServer({ key: cert.keyPem, cert: cert.chainPem }, getRequestListener((req) => fetch(req)));
+  let fetch: (req: Request, env: unknown) => Response | Promise<Response> = () => new Response('starting', { status: 503 });
+  const server: Server = createServer({ key: cert.keyPem, cert: cert.chainPem }, getRequestListener((req, env) => fetch(req, env)));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, o.host, () => resolve());
@@ -53,17 +54,10 @@ export async function startAcmeListener(ca: CaInstance, o: AcmeListenOptions): P
     defaultProfile: ca.config.issuance.defaultProfile,
     origin,
   });
-  const app = createAcmeApp(service.ctx, {
-    caCertificates: {
-      rootDer: new Uint8Array(ca.root.rawData),
-      intermediateDer: new Uint8Array(ca.intermediate.rawData),
-      rootPem: ca.root.toString('pem') + '\n',
-      intermediatePem: ca.intermediate.toString('pem') + '\n',
-    },
-  });
   // The CA certificates here too: `pki enroll --root-fingerprint` fetches the root from the ACME origin.
-  app.route('/ca', caCertificateRoutes(caCertificatesOf(ca)));
-  fetch = (req) => app.fetch(req);
+  const app = createAcmeApp(service.ctx, { caCertificates: caCertificatesOf(ca) });
+  // env carries Node's IncomingMessage: the JWS middleware reads the body from it directly.
+  fetch = (req, env) => app.fetch(req, env as AcmeEnv['Bindings']);
 
   let timer: NodeJS.Timeout;
   const scheduleRenewal = () => {
