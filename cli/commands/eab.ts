@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { openInventory } from '../../src/index.ts';
-import { createEab, listEab, revokeEab } from '../../src/acme/eab-admin.ts';
+import { createEab, listEab, openInventory, revokeEab } from '../../src/index.ts';
 import { action, formatTable } from '../common.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { CaError, jsonLogger, openInstance, startServer } from '../../src/index.ts';
-import type { AcmeConfig } from '../../src/acme/settings.ts';
+import { CaError, jsonLogger, openInstance, startServer, type AcmeConfig } from '../../src/index.ts';
 import { action } from '../common.ts';
 
 export function registerServe(program: Command): void {
