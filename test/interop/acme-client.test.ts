@@ -38,8 +38,8 @@ afterAll(async () => {
   await ca?.close();
 });
 
-async function enroll(names: string[], challenge: 'http-01' | 'dns-01'): Promise<string> {
-  const client = new acme.Client({ directoryUrl: server.acme!.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
+async function enroll(names: string[], challenge: 'http-01' | 'dns-01', existing?: acme.Client): Promise<string> {
+  const client = existing ?? new acme.Client({ directoryUrl: server.acme!.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
   const [, csr] = await acme.crypto.createCsr({ altNames: names }, await acme.crypto.createPrivateEcdsaKey());
   return client.auto({
     csr,
@@ -66,5 +66,21 @@ describe.skipIf(!haveOpenssl)('acme-client interop', () => {
     const chain = await enroll(['*.wild.example.test', 'wild.example.test'], 'dns-01');
     const leaf = expectVerifies(dir, rootPem, chain);
     expect(sansOf(leaf)).toEqual(['dns:*.wild.example.test', 'dns:wild.example.test']);
+  });
+
+  it('rolls its account key (keyChange), keeps enrolling with the new key, revokes, and deactivates its account', async () => {
+    const client = new acme.Client({ directoryUrl: server.acme!.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
+    await client.createAccount({ termsOfServiceAgreed: true });
+    const accountUrl = client.getAccountUrl();
+    await client.updateAccountKey(await acme.crypto.createPrivateEcdsaKey());
+    expect(client.getAccountUrl()).toBe(accountUrl);
+    const chain = await enroll(['rolled.example.test'], 'http-01', client);
+    expect(sansOf(expectVerifies(dir, rootPem, chain))).toEqual(['dns:rolled.example.test']);
+    await client.revokeCertificate(chain, { reason: 4 });
+    const { normalizeSerial } = await import('../../src/signer/serial.ts');
+    const serial = normalizeSerial(expectVerifies(dir, rootPem, chain).serialNumber);
+    expect(ca.store.certificates.get(serial)?.status).toBe('revoked');
+    const deactivated = await client.updateAccount({ status: 'deactivated' });
+    expect(deactivated.status).toBe('deactivated');
   });
 });
