@@ -82,6 +82,22 @@ export class OcspResponseCache {
     return serial === undefined ? null : this.get(serial, nowMs);
   }
 
+  /**
+   * Forgets responses past their nextUpdate. Live certificates are re-signed before that, so
+   * what goes are certificates expired past the grace period: without this the map would
+   * grow by every certificate ever issued (a day of 24 h leaves at a time).
+   */
+  evictExpired(nowMs: number): number {
+    let n = 0;
+    for (const [serial, r] of this.#bySerial) {
+      if (r.nextUpdateMs <= nowMs) {
+        this.#bySerial.delete(serial);
+        n++;
+      }
+    }
+    return n;
+  }
+
   get size(): number {
     return this.#bySerial.size;
   }

@@ -212,6 +212,7 @@ export class StatusService implements OcspStatusSource {
       await yieldToIo();
     }
     this.crls.markDue();
+    this.cache.evictExpired(clock.now().getTime());
   }
 
   /** Exposed for tests: runs one poll/maintenance round now. */

@@ -147,4 +147,17 @@ describe('status service (injected clock)', () => {
       sharded.stop();
     }
   });
+
+  it('ok/responses of certificates expired past the grace period leave memory at their nextUpdate', async () => {
+    const leaf = await issue('gone.example', HOUR);
+    await status.presign(leaf.serial); // this `status` was restarted above and is not the one attached to the authority
+    const live = await issue('live.example', 90 * 24 * HOUR);
+    await status.presign(live.serial);
+    clock.advance(HOUR + 25 * HOUR); // gone.example expired 25 h ago and is no longer refreshed
+    await status.runMaintenance(); // refreshes what is live, then evicts what lapsed
+    expect(status.cache.evictExpired(clock.now().getTime())).toBe(0); // nothing lapsed is left
+    expect(status.cache.get(live.serial, clock.now().getTime())).not.toBeNull();
+    expect(ca.store.ocspResponses.get(leaf.serial)).not.toBeNull(); // still stored; answered on demand if asked
+    expect(ca.store.ocspResponses.get(leaf.serial)!.nextUpdate.getTime()).toBeLessThan(clock.now().getTime());
+  });
 });
