@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { renew } from '../../src/client/renew.ts';
+import { isRevoked } from '../../src/client/revocation.ts';
 import { CaError, parseDuration } from '../../src/index.ts';
 import { action } from '../common.ts';
 
@@ -21,7 +22,7 @@ export function registerRenew(program: Command): void {
         const m = /^(\d{1,2}(?:\.\d+)?)%?$/.exec(o.renewBefore.trim());
         if (!m || Number(m[1]) <= 0 || Number(m[1]) >= 100) throw new CaError('malformed', `invalid --renew-before "${o.renewBefore}": use a percentage such as 33%`);
         const jitterMs = o.jitter === '0' || o.jitter === '0s' ? 0 : parseDuration(o.jitter);
-        const r = await renew({ out: o.out, exec: o.exec, force: o.force, renewBefore: Number(m[1]) / 100, jitterMs, isRevoked: await revocationCheck() });
+        const r = await renew({ out: o.out, exec: o.exec, force: o.force, renewBefore: Number(m[1]) / 100, jitterMs, isRevoked });
         if (o.json) {
           process.stdout.write(JSON.stringify(r) + '\n');
         } else if (r.action === 'renewed') {
@@ -35,9 +36,4 @@ export function registerRenew(program: Command): void {
         }
       }),
     );
-}
-
-/** OCSP check of the current certificate, when the status client is available. */
-async function revocationCheck(): Promise<((certPem: string, chainPem: string) => Promise<boolean>) | undefined> {
-  return undefined;
 }

@@ -10,6 +10,8 @@ import { PKI_BIN, pkiAsync as pki } from '../helpers/cli.ts';
 import { x509 } from '../../src/signer/x509.ts';
 import { TEST_PASSPHRASE } from '../helpers/ca.ts';
 import { FileKeyStore } from '../../src/keystore/file.ts';
+import { renewalReason } from '../../src/client/renew.ts';
+import { isRevoked } from '../../src/client/revocation.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { hasTool, run } from '../helpers/tools.ts';
 
@@ -77,7 +79,17 @@ describe('pki enroll + pki renew', () => {
 
   it('ok/after revocation, renew sees it and replaces the pair', async () => {
     const revoked = serialOf(out);
+    const pair = () => ({ keyPem: readFileSync(join(out, 'key.pem'), 'utf8'), certPem: readFileSync(join(out, 'cert.pem'), 'utf8'), chainPem: readFileSync(join(out, 'chain.pem'), 'utf8') });
+    const rootPem = readFileSync(env.rootFile, 'utf8');
+    // Without ARI, the OCSP check alone decides: good before the revocation, revoked after.
+    expect((await renewalReason(pair(), rootPem, { renewBefore: 1 / 3, now: new Date(), isRevoked })).reason).toBeNull();
     await env.ca.authority.revoke(revoked, { reason: 'keyCompromise', actor: 'test' });
+    let reason: string | null = null;
+    for (let i = 0; i < 50 && reason === null; i++) {
+      reason = (await renewalReason(pair(), rootPem, { renewBefore: 1 / 3, now: new Date(), isRevoked })).reason;
+      if (reason === null) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(reason).toBe('revoked');
     const r = await pki(['renew', '--out', out, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const line = JSON.parse(r.stdout) as { action: string; reason: string; serial: string };
@@ -162,8 +174,8 @@ describe('mutual TLS between two enrolled services', () => {
     }
     const crlUrl = () => {
       const cdp = new x509.X509Certificate(readFileSync(join(b, 'cert.pem'), 'utf8')).getExtension(x509.CRLDistributionPointsExtension)!;
-      const url = new URL(cdp.distributionPoints[0]!.distributionPoint!.fullName![0]!.uniformResourceIdentifier!);
-      return env.server.httpUrl + url.pathname; // the test CA's base URL names port 9080; the server runs on an ephemeral port
+      const url = new URL(cdp.distributionPoints[0]!.distributionPoint!.fullName![0]!.uniformResourceIdentifier!); // served by this test's server
+      return url.toString();
     };
     // OpenSSL (inside Node's TLS) checks CRLs for the whole chain once any is given, so the
     // offline root's CRL for the intermediate is made here, as a root key ceremony would.

@@ -20,10 +20,17 @@ export function useWorkloadTestEnv(work: string, o: { requireEab: boolean }): Wo
   const env = {} as WorkloadTestEnv;
   let dns: TestDnsServer | undefined;
   beforeAll(async () => {
-    env.ca = await createTestCa();
+    // The plain-HTTP port is fixed before init so the OCSP and CRL URLs in issued certificates reach this server.
+    const httpPort = await freePort();
+    env.ca = await createTestCa({ baseUrl: `http://127.0.0.1:${httpPort}` });
     env.http01Port = await freePort();
     dns = await startDnsServer();
-    env.server = await startServer(env.ca, { host: '127.0.0.1', port: 0, logger: silentLogger, acme: { requireEab: o.requireEab, http01Port: env.http01Port, dnsServer: dns.address } });
+    env.server = await startServer(env.ca, {
+      host: '127.0.0.1',
+      port: httpPort,
+      logger: silentLogger,
+      acme: { port: 0, requireEab: o.requireEab, http01Port: env.http01Port, dnsServer: dns.address },
+    });
     env.rootFile = join(work, 'root.pem');
     writeFileSync(env.rootFile, env.ca.root.toString('pem') + '\n');
   });
