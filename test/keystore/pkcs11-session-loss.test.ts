@@ -118,9 +118,10 @@ describe.skipIf(!available)('pkcs11 session loss on SoftHSM2', () => {
   it('ok/close lets signatures in flight finish before the library is finalized; later ones are refused', async () => {
     const { ks, signer } = await openWithKey(token, 'closing');
     const data = randomBytes(64);
-    const pending = Array.from({ length: 16 }, () => signer.sign(data));
+    // Settle handlers are attached before close() so the refused ones are not unhandled rejections.
+    const settled = Promise.allSettled(Array.from({ length: 16 }, () => signer.sign(data)));
     await ks.close();
-    const results = await Promise.allSettled(pending);
+    const results = await settled;
     for (const r of results) {
       if (r.status === 'fulfilled') expect(verifies(signer, data, r.value)).toBe(true);
       else expect(r.reason).toMatchObject({ kind: 'keyStore', detail: expect.stringMatching(/is closed/) });
