@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createEab, listEab, openInventory, revokeEab } from '../../src/index.ts';
+import { createEab, listEab, openInventory, parseDuration, revokeEab } from '../../src/index.ts';
 import { action, formatTable } from '../common.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -13,12 +13,14 @@ export function registerEab(program: Command): void {
     .requiredOption('--dir <dir>', 'instance directory')
     .requiredOption('--label <label>', 'who the key is for, e.g. payments')
     .option('--allow <scope>', 'identifiers it may order: dns:NAME, dns:*.ZONE, ip:CIDR, uri:PREFIX* (repeatable)', collect, [])
+    .option('--expires <duration>', 'the key can bind an account only within this time, e.g. 7d (default: 30d)', '30d')
     .option('--json', 'print {"kid": …, "hmacKey": …}')
     .action(
-      action(async (o: { dir: string; label: string; allow: string[]; json?: boolean }) => {
+      action(async (o: { dir: string; label: string; allow: string[]; expires: string; json?: boolean }) => {
+        const lifetimeMs = parseDuration(o.expires);
         const inv = await openInventory(o.dir);
         try {
-          const key = await createEab(inv, { label: o.label, scopes: o.allow });
+          const key = await createEab(inv, { label: o.label, scopes: o.allow, lifetimeMs });
           if (o.json) {
             process.stdout.write(JSON.stringify({ kid: key.kid, hmacKey: key.hmacKey }) + '\n');
             return;
@@ -28,6 +30,7 @@ export function registerEab(program: Command): void {
               `kid:      ${key.kid}`,
               `hmac key: ${key.hmacKey}`,
               `scopes:   ${o.allow.join(', ')}`,
+              `expires:  ${new Date(Date.now() + lifetimeMs).toISOString()} (unless an account is bound before)`,
               'The HMAC key is shown only now: hand it to the workload (e.g. lego --eab --kid KID --hmac KEY).',
             ].join('\n') + '\n',
           );
@@ -47,7 +50,13 @@ export function registerEab(program: Command): void {
         try {
           const keys = listEab(inv);
           if (o.json) process.stdout.write(JSON.stringify(keys, null, 2) + '\n');
-          else process.stdout.write(formatTable(['KID', 'LABEL', 'STATUS', 'ACCOUNT', 'CREATED', 'SCOPES'], keys.map((k) => [k.kid, k.label, k.status, k.account ?? '-', k.createdAt, k.scopes.join(' ')])));
+          else
+            process.stdout.write(
+              formatTable(
+                ['KID', 'LABEL', 'STATUS', 'ACCOUNT', 'CREATED', 'EXPIRES', 'SCOPES'],
+                keys.map((k) => [k.kid, k.label, k.status, k.account ?? '-', k.createdAt, k.expiresAt ?? 'never', k.scopes.join(' ')]),
+              ),
+            );
         } finally {
           inv.close();
         }

@@ -13,16 +13,17 @@ export interface EabKeyInfo {
   status: 'active' | 'revoked';
   account: string | null;
   createdAt: string;
+  expiresAt: string | null;
 }
 
 /** `pki eab create`: a new key with its scopes; the HMAC key is returned once and stored sealed. */
-export async function createEab(inv: { dir: string; store: Store }, o: { label: string; scopes: string[] }): Promise<{ kid: string; hmacKey: string }> {
+export async function createEab(inv: { dir: string; store: Store }, o: { label: string; scopes: string[]; lifetimeMs?: number }): Promise<{ kid: string; hmacKey: string }> {
   if (o.scopes.length === 0) throw new CaError('malformed', 'give at least one --allow scope (least privilege): e.g. --allow "dns:*.payments.internal"');
   const { eabSealKey } = await acmeSecretKeys(inv.dir);
   const acme = new AcmeStore(inv.store.db);
   return inv.store.transaction(() => {
-    const key = createEabKey(acme, eabSealKey, { label: o.label, scopes: o.scopes, clock: systemClock });
-    inv.store.audit.append({ at: systemClock.now(), action: 'acme.eab.created', actor: 'cli', target: key.kid, details: { label: o.label, scopes: o.scopes } });
+    const key = createEabKey(acme, eabSealKey, { label: o.label, scopes: o.scopes, clock: systemClock, lifetimeMs: o.lifetimeMs });
+    inv.store.audit.append({ at: systemClock.now(), action: 'acme.eab.created', actor: 'cli', target: key.kid, details: { label: o.label, scopes: o.scopes, lifetimeMs: o.lifetimeMs ?? null } });
     return key;
   });
 }
@@ -35,6 +36,7 @@ export function listEab(inv: { store: Store }): EabKeyInfo[] {
     status: k.status,
     account: k.accountId,
     createdAt: k.createdAt.toISOString(),
+    expiresAt: k.expiresAt?.toISOString() ?? null,
   }));
 }
 

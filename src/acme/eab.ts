@@ -13,12 +13,14 @@ import { parseScope } from './scopes.ts';
  * creation and stored sealed (AES-256-GCM, the kid as associated data) under a key
  * derived from the instance secret, so a copy of the database alone cannot bind accounts.
  */
-export function createEabKey(store: AcmeStore, sealKey: Uint8Array, o: { label: string; scopes: string[]; clock: Clock }): { kid: string; hmacKey: string } {
+export function createEabKey(store: AcmeStore, sealKey: Uint8Array, o: { label: string; scopes: string[]; clock: Clock; lifetimeMs?: number }): { kid: string; hmacKey: string } {
   if (!/^[\w.@-]{1,64}$/.test(o.label)) throw new CaError('malformed', `label "${o.label}" must be 1-64 letters, digits, ".", "_", "-" or "@"`);
   for (const s of o.scopes) parseScope(s);
   const kid = `kid-${randomBytes(9).toString('base64url')}`;
   const key = randomBytes(32);
-  store.eabKeys.insert({ kid, label: o.label, sealedKey: seal(sealKey, kid, key), scopes: o.scopes, status: 'active', accountId: null, createdAt: o.clock.now() });
+  const now = o.clock.now();
+  const expiresAt = o.lifetimeMs === undefined ? null : new Date(now.getTime() + o.lifetimeMs);
+  store.eabKeys.insert({ kid, label: o.label, sealedKey: seal(sealKey, kid, key), scopes: o.scopes, status: 'active', accountId: null, createdAt: now, expiresAt });
   return { kid, hmacKey: key.toString('base64url') };
 }
 
@@ -41,7 +43,7 @@ function unseal(sealKey: Uint8Array, rec: EabKeyRecord): Uint8Array {
  * the EAB key (HMAC), kid = the EAB key id, url = newAccount URL, payload = the
  * account's own JWK. Returns the key record; binding happens with the account insert.
  */
-export async function verifyEab(store: AcmeStore, sealKey: Uint8Array, binding: unknown, o: { url: string; accountJwk: JWK }): Promise<EabKeyRecord> {
+export async function verifyEab(store: AcmeStore, sealKey: Uint8Array, binding: unknown, o: { url: string; accountJwk: JWK; now: Date }): Promise<EabKeyRecord> {
   const { jws, header } = parseFlattenedJws(binding, 'externalAccountBinding');
   if (!(EAB_ALGORITHMS as readonly string[]).includes(header.alg)) throw malformed(`externalAccountBinding must use a MAC algorithm (${EAB_ALGORITHMS.join(', ')})`);
   if (header.nonce !== undefined) throw malformed('externalAccountBinding must not carry a nonce');
@@ -49,6 +51,9 @@ export async function verifyEab(store: AcmeStore, sealKey: Uint8Array, binding: 
   if (typeof header.kid !== 'string') throw malformed('externalAccountBinding has no "kid"');
   const rec = store.eabKeys.get(header.kid);
   if (!rec || rec.status !== 'active') throw unauthorized(`external account key "${header.kid}" is unknown or revoked`);
+  if (rec.expiresAt && rec.expiresAt <= o.now && rec.accountId === null) {
+    throw unauthorized(`external account key "${header.kid}" expired at ${rec.expiresAt.toISOString()}: ask for a new one`);
+  }
   const payload = await verifySignature(jws, unseal(sealKey, rec), EAB_ALGORITHMS);
   let bound: JWK;
   try {

@@ -9,8 +9,8 @@ import { tempDir } from '../helpers/tmp.ts';
 const work = tempDir();
 const env = useWorkloadTestEnv(work, { requireEab: true });
 
-async function createEab(label: string, allow: string[]): Promise<{ kid: string; keyFile: string }> {
-  const r = await pki(['eab', 'create', '--dir', env.ca.dir, '--label', label, ...allow.flatMap((a) => ['--allow', a]), '--json']);
+async function createEab(label: string, allow: string[], expires = '1d'): Promise<{ kid: string; keyFile: string }> {
+  const r = await pki(['eab', 'create', '--dir', env.ca.dir, '--label', label, ...allow.flatMap((a) => ['--allow', a]), '--expires', expires, '--json']);
   expect(r.status, r.stderr).toBe(0);
   const { kid, hmacKey } = JSON.parse(r.stdout) as { kid: string; hmacKey: string };
   const keyFile = join(work, `${label}.hmac`);
@@ -53,6 +53,19 @@ describe('pki enroll with External Account Binding', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^pki: account failed: .*(external account|EAB|revoked|unauthorized)/i);
     expect(existsSync(join(out, 'cert.pem'))).toBe(false);
+  });
+
+  it('fail/an expired EAB key: one-line error, exit 1, nothing written', async () => {
+    const eab = await createEab('late', ['dns:*.late.internal'], '1s');
+    await new Promise((r) => setTimeout(r, 1500));
+    const out = join(work, 'late');
+    const r = await pki(enrollArgs(out, eab, ['a.late.internal']));
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^pki: account failed: .*expired/);
+    expect(existsSync(join(out, 'cert.pem'))).toBe(false);
+    const list = JSON.parse((await pki(['eab', 'list', '--dir', env.ca.dir, '--json'])).stdout) as { kid: string; expiresAt: string | null }[];
+    expect(new Date(list.find((k) => k.kid === eab.kid)!.expiresAt!).getTime()).toBeLessThan(Date.now());
   });
 
   it('fail/without EAB the server says it requires one', async () => {

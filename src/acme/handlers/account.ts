@@ -34,7 +34,7 @@ export async function newAccount(ctx: AcmeContext, req: VerifiedRequest): Promis
 
   let eabKid: string | null = null;
   if (p.externalAccountBinding !== undefined) {
-    eabKid = (await verifyEab(ctx.store, ctx.eabSealKey, p.externalAccountBinding, { url: ctx.links.newAccount, accountJwk: jwk })).kid;
+    eabKid = (await verifyEab(ctx.store, ctx.eabSealKey, p.externalAccountBinding, { url: ctx.links.newAccount, accountJwk: jwk, now: ctx.clock.now() })).kid;
   } else if (ctx.settings.requireEab) {
     throw externalAccountRequired('this CA requires an external account binding: ask its operator for a key (pki eab create)');
   }

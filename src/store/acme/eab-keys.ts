@@ -10,6 +10,7 @@ interface Row {
   status: 'active' | 'revoked';
   account_id: string | null;
   created_at: number;
+  expires_at: number | null;
 }
 
 const toRecord = (r: Row): EabKeyRecord => ({
@@ -20,6 +21,7 @@ const toRecord = (r: Row): EabKeyRecord => ({
   status: r.status,
   accountId: r.account_id,
   createdAt: new Date(r.created_at),
+  expiresAt: r.expires_at === null ? null : new Date(r.expires_at),
 });
 
 /** External account binding keys (RFC 8555 §7.3.4) with their issuance scopes. */
@@ -31,8 +33,8 @@ export class AcmeEabKeyRepository {
 
   insert(k: EabKeyRecord): void {
     this.#sql
-      .get('INSERT INTO acme_eab_keys (kid, label, hmac_key, scopes, status, account_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(k.kid, k.label, Buffer.from(k.sealedKey), JSON.stringify(k.scopes), k.status, k.accountId, k.createdAt.getTime());
+      .get('INSERT INTO acme_eab_keys (kid, label, hmac_key, scopes, status, account_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(k.kid, k.label, Buffer.from(k.sealedKey), JSON.stringify(k.scopes), k.status, k.accountId, k.createdAt.getTime(), k.expiresAt?.getTime() ?? null);
   }
 
   get(kid: string): EabKeyRecord | null {

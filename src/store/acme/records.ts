@@ -65,6 +65,8 @@ export interface EabKeyRecord {
   status: 'active' | 'revoked';
   accountId: string | null;
   createdAt: Date;
+  /** After this instant an unbound key can no longer bind an account; null = never. */
+  expiresAt: Date | null;
 }
 
 export const parseJson = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
