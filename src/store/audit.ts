@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './sqlite.ts';
-import { statementCache } from './statements.ts';
+import { StatementCache } from './statements.ts';
 
 export interface AuditEvent {
   id: number;
@@ -35,14 +35,14 @@ export function auditHash(prevHash: string, e: { id: number; at: number; action:
 
 /** Append-only audit trail (the table refuses UPDATE and DELETE by trigger). */
 export class AuditRepository {
-  readonly #sql: ReturnType<typeof statementCache>;
+  readonly #statements: StatementCache;
   constructor(db: Db) {
-    this.#sql = statementCache(db);
+    this.#statements = new StatementCache(db);
   }
 
   /** Appends an event; call inside the transaction of the change it records. */
   append(e: { at: Date; action: string; actor: string; target?: string | null; details?: Record<string, unknown> }): AuditEvent {
-    const last = this.#sql('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1').get() as { id: number; hash: string } | undefined;
+    const last = this.#statements.get('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1').get() as { id: number; hash: string } | undefined;
     const row = {
       id: (last?.id ?? 0) + 1,
       at: e.at.getTime(),
@@ -53,13 +53,13 @@ export class AuditRepository {
     };
     const prevHash = last?.hash ?? GENESIS;
     const hash = auditHash(prevHash, row);
-    this.#sql('INSERT INTO audit_events (id, at, action, actor, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    this.#statements.get('INSERT INTO audit_events (id, at, action, actor, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(row.id, row.at, row.action, row.actor, row.target, row.details, prevHash, hash);
     return toEvent({ ...row, prev_hash: prevHash, hash });
   }
 
   list(opts: { since?: Date; target?: string; limit?: number } = {}): AuditEvent[] {
-    const rows = this.#sql('SELECT * FROM audit_events WHERE at >= ? AND (? IS NULL OR target = ?) ORDER BY id ASC LIMIT ?')
+    const rows = this.#statements.get('SELECT * FROM audit_events WHERE at >= ? AND (? IS NULL OR target = ?) ORDER BY id ASC LIMIT ?')
       .all(opts.since?.getTime() ?? 0, opts.target ?? null, opts.target ?? null, opts.limit ?? 1_000_000) as AuditRow[];
     return rows.map(toEvent);
   }
@@ -68,7 +68,7 @@ export class AuditRepository {
   verifyChain(): { ok: true; count: number } | { ok: false; brokenId: number; reason: string } {
     let prev = GENESIS;
     let count = 0;
-    for (const r of this.#sql('SELECT * FROM audit_events ORDER BY id ASC').iterate() as IterableIterator<AuditRow>) {
+    for (const r of this.#statements.get('SELECT * FROM audit_events ORDER BY id ASC').iterate() as IterableIterator<AuditRow>) {
       if (r.prev_hash !== prev) return { ok: false, brokenId: r.id, reason: 'prev_hash does not match the previous row' };
       if (auditHash(prev, r) !== r.hash) return { ok: false, brokenId: r.id, reason: 'row content does not match its hash' };
       prev = r.hash;

@@ -1,7 +1,7 @@
 import { CaError } from '../domain/errors.ts';
 import type { CertRecord, CertStatus } from '../domain/types.ts';
 import type { Db } from './sqlite.ts';
-import { statementCache } from './statements.ts';
+import { StatementCache } from './statements.ts';
 
 interface CertRow {
   serial: string;
@@ -47,15 +47,15 @@ export interface CertFilter {
 
 /** Every SQL statement about certificates. */
 export class CertificateRepository {
-  readonly #sql: ReturnType<typeof statementCache>;
+  readonly #statements: StatementCache;
   constructor(db: Db) {
-    this.#sql = statementCache(db);
+    this.#statements = new StatementCache(db);
   }
 
   /** Phase one of issuance: reserve the serial before anything is signed. A duplicate serial violates the primary key. */
   reserve(p: { serial: string; issuer: string; subject: string; sans: string[]; profile: string; notBefore: Date; notAfter: Date; publicKeySha256: string; now: Date }): void {
     try {
-      this.#sql(
+      this.#statements.get(
           `INSERT INTO certificates (serial, issuer, subject, sans, profile, not_before, not_after, status, public_key_sha256, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
         )
@@ -68,31 +68,31 @@ export class CertificateRepository {
 
   /** Phase two: the signed DER is stored and the row becomes `valid`. */
   markValid(serial: string, der: Uint8Array): void {
-    const r = this.#sql(`UPDATE certificates SET status = 'valid', der = ? WHERE serial = ? AND status = 'pending'`).run(Buffer.from(der), serial);
+    const r = this.#statements.get(`UPDATE certificates SET status = 'valid', der = ? WHERE serial = ? AND status = 'pending'`).run(Buffer.from(der), serial);
     if (r.changes !== 1) throw new CaError('internal', `serial ${serial} was not pending when its certificate was stored`);
   }
 
   /** Serials reserved before `before` that never got their DER: left behind by a crash between reserve and store. */
   listStalePending(before: Date): string[] {
-    return (this.#sql(`SELECT serial FROM certificates WHERE status = 'pending' AND created_at < ? ORDER BY created_at`).all(toSeconds(before)) as { serial: string }[]).map(
+    return (this.#statements.get(`SELECT serial FROM certificates WHERE status = 'pending' AND created_at < ? ORDER BY created_at`).all(toSeconds(before)) as { serial: string }[]).map(
       (r) => r.serial,
     );
   }
 
   /** Signing did not happen (refused or failed before a signature existed). */
   markFailed(serial: string): void {
-    this.#sql(`UPDATE certificates SET status = 'failed' WHERE serial = ? AND status = 'pending'`).run(serial);
+    this.#statements.get(`UPDATE certificates SET status = 'failed' WHERE serial = ? AND status = 'pending'`).run(serial);
   }
 
   /** Marks a valid certificate revoked; returns false when it was not `valid` (already revoked, pending, unknown). */
   revoke(serial: string, at: Date, reason: number): boolean {
-    const r = this.#sql(`UPDATE certificates SET status = 'revoked', revoked_at = ?, reason = ? WHERE serial = ? AND status = 'valid'`)
+    const r = this.#statements.get(`UPDATE certificates SET status = 'revoked', revoked_at = ?, reason = ? WHERE serial = ? AND status = 'valid'`)
       .run(toSeconds(at), reason, serial);
     return r.changes === 1;
   }
 
   get(serial: string): CertRecord | null {
-    const row = this.#sql('SELECT * FROM certificates WHERE serial = ?').get(serial) as CertRow | undefined;
+    const row = this.#statements.get('SELECT * FROM certificates WHERE serial = ?').get(serial) as CertRow | undefined;
     return row ? toRecord(row) : null;
   }
 
@@ -121,11 +121,11 @@ export class CertificateRepository {
     }
     const sql = `SELECT * FROM certificates ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY not_after ASC, serial ASC LIMIT ?`;
     args.push(f.limit ?? 1_000_000);
-    return (this.#sql(sql).all(...args) as CertRow[]).map(toRecord);
+    return (this.#statements.get(sql).all(...args) as CertRow[]).map(toRecord);
   }
 
   countByStatus(): Record<string, number> {
-    const rows = this.#sql('SELECT status, count(*) AS n FROM certificates GROUP BY status').all() as { status: string; n: number }[];
+    const rows = this.#statements.get('SELECT status, count(*) AS n FROM certificates GROUP BY status').all() as { status: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 }

@@ -1,18 +1,20 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './sqlite.ts';
 
-/**
- * Prepares each SQL text once per connection. Preparing costs about as much as
- * running a small statement, and repositories run the same few on every request.
- */
-export function statementCache(db: Db): (sql: string) => Statement {
-  const cache = new Map<string, Statement>();
-  return (sql) => {
-    let stmt = cache.get(sql);
-    if (!stmt) {
-      stmt = db.prepare(sql);
-      cache.set(sql, stmt);
+/** Prepared statements by SQL text, one cache per connection: preparing costs about as much as running the small queries repositories issue on every request. */
+export class StatementCache {
+  readonly #db: Db;
+  readonly #cache = new Map<string, Statement>();
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  get(sql: string): Statement {
+    let s = this.#cache.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#cache.set(sql, s);
     }
-    return stmt;
-  };
+    return s;
+  }
 }

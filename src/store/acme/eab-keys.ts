@@ -1,5 +1,5 @@
 import type { Db } from '../sqlite.ts';
-import { StatementCache } from './statements.ts';
+import { StatementCache } from '../statements.ts';
 import type { EabKeyRecord } from './records.ts';
 
 interface Row {

@@ -1,6 +1,6 @@
 import type { Identifier } from '../../domain/types.ts';
 import type { Db } from '../sqlite.ts';
-import { StatementCache } from './statements.ts';
+import { StatementCache } from '../statements.ts';
 import { parseJson, type AuthzRecord, type AuthzStatus, type ChallengeRecord, type ChallengeStatus, type OrderRecord, type OrderStatus, type StoredProblem } from './records.ts';
 
 interface OrderRow {
