@@ -11,6 +11,8 @@ import { createServerWithOcsp } from './http/routes/ocsp-listener.ts';
 import type { StatusOptions } from './status/options.ts';
 import { startStatusService } from './status/start.ts';
 import type { StatusService } from './status/status-service.ts';
+import { reasonNameOf } from './authority/authority.ts';
+import { Readiness } from './metrics/readiness.ts';
 
 export interface RunningServer {
   /** Base URL of the plain-HTTP listener, e.g. http://127.0.0.1:9080 */
@@ -25,9 +27,17 @@ export interface RunningServer {
 /** Serves an opened instance: plain HTTP (CA certificates, OCSP, CRL) and ACME over HTTPS; `port` 0 picks free ports (tests). */
 export async function startServer(ca: CaInstance, o: { host: string; port: number; logger: Logger; acme?: Partial<AcmeConfig> | false; status?: Partial<StatusOptions> }): Promise<RunningServer> {
   const status = await startStatusService(ca, o.logger, o.status);
-  const ocsp = new OcspHttpHandler({ responder: status.responderLogic, cache: status.cache, clock: ca.clock });
+  const { metrics } = ca;
+  const ocsp = new OcspHttpHandler({ responder: status.responderLogic, cache: status.cache, clock: ca.clock, counters: metrics.ocsp });
+  const crls = { shards: ca.authority.issuer.crlShards, current: (shard: number) => status.crls.current(shard) };
+  metrics.watchCrls(crls);
+  ca.authority.onIssued((c) => metrics.certificatesIssued.inc({ profile: ca.store.certificates.get(c.serial)?.profile ?? 'unknown' }));
+  ca.authority.onRevoked((r) => metrics.certificatesRevoked.inc({ profile: r.profile, reason: reasonNameOf(r.reason) }));
+  const readiness = new Readiness({ db: ca.store.db, signer: ca.authority.issuer.signer, crls, clock: ca.clock });
   const app = createApp({
     logger: o.logger,
+    metrics,
+    ready: () => readiness.check(),
     certificates: caCertificatesOf(ca),
     ocsp,
     crl: { issuerKeyId: ca.authority.issuer.keyId, current: (shard) => status.crls.current(shard) },

@@ -5,6 +5,7 @@ import { CaError } from '../domain/errors.ts';
 import { parseDuration } from '../domain/duration.ts';
 import { KEY_ALGS } from '../keystore/algorithms.ts';
 import { acmeConfigSchema } from '../acme/settings.ts';
+import { rateLimitsSchema } from './rate-limits.ts';
 
 export const CONFIG_FILE = 'pki.json';
 
@@ -71,6 +72,8 @@ export const configSchema = z.object({
     .default({ host: '127.0.0.1', port: 9080 }),
   /** ACME server (HTTPS, own port): fields and defaults in src/acme/settings.ts. */
   acme: acmeConfigSchema.prefault({}),
+  /** Token buckets on ACME newOrder/finalize (per account) and newAccount/newNonce (per IP): src/config/rate-limits.ts. */
+  rateLimits: rateLimitsSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -6,6 +6,9 @@ import { caCertificateRoutes, type CaCertificates } from './routes/ca-certificat
 import { crlRoutes, type CrlSource } from './routes/crl.ts';
 import { ocspRoutes } from './routes/ocsp.ts';
 import type { OcspHttpHandler } from './routes/ocsp-handler.ts';
+import { metricsRoutes, type MetricsSource } from './routes/metrics.ts';
+import { readyRoutes } from './routes/ready.ts';
+import type { ReadyReport } from '../metrics/readiness.ts';
 
 export interface AppDeps {
   logger: Logger;
@@ -14,6 +17,10 @@ export interface AppDeps {
   ocsp?: OcspHttpHandler;
   /** CRL shards at /crl/<issuer>/<shard>.crl|.pem, when the status service runs. */
   crl?: CrlSource;
+  /** Prometheus metrics at /metrics. */
+  metrics?: MetricsSource;
+  /** Readiness at /readyz (503 with the reason when not ready). */
+  ready?: () => Promise<ReadyReport>;
   /** Largest request body accepted on any route. */
   maxBodyBytes?: number;
 }
@@ -24,6 +31,8 @@ export function createApp(deps: AppDeps): Hono {
   app.use('*', requestLog(deps.logger));
   app.use('*', bodyLimit({ maxSize: deps.maxBodyBytes ?? 64 * 1024, onError: (c) => c.text('request body too large\n', 413) }));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  if (deps.ready) app.route('/readyz', readyRoutes(deps.ready));
+  if (deps.metrics) app.route('/metrics', metricsRoutes(deps.metrics));
   app.route('/ca', caCertificateRoutes(deps.certificates));
   if (deps.ocsp) app.route('/ocsp', ocspRoutes(deps.ocsp));
   if (deps.crl) app.route('/crl', crlRoutes(deps.crl));

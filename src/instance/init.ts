@@ -10,6 +10,7 @@ import { keyIdentifier } from '../signer/certificate.ts';
 import { openStore } from '../store/store.ts';
 import type { Config } from '../config/config.ts';
 import { acmeConfigSchema } from '../acme/settings.ts';
+import { defaultRateLimits } from '../config/rate-limits.ts';
 import { issueCaCertificate } from './ca-certificates.ts';
 import { LAYOUT } from './layout.ts';
 import { generatePassphrase } from './secrets.ts';
@@ -136,6 +137,7 @@ async function createInstance(
       crl: { shards: 1 },
       http: { host: new URL(baseUrl).hostname, port: Number(new URL(baseUrl).port || 80) },
       acme: acmeConfigSchema.parse({ requireEab: o.requireEab ?? true }),
+      rateLimits: defaultRateLimits(),
     };
     const rootFingerprint = Buffer.from(await root.getThumbprint('SHA-256')).toString('hex').toUpperCase().match(/../g)!.join(':');
     store.transaction(() =>

@@ -9,6 +9,8 @@ import { CaError } from '../domain/errors.ts';
 import { openKeyStore, type KeyStore } from '../keystore/keystore.ts';
 import '../keystore/file.ts';
 import '../keystore/pkcs11.ts';
+import { CaMetrics } from '../metrics/metrics.ts';
+import { instrumentSigner } from '../metrics/signer.ts';
 import { keyIdentifier } from '../signer/certificate.ts';
 import { x509 } from '../signer/x509.ts';
 import { openStore, type Store } from '../store/store.ts';
@@ -24,6 +26,8 @@ export interface CaInstance {
   root: x509.X509Certificate;
   intermediate: x509.X509Certificate;
   clock: Clock;
+  /** Prometheus metrics of this instance (served at /metrics by startServer). */
+  metrics: CaMetrics;
   close(): Promise<void>;
 }
 
@@ -48,7 +52,8 @@ export async function openInstance(o: OpenOptions): Promise<CaInstance> {
   let keyStore: KeyStore | undefined;
   try {
     keyStore = await openKeyStore(type, { baseDir: dir, settings, secret });
-    const signer = await keyStore.getSigner({ label: config.intermediate.keyLabel });
+    const metrics = new CaMetrics();
+    const signer = instrumentSigner(await keyStore.getSigner({ label: config.intermediate.keyLabel }), metrics);
     const keyId = keyIdentifier(signer.publicKeySpki);
     const certKeyId = keyIdentifier(new Uint8Array(intermediate.publicKey.rawData));
     if (keyId !== certKeyId) throw new CaError('config', `key "${config.intermediate.keyLabel}" does not match ${config.intermediate.certificate}`);
@@ -69,6 +74,7 @@ export async function openInstance(o: OpenOptions): Promise<CaInstance> {
       root,
       intermediate,
       clock,
+      metrics,
       close: async () => {
         await ks.close();
         store.close();

@@ -16,6 +16,7 @@ export class ValidationQueue implements ValidationStarter {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #listeners: ((r: { type: string; outcome: string; seconds: number }) => void)[] = [];
 
   constructor(o: { validators: Validator[]; store: AcmeStore; clock: Clock; logger: Logger }) {
     this.#validators = new Map(o.validators.map((v) => [v.type, v]));
@@ -28,6 +29,11 @@ export class ValidationQueue implements ValidationStarter {
     const p = this.#run(challengeId).catch((e) => this.#logger.error('acme.validation.crashed', { challenge: challengeId, error: (e as Error).message }));
     this.#inFlight.add(p);
     void p.finally(() => this.#inFlight.delete(p));
+  }
+
+  /** Called after each validation with its challenge type, outcome ("valid" or the problem type) and duration (metrics). */
+  onValidated(listener: (r: { type: string; outcome: string; seconds: number }) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** Waits for validations under way (shutdown, tests). */
@@ -43,6 +49,7 @@ export class ValidationQueue implements ValidationStarter {
     if (!ch || !authz || !account) return;
     const validator = this.#validators.get(ch.type);
     let error: StoredProblem | null = null;
+    const started = performance.now();
     try {
       if (!validator) throw serverInternal();
       await validator.validate({ identifier: { ...authz.identifier, value: authz.identifier.value.replace(/^\*\./, '') }, token: ch.token, keyAuthorization: keyAuthorization(ch.token, account.thumbprint) });
@@ -51,6 +58,7 @@ export class ValidationQueue implements ValidationStarter {
       if (!isAcmeProblem(e)) this.#logger.error('acme.validation.error', { challenge: challengeId, error: (e as Error).message });
       error = { type: p.type, detail: p.detail, status: p.status };
     }
+    const seconds = (performance.now() - started) / 1000;
     const now = this.#clock.now();
     this.#store.transaction(() => {
       if (error) {
@@ -64,6 +72,7 @@ export class ValidationQueue implements ValidationStarter {
       // §7.1.6: the order is ready once every authorization is valid.
       if (orders.authzsOf(authz.orderId).every((a) => a.status === 'valid')) orders.transitionOrder(authz.orderId, ['pending'], 'ready');
     });
+    for (const l of this.#listeners) l({ type: ch.type, outcome: error ? error.type.replace('urn:ietf:params:acme:error:', '') : 'valid', seconds });
     this.#logger.info('acme.validation.done', { challenge: ch.id, type: ch.type, identifier: authz.identifier.value, valid: !error, ...(error ? { problem: error.type, detail: error.detail } : {}) });
   }
 }

@@ -16,6 +16,10 @@ import { requireJoseJson } from '../middleware/content-type.ts';
 import { MAX_JWS_BYTES as MAX_BODY, verifiedJws, type AcmeEnv } from '../middleware/jws.ts';
 import { replayNonceAndIndex } from '../middleware/nonce.ts';
 import { requestLog } from '../middleware/request-log.ts';
+import { acmeMetrics } from '../middleware/acme-metrics.ts';
+import { rateLimit } from '../middleware/rate-limit.ts';
+import type { RateLimitsConfig } from '../../config/rate-limits.ts';
+import type { CaMetrics } from '../../metrics/metrics.ts';
 import { caCertificateRoutes, type CaCertificates } from '../routes/ca-certificates.ts';
 import { problemResponse, toProblem } from '../problem.ts';
 
@@ -24,11 +28,21 @@ import { problemResponse, toProblem } from '../problem.ts';
  * The ACME server (RFC 8555) as a Hono app, served over HTTPS by ./listener.ts.
  * Route table first; each POST runs content-type → JWS verification → handler.
  */
-export function createAcmeApp(ctx: AcmeContext, o: { caCertificates?: CaCertificates } = {}): Hono<AcmeEnv> {
+export function createAcmeApp(ctx: AcmeContext, o: { caCertificates?: CaCertificates; rateLimits?: RateLimitsConfig; metrics?: CaMetrics } = {}): Hono<AcmeEnv> {
   const app = new Hono<AcmeEnv>();
   const kid = verifiedJws(ctx, 'kid');
   const p = (c: Context<AcmeEnv>, name: string) => c.req.param(name) ?? '';
+  // Per IP before the (costly) JWS check; per account after it, since only a verified kid names an account.
+  const onLimited = (name: string) => o.metrics?.rateLimited.inc({ limit: name });
+  const byIp = (c: Context<AcmeEnv>) => c.env?.incoming?.socket.remoteAddress ?? 'unknown';
+  const byAccount = (c: Context<AcmeEnv>) => c.var.acme.account?.id ?? c.var.acme.thumbprint;
+  const limits = o.rateLimits;
+  const newNonceLimit = rateLimit({ name: 'newNonce per IP', config: limits?.newNoncePerIp, key: byIp, onLimited });
+  const newAccountLimit = rateLimit({ name: 'newAccount per IP', config: limits?.newAccountPerIp, key: byIp, onLimited });
+  const newOrderLimit = rateLimit({ name: 'newOrder per account', config: limits?.newOrderPerAccount, key: byAccount, onLimited });
+  const finalizeLimit = rateLimit({ name: 'finalize per account', config: limits?.finalizePerAccount, key: byAccount, onLimited });
 
+  if (o.metrics) app.use('*', acmeMetrics(o.metrics));
   app.use('*', requestLog(ctx.logger));
   app.use('*', replayNonceAndIndex(ctx.nonces, ctx.links));
   app.use('*', bodyLimit({ maxSize: MAX_BODY, onError: () => problemResponse(payloadTooLarge(`request bodies are limited to ${MAX_BODY} bytes`)) }));
@@ -36,14 +50,14 @@ export function createAcmeApp(ctx: AcmeContext, o: { caCertificates?: CaCertific
 
   app.get('/acme/directory', () => reply(getDirectory(ctx)));
   // §7.2: HEAD → 200, GET → 204 (Hono routes HEAD through the GET handler).
-  app.get('/acme/new-nonce', (c) => new Response(null, { status: c.req.method === 'HEAD' ? 200 : 204 }));
-  app.post('/acme/new-account', verifiedJws(ctx, 'jwk'), async (c) => reply(await newAccount(ctx, c.var.acme)));
+  app.get('/acme/new-nonce', newNonceLimit, (c) => new Response(null, { status: c.req.method === 'HEAD' ? 200 : 204 }));
+  app.post('/acme/new-account', newAccountLimit, verifiedJws(ctx, 'jwk'), async (c) => reply(await newAccount(ctx, c.var.acme)));
   app.post('/acme/account/:id', kid, (c) => reply(updateAccount(ctx, c.var.acme, p(c, 'id'))));
   app.post('/acme/account/:id/orders', kid, (c) => reply(listOrders(ctx, c.var.acme, p(c, 'id'))));
   app.post('/acme/key-change', kid, async (c) => reply(await changeKey(ctx, c.var.acme)));
-  app.post('/acme/new-order', kid, (c) => reply(newOrder(ctx, c.var.acme)));
+  app.post('/acme/new-order', kid, newOrderLimit, (c) => reply(newOrder(ctx, c.var.acme)));
   app.post('/acme/order/:id', kid, (c) => reply(getOrder(ctx, c.var.acme, p(c, 'id'))));
-  app.post('/acme/order/:id/finalize', kid, async (c) => reply(await finalizeOrder(ctx, c.var.acme, p(c, 'id'))));
+  app.post('/acme/order/:id/finalize', kid, finalizeLimit, async (c) => reply(await finalizeOrder(ctx, c.var.acme, p(c, 'id'))));
   app.post('/acme/authz/:id', kid, (c) => reply(postAuthz(ctx, c.var.acme, p(c, 'id'))));
   app.post('/acme/challenge/:id', kid, (c) => reply(postChallenge(ctx, c.var.acme, p(c, 'id'))));
   app.post('/acme/cert/:serial', kid, (c) => reply(downloadCertificate(ctx, c.var.acme, p(c, 'serial'))));

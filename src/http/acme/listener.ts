@@ -54,8 +54,9 @@ export async function startAcmeListener(ca: CaInstance, o: AcmeListenOptions): P
     defaultProfile: ca.config.issuance.defaultProfile,
     origin,
   });
+  service.validations.onValidated((r) => ca.metrics.validations.observe({ type: r.type, outcome: r.outcome }, r.seconds));
   // The CA certificates here too: `pki enroll --root-fingerprint` fetches the root from the ACME origin.
-  const app = createAcmeApp(service.ctx, { caCertificates: caCertificatesOf(ca) });
+  const app = createAcmeApp(service.ctx, { caCertificates: caCertificatesOf(ca), rateLimits: ca.config.rateLimits, metrics: ca.metrics });
   // env carries Node's IncomingMessage: the JWS middleware reads the body from it directly.
   fetch = (req, env) => app.fetch(req, env as AcmeEnv['Bindings']);
 

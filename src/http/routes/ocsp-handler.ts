@@ -1,4 +1,5 @@
 import type { Clock } from '../../domain/clock.ts';
+import { OCSP, OcspCounters } from '../../metrics/ocsp-counters.ts';
 import type { OcspResponseCache, ServedResponse } from '../../status/ocsp-cache.ts';
 import type { OcspResponder } from '../../status/ocsp-responder.ts';
 import { MALFORMED_REQUEST, TRY_LATER } from '../../status/ocsp-response.ts';
@@ -26,43 +27,60 @@ export class OcspHttpHandler {
   readonly #responder: OcspResponder;
   readonly #cache: OcspResponseCache;
   readonly #clock: Clock;
+  /** Requests by (method, result), indexed by OCSP.*: one increment per request. */
+  readonly #n: Float64Array;
 
-  constructor(d: { responder: OcspResponder; cache: OcspResponseCache; clock: Clock }) {
+  constructor(d: { responder: OcspResponder; cache: OcspResponseCache; clock: Clock; counters?: OcspCounters }) {
     this.#responder = d.responder;
     this.#cache = d.cache;
     this.#clock = d.clock;
+    this.#n = (d.counters ?? new OcspCounters()).n;
   }
 
   /** The hot path for GET: `rawPath` is everything after `/ocsp/`, still URL-encoded. */
   cachedGet(rawPath: string): OcspReply | null {
     const r = this.#cache.forRequest('G' + rawPath, this.#clock.now().getTime());
-    return r ? this.#cachedReply(r) : null;
+    if (!r) return null;
+    this.#n[OCSP.GET_CACHED]!++;
+    return this.#cachedReply(r);
   }
 
   cachedPost(body: Buffer): OcspReply | null {
     const r = this.#cache.forRequest('P' + body.toString('latin1'), this.#clock.now().getTime());
-    return r ? this.#cachedReply(r) : null;
+    if (!r) return null;
+    this.#n[OCSP.POST_CACHED]!++;
+    return this.#cachedReply(r);
   }
 
   async get(rawPath: string): Promise<OcspReply> {
     const der = decodeGetPath(rawPath);
-    if (!der) return errorReply(MALFORMED_REQUEST);
+    if (!der) {
+      this.#n[OCSP.GET_ERROR]!++;
+      return errorReply(MALFORMED_REQUEST);
+    }
     return this.#answer(der, 'G' + rawPath);
   }
 
   async post(body: Buffer): Promise<OcspReply> {
-    if (body.length > MAX_OCSP_REQUEST_BYTES) return errorReply(MALFORMED_REQUEST);
+    if (body.length > MAX_OCSP_REQUEST_BYTES) {
+      this.#n[OCSP.POST_ERROR]!++;
+      return errorReply(MALFORMED_REQUEST);
+    }
     return this.#answer(body, 'P' + body.toString('latin1'));
   }
 
   async #answer(der: Uint8Array, cacheKey: string): Promise<OcspReply> {
+    // GET_* and POST_* are laid out alike: the POST index is the GET index plus 5.
+    const base = cacheKey.charCodeAt(0) === 0x47 /* G */ ? OCSP.GET_CACHED : OCSP.POST_CACHED;
     try {
       const a = await this.#responder.answer(der);
+      this.#n[base + (a.kind === 'error' ? OCSP.GET_ERROR : a.kind === 'signed' ? OCSP.GET_SIGNED : OCSP.GET_PRESIGNED)]!++;
       if (a.kind === 'error') return errorReply(a.body);
       if (a.kind === 'signed') return { status: 200, headers: ['Content-Type', CONTENT_TYPE, 'Content-Length', String(a.body.length), 'Cache-Control', 'no-store'], body: Buffer.from(a.body) };
       if (a.cacheable) this.#cache.rememberRequest(cacheKey, a.response.serial);
       return this.#cachedReply(a.response);
     } catch {
+      this.#n[base + OCSP.GET_TRY_LATER]!++;
       // Our failure, not the client's: RFC 6960's internalError would do, but tryLater invites a retry.
       return errorReply(TRY_LATER);
     }

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import * as ocsp from '@peculiar/asn1-ocsp';
+import * as asn1X509 from '@peculiar/asn1-x509';
+import { X509Certificate } from 'node:crypto';
+import { IssuerHashes, SHA1_OID } from '../../src/status/issuer-hashes.ts';
+import { checkRevocation, fromPem, normalizeSerial, silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
+import { startChallengeServer } from '../acme/support/challenge-server.ts';
+import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
+import { createTestCa, makeCsr } from '../helpers/ca.ts';
+import { freePort } from '../helpers/ports.ts';
+import { LeanAcme } from './support/acme-lean.ts';
+import { parsePrometheus, sumOf } from './support/prom.ts';
+
+/** /metrics is valid Prometheus text whose counters follow real traffic; /readyz tells why it is not ready. */
+let ca: CaInstance;
+let server: RunningServer;
+let dns: TestDnsServer;
+let web: Awaited<ReturnType<typeof startChallengeServer>>;
+let rootPem: string;
+
+beforeAll(async () => {
+  const port = await freePort();
+  ca = await createTestCa({ baseUrl: `http://127.0.0.1:${port}` });
+  rootPem = ca.root.toString('pem') + '\n';
+  dns = await startDnsServer();
+  web = await startChallengeServer();
+  server = await startServer(ca, { host: '127.0.0.1', port, logger: silentLogger, acme: { requireEab: false, http01Port: web.port, dnsServer: dns.address } });
+});
+afterAll(async () => {
+  await server?.close();
+  await web?.close();
+  await dns?.close();
+  await ca?.close();
+});
+
+async function scrape() {
+  const res = await fetch(`${server.httpUrl}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  return parsePrometheus(await res.text());
+}
+
+const csrDer = async (name: string) => fromPem((await makeCsr({ sans: [{ type: 'dns', value: name }] })).pem, 'CERTIFICATE REQUEST')[0]!;
+const leafDer = (chain: string) => fromPem(chain, 'CERTIFICATE')[0]!;
+const serialOf = (chain: string) => normalizeSerial(new X509Certificate(leafDer(chain)).serialNumber);
+
+/** The INTEGER content octets of a hex serial (a leading 00 keeps it positive). */
+function serialContents(hex: string): Uint8Array {
+  const b = Buffer.from(hex.length % 2 ? '0' + hex : hex, 'hex');
+  return new Uint8Array(b[0]! & 0x80 ? Buffer.concat([Buffer.of(0), b]) : b);
+}
+
+/** A nonce-less single-certificate OCSP request (what RFC 5019 clients send): answered from the pre-signed cache. */
+function ocspRequest(serial: string): Uint8Array<ArrayBuffer> {
+  const h = new IssuerHashes(new Uint8Array(ca.intermediate.rawData)).get(SHA1_OID);
+  const certId = new ocsp.CertID({
+    hashAlgorithm: new asn1X509.AlgorithmIdentifier({ algorithm: SHA1_OID, parameters: null }),
+    issuerNameHash: new OctetString(h.name),
+    issuerKeyHash: new OctetString(h.key),
+    serialNumber: serialContents(serial).buffer as ArrayBuffer,
+  });
+  return new Uint8Array(AsnConvert.serialize(new ocsp.OCSPRequest({ tbsRequest: new ocsp.TBSRequest({ requestList: [new ocsp.Request({ reqCert: certId })] }) })));
+}
+
+describe('/metrics', () => {
+  it('ok/parses as Prometheus text and the counters move with ACME, OCSP and signing traffic', async () => {
+    const before = await scrape();
+    for (const name of ['pki_certificates_issued_total', 'pki_acme_requests_total', 'pki_ocsp_requests_total', 'pki_signer_seconds', 'pki_acme_validation_seconds', 'pki_crl_age_seconds', 'pki_keystore_errors_total']) {
+      expect(before.types.has(name), name).toBe(true);
+    }
+    expect(sumOf(before.samples, 'pki_crl_age_seconds', { shard: '0' })).toBeGreaterThanOrEqual(0);
+
+    const client = new LeanAcme(server.acme!.directoryUrl, rootPem);
+    await client.directory();
+    expect((await client.newAccount()).status).toBe(201);
+    const chains: string[] = [];
+    for (const name of ['m1.metrics.test', 'm2.metrics.test']) chains.push(await client.order(name, await csrDer(name), (t, k) => web.set(t, k)));
+    // A request that fails: finalize on an order that is not ready.
+    const o = await client.newOrder('m3.metrics.test');
+    const fin = await client.post((JSON.parse(o.body) as { finalize: string }).finalize, { csr: Buffer.from(await csrDer('m3.metrics.test')).toString('base64url') });
+    expect(fin.status).toBe(403);
+    client.close();
+    // OCSP: `pki status`'s check (with a nonce: signed for the request), then the same plain request
+    // twice by POST and by GET: the first is served pre-signed, the repeat is a raw-bytes cache hit.
+    const issuerDer = new Uint8Array(ca.intermediate.rawData);
+    for (const chain of chains) expect((await checkRevocation({ certDer: leafDer(chain), issuerDer })).ocsp.status).toBe('good');
+    const der = ocspRequest(serialOf(chains[0]!));
+    for (let i = 0; i < 2; i++) {
+      const post = await fetch(`${server.httpUrl}/ocsp`, { method: 'POST', body: der, headers: { 'Content-Type': 'application/ocsp-request' } });
+      expect(post.status).toBe(200);
+      await post.arrayBuffer();
+      const get = await fetch(`${server.httpUrl}/ocsp/${encodeURIComponent(Buffer.from(der).toString('base64'))}`);
+      expect(get.status).toBe(200);
+      await get.arrayBuffer();
+    }
+    // Garbage is an OCSP error response, counted as such.
+    await (await fetch(`${server.httpUrl}/ocsp/not-base64!`)).arrayBuffer();
+
+    const after = await scrape();
+    const delta = (name: string, labels: Record<string, string> = {}) => sumOf(after.samples, name, labels) - sumOf(before.samples, name, labels);
+    expect(delta('pki_certificates_issued_total', { profile: 'default' })).toBe(2);
+    expect(delta('pki_acme_requests_total', { resource: 'newOrder', problem: 'none' })).toBe(3);
+    expect(delta('pki_acme_requests_total', { resource: 'finalize', problem: 'none' })).toBe(2);
+    expect(delta('pki_acme_requests_total', { resource: 'finalize', problem: 'orderNotReady' })).toBe(1);
+    expect(delta('pki_acme_requests_total', { resource: 'newAccount', problem: 'none' })).toBe(1);
+    expect(delta('pki_acme_validation_seconds_count', { type: 'http-01', outcome: 'valid' })).toBe(2);
+    expect(delta('pki_signer_seconds_count', { result: 'ok' })).toBeGreaterThanOrEqual(2);
+    expect(delta('pki_ocsp_requests_total')).toBe(2 + 4 + 1);
+    expect(delta('pki_ocsp_requests_total', { method: 'POST', result: 'signed' })).toBe(2);
+    expect(delta('pki_ocsp_requests_total', { method: 'POST', result: 'cached' })).toBe(1);
+    expect(delta('pki_ocsp_requests_total', { method: 'GET', result: 'cached' })).toBeGreaterThanOrEqual(1);
+    expect(delta('pki_ocsp_requests_total', { method: 'GET', result: 'error' })).toBe(1);
+    expect(delta('pki_keystore_errors_total')).toBe(0);
+
+    await ca.authority.revoke(serialOf(chains[0]!), { reason: 'keyCompromise' });
+    const revoked = await scrape();
+    expect(sumOf(revoked.samples, 'pki_certificates_revoked_total', { profile: 'default', reason: 'keyCompromise' })).toBe(1);
+  });
+});
+
+describe('/readyz', () => {
+  it('ok/ready: database writable, signer signs, CRL current', async () => {
+    const res = await fetch(`${server.httpUrl}/readyz`);
+    const body = (await res.json()) as { status: string; checks: Record<string, { ok: boolean }> };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.status).toBe('ready');
+    expect(Object.values(body.checks).every((c) => c.ok)).toBe(true);
+    expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('fail/503 with the reason when the CRL is out of date', async () => {
+    const current = server.status.crls.current.bind(server.status.crls);
+    const stale = { thisUpdate: new Date(Date.now() - 7_200_000), nextUpdate: new Date(Date.now() - 3_600_000) };
+    (server.status.crls as { current: unknown }).current = () => stale;
+    try {
+      const res = await fetch(`${server.httpUrl}/readyz`);
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { status: string; reason: string };
+      expect(body.status).toBe('not ready');
+      expect(body.reason).toMatch(/^crl: shard 0 expired at /);
+    } finally {
+      (server.status.crls as { current: unknown }).current = current;
+    }
+  });
+
+  it('fail/503 with the reason when the database cannot be written', async () => {
+    ca.store.db.exec('PRAGMA query_only = ON');
+    try {
+      const res = await fetch(`${server.httpUrl}/readyz`);
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { reason: string }).reason).toMatch(/^database: cannot write/);
+    } finally {
+      ca.store.db.exec('PRAGMA query_only = OFF');
+    }
+    expect((await fetch(`${server.httpUrl}/readyz`)).status).toBe(200);
+  });
+});
