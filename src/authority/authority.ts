@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import * as asn1X509 from '@peculiar/asn1-x509';
 import type { Clock } from '../domain/clock.ts';
 import { CaError, isCaError } from '../domain/errors.ts';
 import { formatIdentifier, REVOCATION_REASONS, type CertRecord, type Identifier, type RevocationReason } from '../domain/types.ts';
 import type { Signer } from '../keystore/keystore.ts';
 import { parseCsr, type CsrInfo } from '../signer/csr.ts';
-import { keyIdentifier, signCertificate, type CertificateTemplate } from '../signer/certificate.ts';
+import { signCertificate, type CertificateTemplate } from '../signer/certificate.ts';
 import { canonicalSet, parseIdentifier } from '../signer/identifiers.ts';
 import { generateSerial } from '../signer/serial.ts';
 import { toPem, x509 } from '../signer/x509.ts';
@@ -65,11 +67,16 @@ export class Authority {
   readonly #revokedListeners: ((r: CertRecord) => void | Promise<void>)[] = [];
 
   readonly #extensions: LeafExtensionBuilder;
+  /** Issuer-derived parts of every leaf, decoded once. */
+  readonly #issuerName: asn1X509.Name;
+  readonly #issuerKeySha256: string;
 
   constructor(opts: AuthorityOptions) {
     this.#o = opts;
     this.#profiles = opts.profiles ?? LEAF_PROFILES;
     this.#extensions = new LeafExtensionBuilder({ authorityKeyId: opts.issuer.keyId, urls: opts.issuer.urls });
+    this.#issuerName = AsnConvert.parse(opts.issuer.certificate.subjectName.toArrayBuffer(), asn1X509.Name);
+    this.#issuerKeySha256 = sha256Hex(opts.issuer.signer.publicKeySpki);
   }
 
   get issuer(): Issuer {
@@ -136,7 +143,7 @@ export class Authority {
 
   async issue(csr: Uint8Array | string, opts: IssueOptions = {}): Promise<IssuedCertificate> {
     const info = await parseCsr(csr);
-    const { template, profile, sans } = this.#prepare(info, opts);
+    const { template, profile, sans, publicKeySha256 } = this.#prepare(info, opts);
     const { store, issuer } = this.#o;
     const now = this.#o.clock.now();
 
@@ -149,7 +156,7 @@ export class Authority {
         profile: profile.name,
         notBefore: template.notBefore,
         notAfter: template.notAfter,
-        publicKeySha256: sha256Hex(info.publicKeySpki),
+        publicKeySha256,
         now,
       }),
     );
@@ -191,7 +198,7 @@ export class Authority {
   }
 
   /** Phase one: decide every field of the certificate and check it; nothing is written or signed here. */
-  #prepare(info: CsrInfo, opts: IssueOptions): { template: CertificateTemplate; profile: LeafProfile; sans: string[] } {
+  #prepare(info: CsrInfo, opts: IssueOptions): { template: CertificateTemplate; profile: LeafProfile; sans: string[]; publicKeySha256: string } {
     const { issuer, clock } = this.#o;
     const profile = this.#profiles[opts.profile ?? 'default'];
     if (!profile) throw new CaError('malformed', `unknown profile "${opts.profile}" (known: ${Object.keys(this.#profiles).join(', ')})`);
@@ -200,7 +207,8 @@ export class Authority {
     for (const eku of info.requestedEku) {
       if (!profile.eku.includes(eku)) throw new CaError('badCsr', `the CSR asks for extended key usage ${eku}, which profile "${profile.name}" does not allow`);
     }
-    if (sha256Hex(info.publicKeySpki) === sha256Hex(issuer.signer.publicKeySpki)) {
+    const publicKeySha256 = sha256Hex(info.publicKeySpki);
+    if (publicKeySha256 === this.#issuerKeySha256) {
       throw new CaError('badCsr', "the CSR uses the CA's own public key");
     }
 
@@ -219,22 +227,22 @@ export class Authority {
     const subjectIsEmpty = info.commonName === null;
     const template: CertificateTemplate = {
       serial,
-      issuerName: new Uint8Array(issuer.certificate.subjectName.toArrayBuffer()),
-      subjectName: new Uint8Array(subjectIsEmpty ? new x509.Name([]).toArrayBuffer() : new x509.Name([{ CN: [info.commonName!] }]).toArrayBuffer()),
+      issuerName: this.#issuerName,
+      subjectName: subjectNameFor(info.commonName),
       notBefore,
       notAfter,
       publicKeySpki: info.publicKeySpki,
       extensions: this.#extensions.build({
         profile,
         sans: identifiers,
-        subjectKeyId: keyIdentifier(info.publicKeySpki),
+        subjectKeyId: info.subjectKeyId,
         isRsa: info.keyAlg.startsWith('rsa'),
         crlShard: crlShardFor(serial, issuer.crlShards),
         subjectIsEmpty,
       }),
     };
     lintTemplate(template, { issuerNotBefore: issuer.certificate.notBefore, issuerNotAfter: issuer.certificate.notAfter });
-    return { template, profile, sans: canonicalSet(identifiers) };
+    return { template, profile, sans: canonicalSet(identifiers), publicKeySha256 };
   }
 
   /** The names the certificate will carry: the CSR's SANs plus its CN; for ACME they must equal the order's. */
@@ -263,6 +271,17 @@ export class Authority {
     return fromCsr.filter((i) => !seen.has(formatIdentifier(i)) && seen.add(formatIdentifier(i)));
   }
 }
+
+/**
+ * The leaf's subject: empty, or the CSR's common name alone, encoded as @peculiar/x509's
+ * `new x509.Name([{ CN: [cn] }])` would (PrintableString when the text allows it, else UTF8String).
+ */
+export function subjectNameFor(commonName: string | null): asn1X509.Name {
+  if (commonName === null) return new asn1X509.Name([]);
+  const value = x509.Name.isPrintableString(commonName) ? new asn1X509.AttributeValue({ printableString: commonName }) : new asn1X509.AttributeValue({ utf8String: commonName });
+  return new asn1X509.Name([new asn1X509.RelativeDistinguishedName([new asn1X509.AttributeTypeAndValue({ type: OID_CN, value })])]);
+}
+const OID_CN = '2.5.4.3';
 
 /** Which CRL shard a serial belongs to: fixed at issuance, since a certificate's CDP can never change. */
 export function crlShardFor(serial: string, shards: number): number {

@@ -14,7 +14,7 @@ export function lintTemplate(t: CertificateTemplate, issuer: { issuerNotBefore: 
   if (t.notAfter <= t.notBefore) problems.push('notAfter must be after notBefore');
   if (t.notAfter > issuer.issuerNotAfter) problems.push("notAfter is beyond the issuer's notAfter");
   if (t.notBefore < issuer.issuerNotBefore) problems.push("notBefore is before the issuer's notBefore");
-  const types = t.extensions.map((e) => e.type);
+  const types = t.extensions.map((e) => e.extnID);
   if (new Set(types).size !== types.length) problems.push('an extension appears twice');
   for (const required of ['2.5.29.19', '2.5.29.15', '2.5.29.17', '2.5.29.14', '2.5.29.35']) {
     if (!types.includes(required)) problems.push(`extension ${required} is missing`);

@@ -1,4 +1,6 @@
+import * as asn1X509 from '@peculiar/asn1-x509';
 import type { Identifier } from '../domain/types.ts';
+import { asnExtension, asnExtensions } from '../signer/certificate.ts';
 import { x509 } from '../signer/x509.ts';
 
 /** Leaf profiles the authority can apply. Lifetimes are defaults; each has a ceiling. */
@@ -59,52 +61,57 @@ export function issuerUrls(baseUrl: string, issuerId: string): IssuerUrls {
 
 /**
  * Extensions of a leaf per STANDARDS.md; keyEncipherment only for RSA keys (TLS 1.2 RSA key exchange).
- * The parts that depend only on the issuer and profile are built once and reused (they cost as
- * much to encode as the signature does).
+ * The parts that depend only on the issuer and profile are built and decoded once and reused
+ * (they cost as much to encode as the signature does); SAN and SKI are built per leaf directly
+ * as @peculiar/asn1-x509 objects.
  */
 export class LeafExtensionBuilder {
-  readonly #issuerParts: x509.Extension[];
-  readonly #cdp = new Map<number, x509.Extension>();
-  readonly #fixed = new Map<string, x509.Extension[]>();
+  readonly #issuerParts: asn1X509.Extension[];
+  readonly #cdp = new Map<number, asn1X509.Extension>();
+  readonly #fixed = new Map<string, asn1X509.Extension[]>();
   readonly #urls: IssuerUrls;
 
   constructor(p: { authorityKeyId: string; urls: IssuerUrls }) {
     this.#urls = p.urls;
-    this.#issuerParts = [
+    this.#issuerParts = asnExtensions([
       new x509.AuthorityKeyIdentifierExtension(p.authorityKeyId),
       new x509.AuthorityInfoAccessExtension({ ocsp: [p.urls.ocsp], caIssuers: [p.urls.caIssuers] }),
-    ];
+    ]);
   }
 
-  build(p: { profile: LeafProfile; sans: Identifier[]; subjectKeyId: string; isRsa: boolean; crlShard: number; subjectIsEmpty: boolean }): x509.Extension[] {
+  build(p: { profile: LeafProfile; sans: Identifier[]; subjectKeyId: string; isRsa: boolean; crlShard: number; subjectIsEmpty: boolean }): asn1X509.Extension[] {
     const fixedKey = `${p.profile.name}/${p.isRsa}`;
     let fixed = this.#fixed.get(fixedKey);
     if (!fixed) {
       const usage = x509.KeyUsageFlags.digitalSignature | (p.isRsa ? x509.KeyUsageFlags.keyEncipherment : 0);
-      fixed = [
+      fixed = asnExtensions([
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(usage, true),
         new x509.ExtendedKeyUsageExtension(p.profile.eku, false),
-      ];
+      ]);
       this.#fixed.set(fixedKey, fixed);
     }
     let cdp = this.#cdp.get(p.crlShard);
     if (!cdp) {
-      cdp = new x509.CRLDistributionPointsExtension([this.#urls.crl(p.crlShard)]);
+      cdp = asnExtensions([new x509.CRLDistributionPointsExtension([this.#urls.crl(p.crlShard)])])[0]!;
       this.#cdp.set(p.crlShard, cdp);
     }
+    const names = new asn1X509.SubjectAlternativeName(p.sans.map(generalName));
     return [
       ...fixed,
       // RFC 5280 §4.2.1.6: SAN is critical when the subject is empty.
-      new x509.SubjectAlternativeNameExtension(
-        p.sans.map((s) => ({ type: s.type === 'uri' ? ('url' as const) : s.type, value: s.value })),
-        p.subjectIsEmpty,
-      ),
-      new x509.SubjectKeyIdentifierExtension(p.subjectKeyId),
+      asnExtension(asn1X509.id_ce_subjectAltName, p.subjectIsEmpty, names),
+      asnExtension(asn1X509.id_ce_subjectKeyIdentifier, false, new asn1X509.SubjectKeyIdentifier(Buffer.from(p.subjectKeyId, 'hex'))),
       ...this.#issuerParts,
       cdp,
     ];
   }
+}
+
+function generalName(s: Identifier): asn1X509.GeneralName {
+  if (s.type === 'dns') return new asn1X509.GeneralName({ dNSName: s.value });
+  if (s.type === 'ip') return new asn1X509.GeneralName({ iPAddress: s.value });
+  return new asn1X509.GeneralName({ uniformResourceIdentifier: s.value });
 }
 
 /** Extensions of a CA certificate: root (no pathLen) or intermediate (pathLen 0). */

@@ -2,7 +2,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { Signer } from '../keystore/keystore.ts';
 import { caExtensions } from '../authority/profiles.ts';
 import { sha256Hex } from '../authority/authority.ts';
-import { keyIdentifier, signCertificate, type CertificateTemplate } from '../signer/certificate.ts';
+import { asnExtensions, keyIdentifier, signCertificate, type CertificateTemplate } from '../signer/certificate.ts';
 import { generateSerial } from '../signer/serial.ts';
 import { x509 } from '../signer/x509.ts';
 import type { Store } from '../store/store.ts';
@@ -36,7 +36,7 @@ export async function issueCaCertificate(p: {
     notBefore,
     notAfter,
     publicKeySpki: p.subjectSpki,
-    extensions: caExtensions({ pathLength: p.pathLength, subjectKeyId, authorityKeyId: p.issuer?.keyId }),
+    extensions: asnExtensions(caExtensions({ pathLength: p.pathLength, subjectKeyId, authorityKeyId: p.issuer?.keyId })),
   };
   const issuerKeyId = p.issuer?.keyId ?? subjectKeyId;
   p.store.transaction(() =>

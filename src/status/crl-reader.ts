@@ -1,4 +1,4 @@
-import { readTlv, serialHexOf, type Tlv } from './der.ts';
+import { readTlv, serialHexOf, type Tlv } from '../domain/der.ts';
 import { oidToString } from './ocsp-request.ts';
 
 /** What a relying party needs from a CRL: the signed bytes, the validity, the number, and one entry looked up. */

@@ -4,7 +4,7 @@ import { CaError } from '../domain/errors.ts';
 import { signatureAlgorithmFor } from '../keystore/algorithms.ts';
 import type { Signer } from '../keystore/keystore.ts';
 import { verifySignature } from '../signer/certificate.ts';
-import { derTime, derTlv } from './der.ts';
+import { derTime, derTlv } from '../domain/der.ts';
 
 /** A revoked certificate as a CRL lists it. */
 export interface CrlEntry {

@@ -1,6 +1,6 @@
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { id_pkix_ocsp_nonce, OCSPRequest } from '@peculiar/asn1-ocsp';
-import { readTlv, serialHexOf } from './der.ts';
+import { readTlv, serialHexOf } from '../domain/der.ts';
 
 /** One certificate asked about: the CertID fields, plus its exact DER to echo in the response. */
 export interface RequestedCert {

@@ -2,7 +2,7 @@ import { createHash, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import type { Issuer } from '../authority/authority.ts';
 import type { Clock } from '../domain/clock.ts';
 import { CaError } from '../domain/errors.ts';
-import { keyIdentifier, signCertificate, type CertificateTemplate } from '../signer/certificate.ts';
+import { asnExtensions, keyIdentifier, signCertificate, type CertificateTemplate } from '../signer/certificate.ts';
 import { generateSerial } from '../signer/serial.ts';
 import { x509 } from '../signer/x509.ts';
 import type { Store } from '../store/store.ts';
@@ -36,14 +36,14 @@ export async function issueResponder(p: { store: Store; issuer: Issuer; clock: C
     notBefore,
     notAfter,
     publicKeySpki: spki,
-    extensions: [
+    extensions: asnExtensions([
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.ocspSigning], false),
       new x509.Extension(OCSP_NOCHECK, false, Uint8Array.of(0x05, 0x00)),
       new x509.SubjectKeyIdentifierExtension(keyIdentifier(spki)),
       new x509.AuthorityKeyIdentifierExtension(issuer.keyId),
-    ],
+    ]),
   };
   const at = clock.now();
   store.transaction(() =>

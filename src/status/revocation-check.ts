@@ -6,7 +6,7 @@ import { reasonNameOf } from '../authority/authority.ts';
 import { CaError } from '../domain/errors.ts';
 import { fromPem, x509 } from '../signer/x509.ts';
 import { readCrl } from './crl-reader.ts';
-import { serialContents } from './der.ts';
+import { serialContents } from '../domain/der.ts';
 import { IssuerHashes, SHA1_OID } from './issuer-hashes.ts';
 
 export type SourceStatus = 'good' | 'revoked' | 'unknown' | 'error';

@@ -10,7 +10,7 @@ import { OcspResponder, type OcspStatusSource } from './ocsp-responder.ts';
 import { signOcspResponse, type CertStatusInfo, type ResponderKey } from './ocsp-response.ts';
 import { DEFAULT_STATUS_OPTIONS, type StatusOptions } from './options.ts';
 import { issueResponder } from './responder-cert.ts';
-import { derTlv, serialContents } from './der.ts';
+import { derTlv, serialContents } from '../domain/der.ts';
 
 export interface StatusServiceDeps {
   store: Store;

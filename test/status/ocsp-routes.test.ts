@@ -6,7 +6,7 @@ import { createApp } from '../../src/http/app.ts';
 import { OcspHttpHandler } from '../../src/http/routes/ocsp-handler.ts';
 import { silentLogger, type CaInstance } from '../../src/index.ts';
 import { IssuerHashes, SHA1_OID } from '../../src/status/issuer-hashes.ts';
-import { serialContents } from '../../src/status/der.ts';
+import { serialContents } from '../../src/domain/der.ts';
 import { startStatusService } from '../../src/status/start.ts';
 import type { StatusService } from '../../src/status/status-service.ts';
 import { createTestCa, makeCsr } from '../helpers/ca.ts';

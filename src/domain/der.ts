@@ -1,9 +1,10 @@
 /**
- * The few DER primitives the status hot paths need and no library offers at their speed:
+ * The few DER primitives the hot paths need and no library offers at their speed:
  * a strict TLV reader (used to pull CertIDs out of OCSP requests without a generic ASN.1
  * parse) and a TLV writer (used to encode a CRL's revoked list directly, which is
- * ~100× faster than building one object per entry). Everything else is encoded with
- * @peculiar/asn1-* objects.
+ * ~100× faster than building one object per entry, and to wrap already-encoded parts:
+ * the outer Certificate / BasicOCSPResponse SEQUENCE around signed bytes). Everything
+ * else is encoded with @peculiar/asn1-* objects.
  */
 
 /** One DER element: tag byte, the value's bounds inside `buf`, and where the next element starts. */
