@@ -90,3 +90,11 @@ export function derTime(unixSeconds: number): Uint8Array {
   if (y >= 1950 && y < 2050) return derTlv(0x17, Buffer.from(two(y % 100) + rest, 'latin1'));
   return derTlv(0x18, Buffer.from(String(y).padStart(4, '0') + rest, 'latin1'));
 }
+
+/** GeneralizedTime at whole-second precision (what OCSP uses for every time, RFC 6960 §4.2.1). */
+export function derGeneralizedTime(unixSeconds: number): Uint8Array {
+  const d = new Date(unixSeconds * 1000);
+  const two = (n: number) => (n < 10 ? '0' + n : String(n));
+  const text = String(d.getUTCFullYear()).padStart(4, '0') + two(d.getUTCMonth() + 1) + two(d.getUTCDate()) + two(d.getUTCHours()) + two(d.getUTCMinutes()) + two(d.getUTCSeconds()) + 'Z';
+  return derTlv(0x18, Buffer.from(text, 'latin1'));
+}

@@ -1,7 +1,9 @@
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import * as ocsp from '@peculiar/asn1-ocsp';
 import * as asn1X509 from '@peculiar/asn1-x509';
+import { derGeneralizedTime, derTlv } from '../domain/der.ts';
 import { signatureAlgorithmFor, type KeyAlg } from '../keystore/algorithms.ts';
+import { signedSequence } from '../signer/certificate.ts';
 
 /** What a responder needs to sign: its certificate, its key hash (ResponderID byKey) and a synchronous signer. */
 export interface ResponderKey {
@@ -32,6 +34,58 @@ const seconds = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
  * check the delegation, and the request's nonce echoed when there was one (RFC 8954).
  */
 export function signOcspResponse(p: { responder: ResponderKey; producedAt: Date; answers: SingleAnswer[]; nonce?: Uint8Array | null }): Uint8Array {
+  return p.nonce ? signOcspResponseGeneric(p) : signOcspResponseDirect(p);
+}
+
+/** The per-responder parts of every response, encoded once: ResponderID byKey and the certs field. */
+interface ResponderParts {
+  responderId: Uint8Array;
+  certs: Uint8Array;
+}
+const responderParts = new WeakMap<ResponderKey, ResponderParts>();
+function partsFor(r: ResponderKey): ResponderParts {
+  let parts = responderParts.get(r);
+  if (!parts) {
+    parts = {
+      // ResponderID ::= CHOICE { byName [1] Name, byKey [2] KeyHash } (explicit tags)
+      responderId: derTlv(0xa2, derTlv(0x04, r.keyHash)),
+      // certs [0] EXPLICIT SEQUENCE OF Certificate
+      certs: derTlv(0xa0, derTlv(0x30, r.certDer)),
+    };
+    responderParts.set(r, parts);
+  }
+  return parts;
+}
+const GOOD = Uint8Array.of(0x80, 0x00); // [0] IMPLICIT NULL
+const UNKNOWN = Uint8Array.of(0x82, 0x00); // [2] IMPLICIT UnknownInfo (NULL)
+const SUCCESSFUL = Uint8Array.of(0x0a, 0x01, 0x00); // OCSPResponseStatus successful
+const ID_PKIX_OCSP_BASIC = Uint8Array.of(0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01);
+const epochSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
+
+/**
+ * The same response as signOcspResponseGeneric (byte for byte, see the tests) for the common
+ * case, no nonce: ResponseData is a short DER concatenation of fixed parts (the responder's,
+ * encoded once), the CertIDs as received and GeneralizedTimes, so pre-signing at issuance costs
+ * the signature and little else. A revoked status is still encoded by @peculiar/asn1-ocsp.
+ */
+function signOcspResponseDirect(p: { responder: ResponderKey; producedAt: Date; answers: SingleAnswer[] }): Uint8Array {
+  const parts = partsFor(p.responder);
+  const single = p.answers.map((a) =>
+    derTlv(
+      0x30,
+      a.certIdDer,
+      a.status.kind === 'good' ? GOOD : a.status.kind === 'unknown' ? UNKNOWN : new Uint8Array(AsnConvert.serialize(certStatusOf(a.status))),
+      derGeneralizedTime(epochSeconds(a.thisUpdate)),
+      derTlv(0xa0, derGeneralizedTime(epochSeconds(a.nextUpdate))),
+    ),
+  );
+  const tbs = derTlv(0x30, parts.responderId, derGeneralizedTime(epochSeconds(p.producedAt)), derTlv(0x30, ...single));
+  const basic = signedSequence(tbs, p.responder.alg, p.responder.sign(tbs), parts.certs);
+  return derTlv(0x30, SUCCESSFUL, derTlv(0xa0, derTlv(0x30, ID_PKIX_OCSP_BASIC, derTlv(0x04, basic))));
+}
+
+/** Every response shape through @peculiar/asn1-ocsp objects (the reference encoder; nonces go this way). */
+export function signOcspResponseGeneric(p: { responder: ResponderKey; producedAt: Date; answers: SingleAnswer[]; nonce?: Uint8Array | null }): Uint8Array {
   const responses = p.answers.map(
     (a) =>
       new ocsp.SingleResponse({

@@ -1,4 +1,4 @@
-import type { Authority, Issuer } from '../authority/authority.ts';
+import type { Authority, CertRecord, Issuer } from '../authority/authority.ts';
 import { crlShardFor } from '../authority/authority.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Logger } from '../log.ts';
@@ -91,7 +91,8 @@ export class StatusService implements OcspStatusSource {
   /** Signs and stores the SHA-1 CertID response for one of our certificates, and serves it from now on. */
   async presign(serial: string): Promise<ServedResponse> {
     const { store, clock, issuer } = this.#d;
-    const status = this.statusOf(serial);
+    const cert = store.certificates.get(serial);
+    const status = statusOfRecord(cert, issuer.keyId);
     const responder = await this.responder();
     const now = clock.now();
     const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);
@@ -102,7 +103,6 @@ export class StatusService implements OcspStatusSource {
       this.cache.putUnknown(served);
       return served;
     }
-    const cert = store.certificates.get(serial);
     if (cert && cert.issuer === issuer.keyId) {
       store.ocspResponses.put({ serial, certStatus: status.kind, thisUpdate, nextUpdate, responder: responder.serial, der });
     }
@@ -117,11 +117,7 @@ export class StatusService implements OcspStatusSource {
   }
 
   statusOf(serial: string): CertStatusInfo {
-    const cert = this.#d.store.certificates.get(serial);
-    if (!cert || cert.issuer !== this.#d.issuer.keyId) return { kind: 'unknown' };
-    if (cert.status === 'valid') return { kind: 'good' };
-    if (cert.status === 'revoked' && cert.revokedAt) return { kind: 'revoked', revokedAt: cert.revokedAt, reason: cert.reason };
-    return { kind: 'unknown' }; // pending or failed: nothing was signed that anyone could hold
+    return statusOfRecord(this.#d.store.certificates.get(serial), this.#d.issuer.keyId);
   }
 
   /** The current responder key, issuing a new one when none exists or the current one is near its end. */
@@ -222,6 +218,13 @@ export class StatusService implements OcspStatusSource {
   async runPoll(): Promise<void> {
     await this.#serially(() => this.#poll());
   }
+}
+
+function statusOfRecord(cert: CertRecord | null | undefined, issuerKeyId: string): CertStatusInfo {
+  if (!cert || cert.issuer !== issuerKeyId) return { kind: 'unknown' };
+  if (cert.status === 'valid') return { kind: 'good' };
+  if (cert.status === 'revoked' && cert.revokedAt) return { kind: 'revoked', revokedAt: cert.revokedAt, reason: cert.reason };
+  return { kind: 'unknown' }; // pending or failed: nothing was signed that anyone could hold
 }
 
 /** Lets queued requests run between batches of signing. */
