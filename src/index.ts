@@ -4,6 +4,8 @@ export { openInstance, type CaInstance, type OpenOptions } from './instance/open
 export { openInventory, type Inventory } from './instance/inventory.ts';
 export { listKeysInUse, type KeyInUse } from './instance/keys.ts';
 export { startServer, type RunningServer } from './server.ts';
+export { auditConfig } from './instance/config-audit.ts';
+export { startPendingReconciler } from './instance/pending-reconciler.ts';
 export { createEab, listEab, revokeEab, type EabKeyInfo } from './acme/eab-admin.ts';
 export type { AcmeConfig } from './acme/settings.ts';
 export { jsonLogger, silentLogger, type Logger } from './log.ts';

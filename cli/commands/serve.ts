@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CaError, jsonLogger, openInstance, startServer, type AcmeConfig } from '../../src/index.ts';
+import { auditConfig, CaError, jsonLogger, openInstance, parseDuration, startPendingReconciler, startServer, type AcmeConfig } from '../../src/index.ts';
 import { action } from '../common.ts';
 
 export function registerServe(program: Command): void {
@@ -21,8 +21,11 @@ export function registerServe(program: Command): void {
         const ca = await openInstance({ dir: o.dir, passphraseFile: o.passphraseFile });
         const port = o.httpPort !== undefined ? Number(o.httpPort) : ca.config.http.port;
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CaError('malformed', `invalid --http-port "${o.httpPort}"`);
-        const abandoned = ca.authority.reconcilePending();
-        if (abandoned.length) logger.warn('issuance.reconciled', { abandoned, detail: 'serials reserved by a process that stopped before storing the certificate are marked failed' });
+        const config = auditConfig(ca.store, ca.config, { at: new Date(), actor: 'serve', file: 'pki.json' });
+        if (config.action) logger.info(config.action, { changed: config.changed });
+        // Now and periodically: pending serials left by a process that stopped mid-issuance are explained (issuance.reconciled).
+        const reconciler = startPendingReconciler({ authority: ca.authority, logger, metrics: ca.metrics, graceMs: parseDuration(ca.config.issuance.pendingGrace ?? '60s') });
+        ca.metrics.collectProcessMetrics();
         let server;
         try {
           server = await startServer(ca, { host: o.host ?? ca.config.http.host, port, logger, acme: acmeOverrides(o) });
@@ -40,6 +43,7 @@ export function registerServe(program: Command): void {
         });
         const stop = async (signal: string) => {
           logger.info('serve.stopping', { signal });
+          reconciler.stop();
           await server.close();
           await ca.close();
           logger.info('serve.stopped', {});

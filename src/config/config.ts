@@ -48,6 +48,8 @@ export const configSchema = z.object({
       defaultProfile: z.string().default('default'),
       lifetime: duration.default('24h'),
       maxLifetime: duration.default('90d'),
+      /** How old a `pending` serial must be before `pki serve` declares it abandoned (default 60s): longer than any signing takes. */
+      pendingGrace: duration.optional(),
     })
     .default({ defaultProfile: 'default', lifetime: '24h', maxLifetime: '90d' }),
   crl: z

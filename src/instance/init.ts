@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../domain/clock.ts';
@@ -140,9 +141,13 @@ async function createInstance(
       rateLimits: defaultRateLimits(),
     };
     const rootFingerprint = Buffer.from(await root.getThumbprint('SHA-256')).toString('hex').toUpperCase().match(/../g)!.join(':');
-    store.transaction(() =>
-      store.audit.append({ at: clock.now(), action: 'ca.initialized', actor: 'cli', target: null, details: { name, keyAlg, baseUrl, keyStore: keyStoreType, rootFingerprint } }),
-    );
+    store.transaction(() => {
+      store.audit.append({ at: clock.now(), action: 'ca.initialized', actor: 'cli', target: null, details: { name, keyAlg, baseUrl, keyStore: keyStoreType, rootFingerprint } });
+      for (const [role, k] of [['root', rootKey], ['intermediate', interKey]] as const) {
+        const spkiSha256 = createHash('sha256').update(k.publicKeySpki).digest('hex');
+        store.audit.append({ at: clock.now(), action: 'keystore.key.created', actor: 'cli', target: k.label, details: { role, alg: k.alg, store: k.store, spkiSha256 } });
+      }
+    });
     // The config is written last: its presence marks a complete instance.
     await writeFile(join(dir, LAYOUT.config), JSON.stringify(config, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
     await chmod(join(dir, LAYOUT.database), 0o600);

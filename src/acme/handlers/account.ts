@@ -46,6 +46,7 @@ export async function newAccount(ctx: AcmeContext, req: VerifiedRequest): Promis
     if (winner) return winner;
     if (eabKid !== null && !ctx.store.eabKeys.bind(eabKid, account.id)) throw unauthorized(`external account key "${eabKid}" is already bound or revoked`);
     ctx.store.accounts.insert(account);
+    if (eabKid !== null) ctx.store.audit.append({ at: account.createdAt, action: 'acme.eab.bound', actor: `acme:${account.id}`, target: eabKid, details: { account: account.id } });
     return null;
   });
   if (raced) return { status: 200, json: accountJson(raced, ctx.links), location: ctx.links.account(raced.id) };

@@ -1,3 +1,4 @@
+import { AuditRepository } from '../audit.ts';
 import type { Db } from '../sqlite.ts';
 import { AcmeAccountRepository } from './accounts.ts';
 import { AcmeEabKeyRepository } from './eab-keys.ts';
@@ -10,6 +11,8 @@ export class AcmeStore {
   readonly orders: AcmeOrderRepository;
   readonly eabKeys: AcmeEabKeyRepository;
   readonly nonces: AcmeNonceRepository;
+  /** The audit trail, on this connection so a row commits with the change it records. */
+  readonly audit: AuditRepository;
   readonly #db: Db;
 
   constructor(db: Db) {
@@ -18,6 +21,7 @@ export class AcmeStore {
     this.orders = new AcmeOrderRepository(db);
     this.eabKeys = new AcmeEabKeyRepository(db);
     this.nonces = new AcmeNonceRepository(db);
+    this.audit = new AuditRepository(db);
   }
 
   /** One IMMEDIATE transaction, like Store.transaction. */
