@@ -4,6 +4,7 @@ import * as ocsp from '@peculiar/asn1-ocsp';
 import * as asn1X509 from '@peculiar/asn1-x509';
 import { X509Certificate } from 'node:crypto';
 import { IssuerHashes, SHA1_OID } from '../../src/status/issuer-hashes.ts';
+import { MALFORMED_REQUEST } from '../../src/status/ocsp-response.ts';
 import { checkRevocation, fromPem, normalizeSerial, silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
 import { startChallengeServer } from '../acme/support/challenge-server.ts';
 import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
@@ -44,6 +45,11 @@ async function scrape() {
 const csrDer = async (name: string) => fromPem((await makeCsr({ sans: [{ type: 'dns', value: name }] })).pem, 'CERTIFICATE REQUEST')[0]!;
 const leafDer = (chain: string) => fromPem(chain, 'CERTIFICATE')[0]!;
 const serialOf = (chain: string) => normalizeSerial(new X509Certificate(leafDer(chain)).serialNumber);
+
+/** A certificate this CA issued (any leaf). */
+function firstLeafSerial(): string {
+  return (ca.store.db.prepare(`SELECT serial FROM certificates WHERE issuer = ? AND status = 'valid' LIMIT 1`).get(ca.authority.issuer.keyId) as { serial: string }).serial;
+}
 
 /** The INTEGER content octets of a hex serial (a leading 00 keeps it positive). */
 function serialContents(hex: string): Uint8Array {
@@ -116,6 +122,19 @@ describe('/metrics', () => {
     await ca.authority.revoke(serialOf(chains[0]!), { reason: 'keyCompromise' });
     const revoked = await scrape();
     expect(sumOf(revoked.samples, 'pki_certificates_revoked_total', { profile: 'default', reason: 'keyCompromise' })).toBe(1);
+  });
+});
+
+describe('OCSP is not rate-limited, but its body is capped', () => {
+  it('fail/a POST over 8 KiB is answered malformedRequest unparsed; over 64 KiB the connection is dropped', async () => {
+    const big = await fetch(`${server.httpUrl}/ocsp`, { method: 'POST', body: new Uint8Array(9 * 1024), headers: { 'Content-Type': 'application/ocsp-request' } });
+    expect(big.status).toBe(200);
+    expect(Buffer.from(await big.arrayBuffer())).toEqual(Buffer.from(MALFORMED_REQUEST));
+    await expect(fetch(`${server.httpUrl}/ocsp`, { method: 'POST', body: new Uint8Array(1024 * 1024), headers: { 'Content-Type': 'application/ocsp-request' } }).then((r) => r.arrayBuffer())).rejects.toThrow();
+    // Many requests in a row from one address are all answered: no limit applies.
+    const der = ocspRequest(firstLeafSerial());
+    const statuses = await Promise.all(Array.from({ length: 200 }, () => fetch(`${server.httpUrl}/ocsp`, { method: 'POST', body: der }).then(async (r) => (await r.arrayBuffer(), r.status))));
+    expect(new Set(statuses)).toEqual(new Set([200]));
   });
 });
 
