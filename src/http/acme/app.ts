@@ -45,7 +45,10 @@ export function createAcmeApp(ctx: AcmeContext, o: { caCertificates?: CaCertific
   if (o.metrics) app.use('*', acmeMetrics(o.metrics));
   app.use('*', requestLog(ctx.logger));
   app.use('*', replayNonceAndIndex(ctx.nonces, ctx.links));
-  app.use('*', bodyLimit({ maxSize: MAX_BODY, onError: () => problemResponse(payloadTooLarge(`request bodies are limited to ${MAX_BODY} bytes`)) }));
+  // Served by Node, the JWS middleware reads (and caps) the body from the IncomingMessage itself;
+  // hono's bodyLimit would build a WHATWG Request and body stream for every request just to look.
+  const limitBody = bodyLimit({ maxSize: MAX_BODY, onError: () => problemResponse(payloadTooLarge(`request bodies are limited to ${MAX_BODY} bytes`)) });
+  app.use('*', (c, next) => (c.env?.incoming ? next() : limitBody(c, next)));
   app.use('*', requireJoseJson());
 
   app.get('/acme/directory', () => reply(getDirectory(ctx)));
