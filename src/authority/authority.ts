@@ -70,6 +70,7 @@ export class Authority {
   /** Issuer-derived parts of every leaf, decoded once. */
   readonly #issuerName: asn1X509.Name;
   readonly #issuerKeySha256: string;
+  readonly #issuerPem: string;
 
   constructor(opts: AuthorityOptions) {
     this.#o = opts;
@@ -77,6 +78,7 @@ export class Authority {
     this.#extensions = new LeafExtensionBuilder({ authorityKeyId: opts.issuer.keyId, urls: opts.issuer.urls });
     this.#issuerName = AsnConvert.parse(opts.issuer.certificate.subjectName.toArrayBuffer(), asn1X509.Name);
     this.#issuerKeySha256 = sha256Hex(opts.issuer.signer.publicKeySpki);
+    this.#issuerPem = opts.issuer.certificate.toString('pem') + '\n';
   }
 
   get issuer(): Issuer {
@@ -188,7 +190,7 @@ export class Authority {
       serial: template.serial,
       der,
       pem,
-      chainPem: pem + issuer.certificate.toString('pem') + '\n',
+      chainPem: pem + this.#issuerPem,
       notBefore: template.notBefore,
       notAfter: template.notAfter,
       sans,
