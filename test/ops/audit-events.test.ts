@@ -15,7 +15,7 @@ import { tempDir } from '../helpers/tmp.ts';
  * certificates. Editing any one of those rows by hand makes `pki audit verify` name it.
  */
 let ca: CaInstance;
-const kinds = ['ca.initialized', 'keystore.key.created', 'config.loaded', 'config.changed', 'acme.eab.created', 'acme.eab.bound', 'acme.eab.revoked', 'certificate.issued'];
+const kinds = ['ca.initialized', 'keystore.key.created', 'config.loaded', 'config.changed', 'acme.eab.created', 'acme.eab.bound', 'acme.eab.revoked', 'acme.account.key-changed', 'acme.account.deactivated', 'certificate.issued'];
 
 beforeAll(async () => {
   ca = await createTestCa();
@@ -37,7 +37,7 @@ describe('audit events', () => {
     ca.config.crl.shards = 1;
   });
 
-  it('ok/an EAB key is audited when created, bound to an account over ACME, and revoked', async () => {
+  it('ok/an EAB key is audited when created, bound to an account over ACME, and revoked; the account\'s key change and deactivation too', async () => {
     const eab = await createEab(ca, { label: 'audited', scopes: ['dns:*.audit.test'] });
     const server = await startServer(ca, { host: '127.0.0.1', port: 0, logger: silentLogger, acme: { requireEab: true } });
     try {
@@ -48,6 +48,11 @@ describe('audit events', () => {
       const bound = ca.store.audit.list({ target: eab.kid }).map((e) => e.action);
       expect(bound).toEqual(['acme.eab.created', 'acme.eab.bound']);
       expect(accountUrl.endsWith(ca.store.audit.list({ target: eab.kid })[1]!.details.account as string)).toBe(true);
+      // The account's own key rollover and deactivation are on the record too.
+      const accountId = ca.store.audit.list({ target: eab.kid })[1]!.details.account as string;
+      await client.updateAccountKey(await acme.crypto.createPrivateEcdsaKey());
+      await client.updateAccount({ status: 'deactivated' });
+      expect(ca.store.audit.list({ target: accountId }).map((e) => e.action)).toEqual(['acme.account.key-changed', 'acme.account.deactivated']);
     } finally {
       await server.close();
     }

@@ -63,7 +63,10 @@ export function updateAccount(ctx: AcmeContext, req: VerifiedRequest, id: string
     if (p.status !== undefined && p.status !== 'deactivated') throw malformed('the only status a client may set is "deactivated"');
     if (p.contact !== undefined) ctx.store.accounts.updateContact(id, parseContact(p.contact));
     if (p.status === 'deactivated') {
-      ctx.store.accounts.setStatus(id, 'deactivated');
+      ctx.store.transaction(() => {
+        ctx.store.accounts.setStatus(id, 'deactivated');
+        ctx.store.audit.append({ at: ctx.clock.now(), action: 'acme.account.deactivated', actor: `acme:${id}`, target: id, details: {} });
+      });
       ctx.logger.info('acme.account.deactivated', { account: id });
     }
   }

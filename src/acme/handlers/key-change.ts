@@ -28,9 +28,12 @@ export async function changeKey(ctx: AcmeContext, req: VerifiedRequest): Promise
   if (newThumbprint === account.thumbprint) throw malformed('the new key is the current key');
   const holder = ctx.store.accounts.byThumbprint(newThumbprint);
   if (holder) throw conflict('another account already uses the new key', ctx.links.account(holder.id));
-  if (!ctx.store.accounts.replaceKey(account.id, account.thumbprint, publicJwk(ref.jwk) as Record<string, unknown>, newThumbprint)) {
-    throw conflict('the account key changed concurrently, or the new key is taken');
-  }
+  const swapped = ctx.store.transaction(() => {
+    if (!ctx.store.accounts.replaceKey(account.id, account.thumbprint, publicJwk(ref.jwk) as Record<string, unknown>, newThumbprint)) return false;
+    ctx.store.audit.append({ at: ctx.clock.now(), action: 'acme.account.key-changed', actor: `acme:${account.id}`, target: account.id, details: { oldThumbprint: account.thumbprint, newThumbprint } });
+    return true;
+  });
+  if (!swapped) throw conflict('the account key changed concurrently, or the new key is taken');
   ctx.logger.info('acme.account.key-changed', { account: account.id });
   return { status: 200, json: accountJson(ctx.store.accounts.get(account.id)!, ctx.links), location: kid };
 }
