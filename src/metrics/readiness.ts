@@ -26,6 +26,8 @@ export interface ReadinessDeps {
   signerProofMs?: number;
 }
 
+const RETRY_AFTER_FAILURE_MS = 5_000;
+
 /** Fixed, recognisable bytes for the probe signature: not DER, so never mistakable for a certificate, CRL or OCSP response. */
 const PROBE = new TextEncoder().encode('pki readiness probe: not a certificate, CRL or OCSP response');
 
@@ -68,7 +70,8 @@ export class Readiness {
     const now = Date.now();
     const real = this.#d.signer.lastSign ?? null;
     const recent = [real, this.#probe].filter((o): o is SignOutcome => o !== null && now - o.at < window).sort((a, b) => b.at - a.at)[0];
-    const outcome = recent ?? (await this.#probeOnce());
+    // After a failure, probe again (at most every few seconds) so a recovered key store is noticed without waiting for traffic.
+    const outcome = recent && (recent.ok || now - recent.at < RETRY_AFTER_FAILURE_MS) ? recent : await this.#probeOnce();
     return outcome.ok ? { ok: true, detail: 'signs' } : { ok: false, detail: `cannot sign: ${outcome.error ?? 'unknown error'}` };
   }
 

@@ -57,7 +57,10 @@ describe('readiness: signer', () => {
     expect(sumOf(m.samples, 'pki_signer_seconds_count', { result: 'error' })).toBe(1);
     expect(sumOf(m.samples, 'pki_signer_seconds_count', { result: 'ok' })).toBe(1);
 
+    // Recovered: noticed by the next probe a few seconds after the failure, without any traffic.
     raw.broken = false;
+    const later = new Readiness({ db: ca.store.db, signer, crls: freshCrl, clock: ca.clock });
+    expect((await later.check()).ready).toBe(false); // the failure is fresh: trusted for a few seconds
     await signer.sign(new Uint8Array([1]));
     expect(await r.check()).toMatchObject({ ready: true });
   });
