@@ -13,6 +13,7 @@ import { startStatusService } from './status/start.ts';
 import type { StatusService } from './status/status-service.ts';
 import { reasonNameOf } from './authority/authority.ts';
 import { Readiness } from './metrics/readiness.ts';
+import { watchKeyStore } from './metrics/keystore-events.ts';
 
 export interface RunningServer {
   /** Base URL of the plain-HTTP listener, e.g. http://127.0.0.1:9080 */
@@ -33,6 +34,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   metrics.watchCrls(crls);
   ca.authority.onIssued((c) => metrics.certificatesIssued.inc({ profile: ca.store.certificates.get(c.serial)?.profile ?? 'unknown' }));
   ca.authority.onRevoked((r) => metrics.certificatesRevoked.inc({ profile: r.profile, reason: reasonNameOf(r.reason) }));
+  watchKeyStore({ keyStore: ca.keyStore, store: ca.store, metrics, logger: o.logger, clock: ca.clock });
   const readiness = new Readiness({ db: ca.store.db, signer: ca.authority.issuer.signer, crls, clock: ca.clock });
   const app = createApp({
     logger: o.logger,

@@ -24,9 +24,22 @@ export interface KeyInfo {
   publicKeySpki: Uint8Array;
 }
 
+/** Something that happened to a key store while it was in use (for logs, metrics and the audit trail). */
+export interface KeyStoreEvent {
+  /** `session-lost`: the token's sessions went away under an operation (token removed, module restarted). */
+  kind: 'session-lost';
+  /** The operation that noticed, e.g. `signing with "intermediate"`. */
+  operation: string;
+  /** Whether reconnecting and retrying once succeeded. */
+  recovered: boolean;
+  detail: string;
+}
+
 /** Pluggable custody of CA keys (after smallstep's KeyManager); each call takes one request object. */
 export interface KeyStore {
   readonly type: string;
+  /** Optional capability: stores that can lose their connection report it here. */
+  onEvent?(listener: (e: KeyStoreEvent) => void): void;
   createKey(req: { label: string; alg: KeyAlg }): Promise<KeyInfo>;
   getPublicKey(req: { label: string }): Promise<KeyInfo>;
   getSigner(req: { label: string }): Promise<Signer>;

@@ -1,4 +1,5 @@
 import { CaError } from '../domain/errors.ts';
+import type { KeyStoreEvent } from './keystore.ts';
 import { describe, initialize, isSessionLoss, pkcs11Code, pkcs11js, readUlong, type Handle, type Pkcs11 } from './pkcs11-module.ts';
 
 export interface TokenSelector {
@@ -42,12 +43,28 @@ export class TokenSessions {
   /** Handles of this generation's sessions: a module may hand a dead session's number to a new one. */
   #current = new Set<string>();
   #drained: (() => void)[] = [];
+  #listeners: ((e: KeyStoreEvent) => void)[] = [];
 
   constructor(p11: Pkcs11, selector: TokenSelector, pin: string, maxSessions = 4) {
     this.#p11 = p11;
     this.#selector = selector;
     this.#pin = pin;
     this.#maxSessions = maxSessions;
+  }
+
+  /** Reports each session loss and whether the reconnect-and-retry recovered from it. */
+  onEvent(listener: (e: KeyStoreEvent) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  #emit(e: KeyStoreEvent): void {
+    for (const l of this.#listeners) {
+      try {
+        l(e);
+      } catch {
+        // A listener (metrics, audit) must never break signing.
+      }
+    }
   }
 
   get generation(): number {
@@ -74,12 +91,18 @@ export class TokenSessions {
       try {
         await this.#reconnect(used);
       } catch (again) {
-        throw this.#wrap(`${what} (reconnecting after ${describe(e)})`, again);
+        const failure = this.#wrap(`${what} (reconnecting after ${describe(e)})`, again);
+        this.#emit({ kind: 'session-lost', operation: what, recovered: false, detail: failure.message });
+        throw failure;
       }
       try {
-        return await this.#withSession(op);
+        const result = await this.#withSession(op);
+        this.#emit({ kind: 'session-lost', operation: what, recovered: true, detail: describe(e) });
+        return result;
       } catch (again) {
-        throw this.#wrap(`${what} (after reconnecting)`, again);
+        const failure = this.#wrap(`${what} (after reconnecting)`, again);
+        this.#emit({ kind: 'session-lost', operation: what, recovered: false, detail: failure.message });
+        throw failure;
       }
     }
   }

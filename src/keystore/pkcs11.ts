@@ -5,7 +5,7 @@ import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { z } from 'zod';
 import { CaError } from '../domain/errors.ts';
 import type { KeyAlg } from './algorithms.ts';
-import { registerKeyStore, validateLabel, type KeyInfo, type KeyStore, type Signer } from './keystore.ts';
+import { registerKeyStore, validateLabel, type KeyInfo, type KeyStore, type KeyStoreEvent, type Signer } from './keystore.ts';
 import { findObjects, keyPairTemplates, listPrivateKeyLabels, readPublicKey, signOnToken } from './pkcs11-keys.ts';
 import { acquireModule, pkcs11js, releaseModule, type Handle } from './pkcs11-module.ts';
 import { TokenSessions, type SessionContext } from './pkcs11-sessions.ts';
@@ -70,6 +70,10 @@ export class Pkcs11KeyStore implements KeyStore {
       throw e;
     }
     return new Pkcs11KeyStore(settings.module, sessions);
+  }
+
+  onEvent(listener: (e: KeyStoreEvent) => void): void {
+    this.#sessions.onEvent(listener);
   }
 
   async createKey(req: { label: string; alg: KeyAlg }): Promise<KeyInfo> {

@@ -5,6 +5,9 @@ import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditConfig, createEab, silentLogger, startServer, type CaInstance } from '../../src/index.ts';
+import type { KeyStore, KeyStoreEvent } from '../../src/keystore/keystore.ts';
+import { watchKeyStore } from '../../src/metrics/keystore-events.ts';
+import { CaMetrics } from '../../src/metrics/metrics.ts';
 import { createTestCa } from '../helpers/ca.ts';
 import { pki, pkiAsync } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -15,7 +18,7 @@ import { tempDir } from '../helpers/tmp.ts';
  * certificates. Editing any one of those rows by hand makes `pki audit verify` name it.
  */
 let ca: CaInstance;
-const kinds = ['ca.initialized', 'keystore.key.created', 'config.loaded', 'config.changed', 'acme.eab.created', 'acme.eab.bound', 'acme.eab.revoked', 'acme.account.key-changed', 'acme.account.deactivated', 'certificate.issued'];
+const kinds = ['ca.initialized', 'keystore.key.created', 'config.loaded', 'config.changed', 'acme.eab.created', 'acme.eab.bound', 'acme.eab.revoked', 'acme.account.key-changed', 'acme.account.deactivated', 'keystore.session.recovered', 'keystore.session.failed', 'certificate.issued'];
 
 beforeAll(async () => {
   ca = await createTestCa();
@@ -65,6 +68,18 @@ describe('audit events', () => {
     const keys = ca.store.audit.list().filter((e) => e.action === 'keystore.key.created');
     expect(keys.map((k) => k.details.role)).toEqual(['root', 'intermediate']);
     for (const k of keys) expect(k.details.spkiSha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('ok/key store session losses while serving are recorded, recovered or not (SoftHSM: test/ops/keystore-events.test.ts)', () => {
+    const keyStore = {
+      type: 'pkcs11',
+      onEvent(l: (e: KeyStoreEvent) => void) {
+        l({ kind: 'session-lost', operation: 'signing with "intermediate"', recovered: true, detail: 'CKR_DEVICE_REMOVED' });
+        l({ kind: 'session-lost', operation: 'signing with "intermediate"', recovered: false, detail: 'no PKCS#11 token is present' });
+      },
+    } as unknown as KeyStore;
+    watchKeyStore({ keyStore, store: ca.store, metrics: new CaMetrics(), logger: silentLogger, clock: ca.clock });
+    expect(ca.store.audit.list({ target: 'pkcs11' }).map((e) => e.action)).toEqual(['keystore.session.recovered', 'keystore.session.failed']);
   });
 
   it('fail/editing a row of any kind by hand makes audit verify fail and name that row', async () => {
