@@ -35,12 +35,18 @@ export function acmeResourceOf(path: string): string {
 
 /** Counts every ACME request by resource and problem type (`pki_acme_requests_total`); "none" on success. */
 export function acmeMetrics(metrics: CaMetrics): MiddlewareHandler {
+  // Bound children by "resource problem": after the first request of a kind, counting is a Map hit and an add.
+  const children = new Map<string, { inc(): void }>();
   return async (c, next) => {
     await next();
     let problem = 'none';
     if (c.error) problem = toProblem(c.error, silentLogger).type;
     else if (c.res.status >= 400) problem = c.res.status >= 500 ? 'serverInternal' : 'malformed';
     if (problem.startsWith(ACME_ERROR)) problem = problem.slice(ACME_ERROR.length);
-    metrics.acmeRequests.inc({ resource: acmeResourceOf(c.req.path), problem });
+    const resource = acmeResourceOf(c.req.path);
+    const key = `${resource} ${problem}`;
+    let child = children.get(key);
+    if (!child) children.set(key, (child = metrics.acmeRequests.labels({ resource, problem })));
+    child.inc();
   };
 }
