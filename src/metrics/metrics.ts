@@ -70,38 +70,26 @@ export class CaMetrics {
       },
     });
     const crl = () => this.#crl;
-    new Gauge({
-      name: 'pki_crl_age_seconds',
-      help: 'Seconds since thisUpdate of the current CRL, by shard',
-      labelNames: ['shard'],
-      registers,
-      collect() {
-        this.reset();
-        const c = crl();
-        if (!c) return;
-        const now = Date.now();
-        for (let s = 0; s < c.shards; s++) {
-          const cur = c.current(s);
-          if (cur) this.set({ shard: String(s) }, (now - cur.thisUpdate.getTime()) / 1000);
-        }
-      },
-    });
-    new Gauge({
-      name: 'pki_crl_next_update_seconds',
-      help: 'Seconds until nextUpdate of the current CRL, by shard (negative: expired)',
-      labelNames: ['shard'],
-      registers,
-      collect() {
-        this.reset();
-        const c = crl();
-        if (!c) return;
-        const now = Date.now();
-        for (let s = 0; s < c.shards; s++) {
-          const cur = c.current(s);
-          if (cur) this.set({ shard: String(s) }, (cur.nextUpdate.getTime() - now) / 1000);
-        }
-      },
-    });
+    // Both CRL gauges read every shard's current CRL at scrape time.
+    const crlGauge = (name: string, help: string, seconds: (c: { thisUpdate: Date; nextUpdate: Date }, now: number) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['shard'],
+        registers,
+        collect() {
+          this.reset();
+          const c = crl();
+          if (!c) return;
+          const now = Date.now();
+          for (let s = 0; s < c.shards; s++) {
+            const cur = c.current(s);
+            if (cur) this.set({ shard: String(s) }, seconds(cur, now));
+          }
+        },
+      });
+    crlGauge('pki_crl_age_seconds', 'Seconds since thisUpdate of the current CRL, by shard', (c, now) => (now - c.thisUpdate.getTime()) / 1000);
+    crlGauge('pki_crl_next_update_seconds', 'Seconds until nextUpdate of the current CRL, by shard (negative: expired)', (c, now) => (c.nextUpdate.getTime() - now) / 1000);
   }
 
   /** The CRL publisher whose shards `pki_crl_*` report. */

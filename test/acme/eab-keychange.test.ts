@@ -1,63 +1,51 @@
 import { FlattenedSign } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createEabKey } from '../../src/acme/eab.ts';
-import type { CaInstance } from '../../src/index.ts';
-import { createTestCa } from '../helpers/ca.ts';
 import { newAccountKey, problemOf, signJws, type AccountKey } from './support/client.ts';
-import { acmeFixture } from './support/fixture.ts';
+import { useAcmeFixture } from './support/fixture.ts';
 
 /** External account binding with issuance scopes (RFC 8555 §7.3.4) and keyChange (§7.3.5). */
-let ca: CaInstance;
-let f: Awaited<ReturnType<typeof acmeFixture>>;
-
-beforeAll(async () => {
-  ca = await createTestCa();
-  f = await acmeFixture(ca, { requireEab: true });
-});
-afterAll(async () => {
-  await f?.close();
-  await ca?.close();
-});
+const t = useAcmeFixture({ requireEab: true });
 
 /** The externalAccountBinding member a client builds: HS256 JWS over its account JWK. */
-async function eabFor(key: AccountKey, eab: { kid: string; hmacKey: string }, url = f.links.newAccount): Promise<Record<string, unknown>> {
+async function eabFor(key: AccountKey, eab: { kid: string; hmacKey: string }, url = t.f.links.newAccount): Promise<Record<string, unknown>> {
   return (await new FlattenedSign(new TextEncoder().encode(JSON.stringify(key.jwk)))
     .setProtectedHeader({ alg: 'HS256', kid: eab.kid, url })
     .sign(Buffer.from(eab.hmacKey, 'base64url'))) as unknown as Record<string, unknown>;
 }
 
-const scopedKey = () => createEabKey(f.ctx.store, f.ctx.eabSealKey, { label: 'payments', scopes: ['dns:*.payments.internal', 'ip:10.1.0.0/16', 'uri:spiffe://corp/payments/*'], clock: ca.clock });
+const scopedKey = () => createEabKey(t.f.ctx.store, t.f.ctx.eabSealKey, { label: 'payments', scopes: ['dns:*.payments.internal', 'ip:10.1.0.0/16', 'uri:spiffe://corp/payments/*'], clock: t.ca.clock });
 
 describe('EAB', () => {
   it('fail/missing EAB when required → externalAccountRequired 400', async () => {
     const key = await newAccountKey();
-    expect(await problemOf(await f.client.post(f.links.newAccount, { termsOfServiceAgreed: true }, { key }))).toMatchObject({ status: 400, type: 'externalAccountRequired' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newAccount, { termsOfServiceAgreed: true }, { key }))).toMatchObject({ status: 400, type: 'externalAccountRequired' });
   });
 
   it('fail/EAB with a wrong HMAC key, or for another account key → unauthorized', async () => {
     const eab = scopedKey();
     const key = await newAccountKey();
     const wrong = await eabFor(key, { kid: eab.kid, hmacKey: Buffer.alloc(32, 1).toString('base64url') });
-    expect(await problemOf(await f.client.post(f.links.newAccount, { externalAccountBinding: wrong }, { key }))).toMatchObject({ status: 403, type: 'unauthorized' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newAccount, { externalAccountBinding: wrong }, { key }))).toMatchObject({ status: 403, type: 'unauthorized' });
     const other = await eabFor(await newAccountKey(), eab);
-    expect(await problemOf(await f.client.post(f.links.newAccount, { externalAccountBinding: other }, { key }))).toMatchObject({ status: 403, type: 'unauthorized' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newAccount, { externalAccountBinding: other }, { key }))).toMatchObject({ status: 403, type: 'unauthorized' });
   });
 
   it('ok/an EAB key binds one account only; the HMAC key is not stored in clear', async () => {
     const eab = scopedKey();
-    const a = await f.account({ eab: await eabFor((await newAccountKey().then((k) => (key1 = k))), eab), key: key1 });
+    const a = await t.f.account({ eab: await eabFor((await newAccountKey().then((k) => (key1 = k))), eab), key: key1 });
     expect(a.kid).toBeTruthy();
     const key2 = await newAccountKey();
-    expect(await problemOf(await f.client.post(f.links.newAccount, { externalAccountBinding: await eabFor(key2, eab) }, { key: key2 }))).toMatchObject({ status: 403, type: 'unauthorized' });
-    const stored = f.ctx.store.eabKeys.get(eab.kid)!;
+    expect(await problemOf(await t.f.client.post(t.f.links.newAccount, { externalAccountBinding: await eabFor(key2, eab) }, { key: key2 }))).toMatchObject({ status: 403, type: 'unauthorized' });
+    const stored = t.f.ctx.store.eabKeys.get(eab.kid)!;
     expect(Buffer.from(stored.sealedKey).includes(Buffer.from(eab.hmacKey, 'base64url'))).toBe(false);
   });
 
   it('ok/in-scope identifiers (dns wildcard zone, ip prefix, spiffe uri) are accepted; fail/outside → rejectedIdentifier', async () => {
     const eab = scopedKey();
     const key = await newAccountKey();
-    const a = await f.account({ eab: await eabFor(key, eab), key });
-    const order = (ids: { type: string; value: string }[]) => f.client.post(f.links.newOrder, { identifiers: ids }, { key: a.key, kid: a.kid });
+    const a = await t.f.account({ eab: await eabFor(key, eab), key });
+    const order = (ids: { type: string; value: string }[]) => t.f.client.post(t.f.links.newOrder, { identifiers: ids }, { key: a.key, kid: a.kid });
     expect((await order([{ type: 'dns', value: 'api.payments.internal' }, { type: 'dns', value: '*.payments.internal' }, { type: 'ip', value: '10.1.2.3' }])).status).toBe(201);
     const uri = await order([{ type: 'uri', value: 'spiffe://corp/payments/api' }]);
     expect(uri.status).toBe(201);
@@ -70,9 +58,9 @@ describe('EAB', () => {
   it('fail/a revoked EAB key neither binds nor lets its accounts order', async () => {
     const eab = scopedKey();
     const key = await newAccountKey();
-    const a = await f.account({ eab: await eabFor(key, eab), key });
-    f.ctx.store.eabKeys.revoke(eab.kid);
-    expect(await problemOf(await f.client.post(f.links.newOrder, { identifiers: [{ type: 'dns', value: 'x.payments.internal' }] }, { key: a.key, kid: a.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
+    const a = await t.f.account({ eab: await eabFor(key, eab), key });
+    t.f.ctx.store.eabKeys.revoke(eab.kid);
+    expect(await problemOf(await t.f.client.post(t.f.links.newOrder, { identifiers: [{ type: 'dns', value: 'x.payments.internal' }] }, { key: a.key, kid: a.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
   });
 });
 
@@ -80,33 +68,33 @@ let key1: AccountKey;
 
 describe('keyChange', () => {
   async function keyChangeBody(acct: { key: AccountKey; kid: string }, newKey: AccountKey, o: { oldKey?: unknown; account?: string } = {}) {
-    return signJws(f.links.keyChange, { account: o.account ?? acct.kid, oldKey: o.oldKey ?? acct.key.jwk }, { key: newKey, nonce: 'unused', header: { nonce: undefined } });
+    return signJws(t.f.links.keyChange, { account: o.account ?? acct.kid, oldKey: o.oldKey ?? acct.key.jwk }, { key: newKey, nonce: 'unused', header: { nonce: undefined } });
   }
 
   it('ok/rolls the account key: the new key signs, the old key no longer does', async () => {
     const eab = scopedKey();
     const oldKey = await newAccountKey();
-    const a = await f.account({ eab: await eabFor(oldKey, eab), key: oldKey });
+    const a = await t.f.account({ eab: await eabFor(oldKey, eab), key: oldKey });
     const newKey = await newAccountKey('ES384');
-    const r = await f.client.post(f.links.keyChange, await keyChangeBody(a, newKey), { key: a.key, kid: a.kid });
+    const r = await t.f.client.post(t.f.links.keyChange, await keyChangeBody(a, newKey), { key: a.key, kid: a.kid });
     expect(r.status).toBe(200);
-    const ok = await f.client.post(a.kid, '', { key: newKey, kid: a.kid });
+    const ok = await t.f.client.post(a.kid, '', { key: newKey, kid: a.kid });
     expect(ok.status).toBe(200);
-    expect(await problemOf(await f.client.post(a.kid, '', { key: oldKey, kid: a.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
+    expect(await problemOf(await t.f.client.post(a.kid, '', { key: oldKey, kid: a.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
     // newAccount with the new key finds the same account.
-    const found = await f.client.post(f.links.newAccount, { onlyReturnExisting: true }, { key: newKey });
+    const found = await t.f.client.post(t.f.links.newAccount, { onlyReturnExisting: true }, { key: newKey });
     expect(found.headers.get('Location')).toBe(a.kid);
   });
 
   it('fail/wrong oldKey, another account, or a key already in use', async () => {
     const k1 = await newAccountKey();
-    const a = await f.account({ eab: await eabFor(k1, scopedKey()), key: k1 });
+    const a = await t.f.account({ eab: await eabFor(k1, scopedKey()), key: k1 });
     const k2 = await newAccountKey();
-    const b = await f.account({ eab: await eabFor(k2, scopedKey()), key: k2 });
+    const b = await t.f.account({ eab: await eabFor(k2, scopedKey()), key: k2 });
     const fresh = await newAccountKey();
-    expect(await problemOf(await f.client.post(f.links.keyChange, await keyChangeBody(a, fresh, { oldKey: fresh.jwk }), { key: a.key, kid: a.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
-    expect(await problemOf(await f.client.post(f.links.keyChange, await keyChangeBody(a, fresh, { account: b.kid }), { key: a.key, kid: a.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
-    const taken = await f.client.post(f.links.keyChange, await keyChangeBody(a, b.key), { key: a.key, kid: a.kid });
+    expect(await problemOf(await t.f.client.post(t.f.links.keyChange, await keyChangeBody(a, fresh, { oldKey: fresh.jwk }), { key: a.key, kid: a.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
+    expect(await problemOf(await t.f.client.post(t.f.links.keyChange, await keyChangeBody(a, fresh, { account: b.kid }), { key: a.key, kid: a.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
+    const taken = await t.f.client.post(t.f.links.keyChange, await keyChangeBody(a, b.key), { key: a.key, kid: a.kid });
     expect(await problemOf(taken)).toMatchObject({ status: 409 });
     expect(taken.headers.get('Location')).toBe(b.kid);
   });

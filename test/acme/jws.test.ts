@@ -1,44 +1,32 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CaInstance } from '../../src/index.ts';
-import { createTestCa } from '../helpers/ca.ts';
+import { describe, expect, it } from 'vitest';
 import { newAccountKey, problemOf, signJws } from './support/client.ts';
-import { acmeFixture } from './support/fixture.ts';
+import { useAcmeFixture } from './support/fixture.ts';
 
 /** RFC 8555 §6.2–§6.5 request checks, each failure with its problem type and HTTP status. */
-let ca: CaInstance;
-let f: Awaited<ReturnType<typeof acmeFixture>>;
-
-beforeAll(async () => {
-  ca = await createTestCa();
-  f = await acmeFixture(ca, { requireEab: false });
-});
-afterAll(async () => {
-  await f?.close();
-  await ca?.close();
-});
+const t = useAcmeFixture({ requireEab: false });
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
 describe('directory and nonces', () => {
   it('directory lists every resource, ARI, profiles and EAB requirement', async () => {
-    const d = await f.client.directory();
+    const d = await t.f.client.directory();
     for (const k of ['newNonce', 'newAccount', 'newOrder', 'revokeCert', 'keyChange', 'renewalInfo']) expect(d[k]).toMatch(/^https:\/\/acme\.test:9443\/acme\//);
     expect(d.meta).toMatchObject({ externalAccountRequired: false, profiles: { default: expect.any(String), client: expect.any(String) } });
   });
 
   it('newNonce answers HEAD 200 and GET 204, with Replay-Nonce, Link index and no-store', async () => {
-    const head = await f.client.fetch(f.links.newNonce, { method: 'HEAD' });
-    const get = await f.client.fetch(f.links.newNonce);
+    const head = await t.f.client.fetch(t.f.links.newNonce, { method: 'HEAD' });
+    const get = await t.f.client.fetch(t.f.links.newNonce);
     expect([head.status, get.status]).toEqual([200, 204]);
     for (const r of [head, get]) {
       expect(r.headers.get('Replay-Nonce')).toMatch(/^[A-Za-z0-9_-]{20,}$/);
-      expect(r.headers.get('Link')).toBe(`<${f.links.directory}>;rel="index"`);
+      expect(r.headers.get('Link')).toBe(`<${t.f.links.directory}>;rel="index"`);
       expect(r.headers.get('Cache-Control')).toBe('no-store');
     }
   });
 
   it('errors carry Replay-Nonce and Link too', async () => {
-    const r = await f.client.fetch(f.links.newAccount, { method: 'POST', headers: { 'Content-Type': 'application/jose+json' }, body: '{' });
+    const r = await t.f.client.fetch(t.f.links.newAccount, { method: 'POST', headers: { 'Content-Type': 'application/jose+json' }, body: '{' });
     expect(r.status).toBe(400);
     expect(r.headers.get('Replay-Nonce')).toBeTruthy();
     expect(r.headers.get('Link')).toContain('rel="index"');
@@ -48,92 +36,92 @@ describe('directory and nonces', () => {
 describe('fail/ JWS', () => {
   it('fail/alg none → badSignatureAlgorithm 400', async () => {
     const key = await newAccountKey();
-    const body = JSON.stringify({ protected: b64({ alg: 'none', jwk: key.jwk, nonce: await f.client.nonce(), url: f.links.newAccount }), payload: b64({}), signature: '' });
-    expect(await problemOf(await f.client.post(f.links.newAccount, null, { key, body }))).toMatchObject({ status: 400, type: 'badSignatureAlgorithm' });
+    const body = JSON.stringify({ protected: b64({ alg: 'none', jwk: key.jwk, nonce: await t.f.client.nonce(), url: t.f.links.newAccount }), payload: b64({}), signature: '' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newAccount, null, { key, body }))).toMatchObject({ status: 400, type: 'badSignatureAlgorithm' });
   });
 
   it('fail/HS256 → badSignatureAlgorithm 400', async () => {
     const key = await newAccountKey();
-    const body = JSON.stringify({ protected: b64({ alg: 'HS256', jwk: key.jwk, nonce: await f.client.nonce(), url: f.links.newAccount }), payload: b64({}), signature: 'AAAA' });
-    const p = await problemOf(await f.client.post(f.links.newAccount, null, { key, body }));
+    const body = JSON.stringify({ protected: b64({ alg: 'HS256', jwk: key.jwk, nonce: await t.f.client.nonce(), url: t.f.links.newAccount }), payload: b64({}), signature: 'AAAA' });
+    const p = await problemOf(await t.f.client.post(t.f.links.newAccount, null, { key, body }));
     expect(p).toMatchObject({ status: 400, type: 'badSignatureAlgorithm' });
   });
 
   it('fail/reused nonce → badNonce 400 (and the first use succeeded)', async () => {
     const key = await newAccountKey();
-    const nonce = await f.client.nonce();
-    const first = await f.client.post(f.links.newAccount, { termsOfServiceAgreed: true }, { key, nonce });
+    const nonce = await t.f.client.nonce();
+    const first = await t.f.client.post(t.f.links.newAccount, { termsOfServiceAgreed: true }, { key, nonce });
     expect(first.status).toBe(201);
-    expect(await problemOf(await f.client.post(f.links.newAccount, { termsOfServiceAgreed: true }, { key, nonce }))).toMatchObject({ status: 400, type: 'badNonce' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newAccount, { termsOfServiceAgreed: true }, { key, nonce }))).toMatchObject({ status: 400, type: 'badNonce' });
   });
 
   it('fail/unknown or missing nonce → badNonce 400', async () => {
     const key = await newAccountKey();
-    expect(await problemOf(await f.client.post(f.links.newAccount, {}, { key, nonce: 'bm90LWEtbm9uY2U' }))).toMatchObject({ status: 400, type: 'badNonce' });
-    expect(await problemOf(await f.client.post(f.links.newAccount, {}, { key, header: { nonce: undefined } }))).toMatchObject({ status: 400, type: 'badNonce' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newAccount, {}, { key, nonce: 'bm90LWEtbm9uY2U' }))).toMatchObject({ status: 400, type: 'badNonce' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newAccount, {}, { key, header: { nonce: undefined } }))).toMatchObject({ status: 400, type: 'badNonce' });
   });
 
   it('fail/wrong url → unauthorized 403 (§6.4)', async () => {
     const key = await newAccountKey();
-    expect(await problemOf(await f.client.post(f.links.newAccount, {}, { key, header: { url: f.links.newOrder } }))).toMatchObject({ status: 403, type: 'unauthorized' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newAccount, {}, { key, header: { url: t.f.links.newOrder } }))).toMatchObject({ status: 403, type: 'unauthorized' });
   });
 
   it('fail/both kid and jwk → malformed 400', async () => {
     const key = await newAccountKey();
-    expect(await problemOf(await f.client.post(f.links.newAccount, {}, { key, header: { kid: f.links.account('x') } }))).toMatchObject({ status: 400, type: 'malformed' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newAccount, {}, { key, header: { kid: t.f.links.account('x') } }))).toMatchObject({ status: 400, type: 'malformed' });
   });
 
   it('fail/unknown kid → accountDoesNotExist 400', async () => {
     const key = await newAccountKey();
-    expect(await problemOf(await f.client.post(f.links.newOrder, { identifiers: [] }, { key, kid: f.links.account('nobody') }))).toMatchObject({ status: 400, type: 'accountDoesNotExist' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newOrder, { identifiers: [] }, { key, kid: t.f.links.account('nobody') }))).toMatchObject({ status: 400, type: 'accountDoesNotExist' });
   });
 
   it('fail/signature by another key → unauthorized 403', async () => {
-    const acct = await f.account();
+    const acct = await t.f.account();
     const other = await newAccountKey();
-    expect(await problemOf(await f.client.post(f.links.newOrder, { identifiers: [{ type: 'dns', value: 'a.test' }] }, { key: { ...other, jwk: acct.key.jwk }, kid: acct.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newOrder, { identifiers: [{ type: 'dns', value: 'a.test' }] }, { key: { ...other, jwk: acct.key.jwk }, kid: acct.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
   });
 
   it('fail/jwk on a kid resource and kid on newAccount → malformed 400', async () => {
-    const acct = await f.account();
-    expect(await problemOf(await f.client.post(f.links.newOrder, { identifiers: [{ type: 'dns', value: 'a.test' }] }, { key: acct.key }))).toMatchObject({ status: 400, type: 'malformed' });
-    expect(await problemOf(await f.client.post(f.links.newAccount, {}, { key: acct.key, kid: acct.kid }))).toMatchObject({ status: 400, type: 'malformed' });
+    const acct = await t.f.account();
+    expect(await problemOf(await t.f.client.post(t.f.links.newOrder, { identifiers: [{ type: 'dns', value: 'a.test' }] }, { key: acct.key }))).toMatchObject({ status: 400, type: 'malformed' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newAccount, {}, { key: acct.key, kid: acct.kid }))).toMatchObject({ status: 400, type: 'malformed' });
   });
 
   it('fail/general JWS serialization and unprotected header → malformed 400', async () => {
     const key = await newAccountKey();
-    const jws = await signJws(f.links.newAccount, {}, { key, nonce: await f.client.nonce() });
+    const jws = await signJws(t.f.links.newAccount, {}, { key, nonce: await t.f.client.nonce() });
     const general = JSON.stringify({ payload: jws.payload, signatures: [{ protected: jws.protected, signature: jws.signature }] });
-    expect(await problemOf(await f.client.post(f.links.newAccount, null, { key, body: general }))).toMatchObject({ status: 400, type: 'malformed' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newAccount, null, { key, body: general }))).toMatchObject({ status: 400, type: 'malformed' });
     const unprotected = JSON.stringify({ ...jws, header: { kid: 'x' } });
-    expect(await problemOf(await f.client.post(f.links.newAccount, null, { key, body: unprotected }))).toMatchObject({ status: 400, type: 'malformed' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newAccount, null, { key, body: unprotected }))).toMatchObject({ status: 400, type: 'malformed' });
   });
 
   it('fail/wrong Content-Type → 415', async () => {
     const key = await newAccountKey();
-    expect(await problemOf(await f.client.post(f.links.newAccount, {}, { key, contentType: 'application/json' }))).toMatchObject({ status: 415, type: 'malformed' });
+    expect(await problemOf(await t.f.client.post(t.f.links.newAccount, {}, { key, contentType: 'application/json' }))).toMatchObject({ status: 415, type: 'malformed' });
   });
 
   it('fail/oversized body → 413', async () => {
     const key = await newAccountKey();
-    const r = await f.client.post(f.links.newAccount, null, { key, body: 'x'.repeat(200 * 1024) });
+    const r = await t.f.client.post(t.f.links.newAccount, null, { key, body: 'x'.repeat(200 * 1024) });
     expect(await problemOf(r)).toMatchObject({ status: 413 });
   });
 
   it('fail/plain GET on a resource → 405 (POST-as-GET only)', async () => {
-    const r = await f.client.fetch(f.links.order('abc'));
+    const r = await t.f.client.fetch(t.f.links.order('abc'));
     expect(await problemOf(r)).toMatchObject({ status: 405, type: 'malformed' });
   });
 
   it('fail/junk bodies never produce a 5xx', async () => {
     const key = await newAccountKey();
     const junk = ['null', '[]', '"x"', '{}', '{"protected":1,"payload":"","signature":""}', '{"protected":"!!","payload":"","signature":""}', `{"protected":"${b64('x')}","payload":"","signature":""}`,
-      `{"protected":"${b64({ alg: 'ES256', url: f.links.newAccount, nonce: 'x', jwk: { kty: 'EC' } })}","payload":"","signature":""}`,
-      `{"protected":"${b64({ alg: 'RS256', url: f.links.newAccount, nonce: 'x', jwk: { kty: 'RSA', n: 'AQAB', e: 'AQAB' } })}","payload":"","signature":""}`,
-      `{"protected":"${b64({ alg: 'ES256', url: f.links.newAccount, nonce: 'x', jwk: 'str' })}","payload":"","signature":""}`];
-    for (const url of [f.links.newAccount, f.links.newOrder, f.links.revokeCert, f.links.keyChange, f.links.finalize('x')]) {
+      `{"protected":"${b64({ alg: 'ES256', url: t.f.links.newAccount, nonce: 'x', jwk: { kty: 'EC' } })}","payload":"","signature":""}`,
+      `{"protected":"${b64({ alg: 'RS256', url: t.f.links.newAccount, nonce: 'x', jwk: { kty: 'RSA', n: 'AQAB', e: 'AQAB' } })}","payload":"","signature":""}`,
+      `{"protected":"${b64({ alg: 'ES256', url: t.f.links.newAccount, nonce: 'x', jwk: 'str' })}","payload":"","signature":""}`];
+    for (const url of [t.f.links.newAccount, t.f.links.newOrder, t.f.links.revokeCert, t.f.links.keyChange, t.f.links.finalize('x')]) {
       for (const body of junk) {
-        const r = await f.client.post(url, null, { key, body });
+        const r = await t.f.client.post(url, null, { key, body });
         expect(r.status, `${url} ${body}`).toBeGreaterThanOrEqual(400);
         expect(r.status, `${url} ${body}`).toBeLessThan(500);
       }

@@ -1,33 +1,22 @@
 import { exportJWK, importPKCS8 } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CaInstance } from '../../src/index.ts';
+import { describe, expect, it } from 'vitest';
 import { x509 } from '../../src/signer/x509.ts';
-import { createTestCa, makeCsr } from '../helpers/ca.ts';
+import { makeCsr } from '../helpers/ca.ts';
 import { problemOf, type AccountKey } from './support/client.ts';
-import { acmeFixture } from './support/fixture.ts';
+import { useAcmeFixture } from './support/fixture.ts';
 import { fromPem } from '../../src/signer/x509.ts';
 
 /** revokeCert (RFC 8555 §7.6) and renewalInfo (RFC 9773). */
-let ca: CaInstance;
-let f: Awaited<ReturnType<typeof acmeFixture>>;
-
-beforeAll(async () => {
-  ca = await createTestCa();
-  f = await acmeFixture(ca, { requireEab: false });
-});
-afterAll(async () => {
-  await f?.close();
-  await ca?.close();
-});
+const t = useAcmeFixture({ requireEab: false });
 
 /** Issues a certificate through ACME; returns the account, the leaf and the certificate's own key as an ACME key. */
 async function issued(name: string) {
-  const acct = await f.account();
-  const o = await f.readyOrder(acct, [name]);
+  const acct = await t.f.account();
+  const o = await t.f.readyOrder(acct, [name]);
   const { pem: csrPem, keyPem } = await makeCsr({ sans: [{ type: 'dns', value: name }] });
   const csr = Buffer.from(fromPem(csrPem, 'CERTIFICATE REQUEST')[0]!).toString('base64url');
-  const order = (await (await f.client.post(o.finalize, { csr }, { key: acct.key, kid: acct.kid })).json()) as { certificate: string };
-  const chain = await (await f.client.post(order.certificate, '', { key: acct.key, kid: acct.kid })).text();
+  const order = (await (await t.f.client.post(o.finalize, { csr }, { key: acct.key, kid: acct.kid })).json()) as { certificate: string };
+  const chain = await (await t.f.client.post(order.certificate, '', { key: acct.key, kid: acct.kid })).text();
   const leaf = new x509.X509Certificate(chain.split(/(?<=-----END CERTIFICATE-----\n)/)[0]!);
   const privateKey = (await importPKCS8(keyPem, 'ES256', { extractable: true })) as CryptoKey;
   const certKey: AccountKey = { alg: 'ES256', privateKey, jwk: await exportJWK(privateKey).then(({ d: _d, ...pub }) => pub) };
@@ -43,43 +32,43 @@ function certId(leaf: x509.X509Certificate): string {
 describe('revokeCert', () => {
   it('ok/by the owning account; a repeat → alreadyRevoked', async () => {
     const c = await issued('rev1.example.test');
-    const r = await f.client.post(f.links.revokeCert, { certificate: c.der, reason: 4 }, { key: c.acct.key, kid: c.acct.kid });
+    const r = await t.f.client.post(t.f.links.revokeCert, { certificate: c.der, reason: 4 }, { key: c.acct.key, kid: c.acct.kid });
     expect(r.status).toBe(200);
-    expect(await problemOf(await f.client.post(f.links.revokeCert, { certificate: c.der }, { key: c.acct.key, kid: c.acct.kid }))).toMatchObject({ status: 400, type: 'alreadyRevoked' });
+    expect(await problemOf(await t.f.client.post(t.f.links.revokeCert, { certificate: c.der }, { key: c.acct.key, kid: c.acct.kid }))).toMatchObject({ status: 400, type: 'alreadyRevoked' });
   });
 
   it("ok/signed with the certificate's own key (jwk)", async () => {
     const c = await issued('rev2.example.test');
-    const r = await f.client.post(f.links.revokeCert, { certificate: c.der, reason: 1 }, { key: c.certKey });
+    const r = await t.f.client.post(t.f.links.revokeCert, { certificate: c.der, reason: 1 }, { key: c.certKey });
     expect(r.status).toBe(200);
   });
 
   it("fail/someone else's certificate → unauthorized 403", async () => {
     const c = await issued('rev3.example.test');
-    const other = await f.account();
-    expect(await problemOf(await f.client.post(f.links.revokeCert, { certificate: c.der }, { key: other.key, kid: other.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
-    expect(await problemOf(await f.client.post(f.links.revokeCert, { certificate: c.der }, { key: other.key }))).toMatchObject({ status: 403, type: 'unauthorized' });
+    const other = await t.f.account();
+    expect(await problemOf(await t.f.client.post(t.f.links.revokeCert, { certificate: c.der }, { key: other.key, kid: other.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
+    expect(await problemOf(await t.f.client.post(t.f.links.revokeCert, { certificate: c.der }, { key: other.key }))).toMatchObject({ status: 403, type: 'unauthorized' });
   });
 
   it('fail/bad reason (7, 8, 6, "x") → badRevocationReason 400', async () => {
     const c = await issued('rev4.example.test');
     for (const reason of [7, 8, 6, 'x', 11]) {
-      expect(await problemOf(await f.client.post(f.links.revokeCert, { certificate: c.der, reason }, { key: c.acct.key, kid: c.acct.kid }))).toMatchObject({ status: 400, type: 'badRevocationReason' });
+      expect(await problemOf(await t.f.client.post(t.f.links.revokeCert, { certificate: c.der, reason }, { key: c.acct.key, kid: c.acct.kid }))).toMatchObject({ status: 400, type: 'badRevocationReason' });
     }
   });
 
   it('fail/a certificate this CA did not issue → 404', async () => {
-    const acct = await f.account();
-    const der = Buffer.from(ca.root.rawData).toString('base64url');
-    expect((await problemOf(await f.client.post(f.links.revokeCert, { certificate: der }, { key: acct.key, kid: acct.kid }))).status).toBe(404);
+    const acct = await t.f.account();
+    const der = Buffer.from(t.ca.root.rawData).toString('base64url');
+    expect((await problemOf(await t.f.client.post(t.f.links.revokeCert, { certificate: der }, { key: acct.key, kid: acct.kid }))).status).toBe(404);
   });
 });
 
 describe('renewalInfo (ARI)', () => {
   it('ok/a fresh certificate gets a window inside its lifetime; after revocation the window is in the past', async () => {
     const c = await issued('ari.example.test');
-    const url = `${f.links.renewalInfo}/${certId(c.leaf)}`;
-    const r = await f.client.fetch(url);
+    const url = `${t.f.links.renewalInfo}/${certId(c.leaf)}`;
+    const r = await t.f.client.fetch(url);
     expect(r.status).toBe(200);
     expect(Number(r.headers.get('Retry-After'))).toBeGreaterThan(0);
     const w = ((await r.json()) as { suggestedWindow: { start: string; end: string } }).suggestedWindow;
@@ -88,22 +77,22 @@ describe('renewalInfo (ARI)', () => {
     expect(end).toBeLessThan(c.leaf.notAfter.getTime());
     expect(start).toBeLessThan(end);
 
-    await f.client.post(f.links.revokeCert, { certificate: c.der, reason: 1 }, { key: c.acct.key, kid: c.acct.kid });
-    const after = ((await (await f.client.fetch(url)).json()) as { suggestedWindow: { start: string; end: string } }).suggestedWindow;
-    const now = f.clock.now().getTime();
+    await t.f.client.post(t.f.links.revokeCert, { certificate: c.der, reason: 1 }, { key: c.acct.key, kid: c.acct.kid });
+    const after = ((await (await t.f.client.fetch(url)).json()) as { suggestedWindow: { start: string; end: string } }).suggestedWindow;
+    const now = t.f.clock.now().getTime();
     expect(Date.parse(after.start)).toBeLessThan(now);
     expect(Date.parse(after.end)).toBeLessThan(now);
   });
 
   it('ok/newOrder may name the certificate it replaces', async () => {
     const c = await issued('replace.example.test');
-    const r = await f.client.post(f.links.newOrder, { identifiers: [{ type: 'dns', value: 'replace.example.test' }], replaces: certId(c.leaf) }, { key: c.acct.key, kid: c.acct.kid });
+    const r = await t.f.client.post(t.f.links.newOrder, { identifiers: [{ type: 'dns', value: 'replace.example.test' }], replaces: certId(c.leaf) }, { key: c.acct.key, kid: c.acct.kid });
     expect(r.status).toBe(201);
     expect(((await r.json()) as { replaces: string }).replaces).toBe(certId(c.leaf));
   });
 
   it('fail/unknown or malformed certificate ids → 404 / 400', async () => {
-    expect((await problemOf(await f.client.fetch(`${f.links.renewalInfo}/AAAA.AAAA`))).status).toBe(404);
-    expect((await problemOf(await f.client.fetch(`${f.links.renewalInfo}/not-an-id`))).status).toBe(400);
+    expect((await problemOf(await t.f.client.fetch(`${t.f.links.renewalInfo}/AAAA.AAAA`))).status).toBe(404);
+    expect((await problemOf(await t.f.client.fetch(`${t.f.links.renewalInfo}/not-an-id`))).status).toBe(400);
   });
 });

@@ -1,4 +1,6 @@
 import type { Hono } from 'hono';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestCa } from '../../helpers/ca.ts';
 import { createAcmeService, type AcmeService } from '../../../src/acme/create.ts';
 import { defaultAcmeConfig, type AcmeConfig } from '../../../src/acme/settings.ts';
 import { fixedClock } from '../../../src/domain/clock.ts';
@@ -67,3 +69,19 @@ async function thumbprintOf(key: AccountKey): Promise<string> {
   const { calculateJwkThumbprint } = await import('jose');
   return calculateJwkThumbprint(key.jwk, 'sha256');
 }
+
+/** A test CA and the ACME fixture over it, started before the file's tests and stopped after. */
+export function useAcmeFixture(config: Partial<AcmeConfig> = {}): { ca: CaInstance; f: AcmeFixture } {
+  const t = {} as { ca: CaInstance; f: AcmeFixture };
+  beforeAll(async () => {
+    t.ca = await createTestCa();
+    t.f = await acmeFixture(t.ca, config);
+  });
+  afterAll(async () => {
+    await t.f?.close();
+    await t.ca?.close();
+  });
+  return t;
+}
+
+export type AcmeFixture = Awaited<ReturnType<typeof acmeFixture>>;
