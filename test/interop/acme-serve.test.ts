@@ -71,7 +71,7 @@ afterAll(async () => {
   await dns?.close();
 });
 
-describe.skipIf(!haveOpenssl)('pki serve (ACME over HTTPS)', () => {
+describe.skipIf(!haveOpenssl)('pki serve (ACME over HTTPS)', () => { // skips only locally: hasTool() throws when CI is set
   it('prints the directory URL, enrolls a workload with an EAB key from `pki eab create`, and lists the binding', async () => {
     const created = await pkiAsync(['eab', 'create', '--dir', dir, '--label', 'web', '--allow', 'dns:*.serve.test', '--json'], env);
     expect(created.status, created.stderr).toBe(0);
