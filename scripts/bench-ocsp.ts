@@ -1,13 +1,15 @@
 /**
  * OCSP throughput, side by side with `openssl ocsp` serving the same CA (docs/benchmarks.md, "OCSP").
  *
- *   npx tsx scripts/bench-ocsp.ts [--duration 10s] [--connections 32]
+ *   npx tsx scripts/bench-ocsp.ts [--duration 10s] [--connections 32] [--ocsp-workers N]
  *
  * Makes a throwaway CA and one leaf, starts `pki serve` (its own process) and, for each
  * measurement, a fresh `openssl ocsp -index … -multi 2` inside its own network namespace
  * (`unshare -n`: it binds every interface, and it busy-loops after dropped connections).
  * wrk (-t2 -c32 --latency, bounded in time) asks for the leaf's status by GET and by POST,
- * the same request bytes for both servers. Loopback only.
+ * the same request bytes for both servers. With `--ocsp-workers N`, a second `pki serve
+ * --ocsp-workers N` (N worker processes sharing its port) is measured in the same run too.
+ * Loopback only.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
@@ -25,6 +27,7 @@ const opt = (name: string, def: string) => {
 };
 const DURATION = opt('duration', '10s');
 const CONNECTIONS = opt('connections', '32');
+const OCSP_WORKERS = Number(opt('ocsp-workers', '0'));
 const PASSPHRASE = 'bench-passphrase-not-secret';
 const PKI_BIN = fileURLToPath(new URL('../bin/pki.js', import.meta.url));
 
@@ -95,26 +98,32 @@ async function main(): Promise<void> {
   const exp = leaf.notAfter.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
   writeFileSync(join(work, 'index.txt'), `V\t${exp}\t\t${leaf.serial.toUpperCase()}\tunknown\t/CN=bench.example\n`);
 
-  // pki serve, in its own process.
-  const port = await freePort();
-  const server = spawn(process.execPath, [PKI_BIN, 'serve', '--dir', dir, '--http-port', String(port), '--no-acme'], {
-    env: { ...process.env, PKI_PASSPHRASE: PASSPHRASE },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('serve.started')) resolve();
+  // pki serve, in its own process (and, with --ocsp-workers, a second one with its worker processes).
+  const started: { name: string; base: string; child: ReturnType<typeof spawn> }[] = [];
+  const startPki = async (name: string, extra: string[]) => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [PKI_BIN, 'serve', '--dir', dir, '--http-port', String(port), '--no-acme', ...extra], {
+      env: { ...process.env, PKI_PASSPHRASE: PASSPHRASE },
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    server.once('exit', (c) => reject(new Error(`pki serve exited with ${c}: ${out}`)));
-  });
-  server.stdout.resume();
-  const base = `http://127.0.0.1:${port}`;
-  // Sanity: openssl accepts our answer; one GET and one POST warm the raw-request cache.
-  const check = sh('openssl', ['ocsp', '-issuer', intermediatePem, '-cert', join(work, 'leaf.pem'), '-url', `${base}/ocsp`, '-CAfile', join(dir, 'ca/root.pem'), '-no_nonce']);
-  if (!/: good/.test(check)) throw new Error(`pki serve did not answer good: ${check}`);
-  const responseBytes = (await (await fetch(base + getPath)).arrayBuffer()).byteLength;
+    started.push({ name, base: `http://127.0.0.1:${port}`, child });
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('serve.started')) resolve();
+      });
+      child.once('exit', (c) => reject(new Error(`pki serve exited with ${c}: ${out}`)));
+    });
+    child.stdout!.resume();
+    const base = `http://127.0.0.1:${port}`;
+    // Sanity: openssl accepts our answer.
+    const check = sh('openssl', ['ocsp', '-issuer', intermediatePem, '-cert', join(work, 'leaf.pem'), '-url', `${base}/ocsp`, '-CAfile', join(dir, 'ca/root.pem'), '-no_nonce']);
+    if (!/: good/.test(check)) throw new Error(`${name} did not answer good: ${check}`);
+  };
+  await startPki('pki serve', []);
+  if (OCSP_WORKERS > 0) await startPki(`pki serve --ocsp-workers ${OCSP_WORKERS}`, ['--ocsp-workers', String(OCSP_WORKERS)]);
+  const responseBytes = (await (await fetch(started[0]!.base + getPath)).arrayBuffer()).byteLength;
   const barePort = await freePort();
 
   const rows: { server: string; method: string; r: WrkResult }[] = [];
@@ -134,17 +143,19 @@ async function main(): Promise<void> {
       rows.push({ server: 'openssl ocsp -multi 2', method, r: parseWrk(ossl.stdout) });
 
       // A 2 s warm-up first, so JIT compilation is not counted in the tail latency.
-      const oursArgs = wrkArgs(`${base}${method === 'GET' ? getPath : '/ocsp'}`, method === 'POST');
-      spawnSync('wrk', oursArgs.map((a) => (a === `-d${DURATION}` ? '-d2s' : a)), { encoding: 'utf8', timeout: 60_000 });
-      const ours = spawnSync('wrk', oursArgs, { encoding: 'utf8', timeout: 120_000 });
-      rows.push({ server: 'pki serve', method, r: parseWrk(ours.stdout) });
+      for (const { name, base } of started) {
+        const oursArgs = wrkArgs(`${base}${method === 'GET' ? getPath : '/ocsp'}`, method === 'POST');
+        spawnSync('wrk', oursArgs.map((a) => (a === `-d${DURATION}` ? '-d2s' : a)), { encoding: 'utf8', timeout: 60_000 });
+        const ours = spawnSync('wrk', oursArgs, { encoding: 'utf8', timeout: 120_000 });
+        rows.push({ server: name, method, r: parseWrk(ours.stdout) });
+      }
 
       // The box's ceiling in this same run: a bare node:http server sending a fixed body of the same size.
       const bare = spawnSync('sh', ['-c', `node -e '${BARE_SERVER.replace(/'/g, "'\\''")}' ${barePort} ${responseBytes} & p=$!; sleep 0.5; wrk -t2 -c${CONNECTIONS} -d2s http://127.0.0.1:${barePort}/ >/dev/null; wrk ${wrkArgs(`http://127.0.0.1:${barePort}${method === 'GET' ? getPath : '/ocsp'}`, method === 'POST').join(' ')}; kill $p`], { encoding: 'utf8', timeout: 120_000 });
       rows.push({ server: 'bare node:http (ceiling)', method, r: parseWrk(bare.stdout) });
     }
   } finally {
-    server.kill('SIGTERM');
+    for (const { child } of started) child.kill('SIGTERM');
   }
 
   console.log(`\nwrk -t2 -c${CONNECTIONS} -d${DURATION} --latency, loopback, ${new Date().toISOString()}\n`);
@@ -152,10 +163,12 @@ async function main(): Promise<void> {
   console.log('|---|---|---:|---:|---:|---|');
   for (const { server: s, method, r } of rows) console.log(`| ${s} | ${method} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50ms.toFixed(2)} ms | ${r.p99ms.toFixed(2)} ms | ${r.errors} |`);
   for (const method of ['GET', 'POST']) {
-    const ours = rows.find((x) => x.server === 'pki serve' && x.method === method)!.r;
     const theirs = rows.find((x) => x.server.startsWith('openssl') && x.method === method)!.r;
     const bare = rows.find((x) => x.server.startsWith('bare') && x.method === method)!.r;
-    console.log(`${method}: pki/openssl = ${(ours.rps / theirs.rps).toFixed(2)}×, pki/bare node:http = ${Math.round((100 * ours.rps) / bare.rps)}%`);
+    for (const { name } of started) {
+      const ours = rows.find((x) => x.server === name && x.method === method)!.r;
+      console.log(`${method}: ${name}: pki/openssl = ${(ours.rps / theirs.rps).toFixed(2)}×, pki/bare node:http (one process) = ${Math.round((100 * ours.rps) / bare.rps)}%`);
+    }
   }
 }
 

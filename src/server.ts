@@ -14,6 +14,7 @@ import type { StatusService } from './status/status-service.ts';
 import { reasonNameOf } from './authority/authority.ts';
 import { Readiness } from './metrics/readiness.ts';
 import { watchKeyStore } from './metrics/keystore-events.ts';
+import { startOcspWorkers, type OcspWorkers } from './http/ocsp-workers/pool.ts';
 
 export interface RunningServer {
   /** Base URL of the plain-HTTP listener, e.g. http://127.0.0.1:9080 */
@@ -26,7 +27,7 @@ export interface RunningServer {
 }
 
 /** Serves an opened instance: plain HTTP (CA certificates, OCSP, CRL) and ACME over HTTPS; `port` 0 picks free ports (tests). */
-export async function startServer(ca: CaInstance, o: { host: string; port: number; logger: Logger; acme?: Partial<AcmeConfig> | false; status?: Partial<StatusOptions> }): Promise<RunningServer> {
+export async function startServer(ca: CaInstance, o: { host: string; port: number; logger: Logger; acme?: Partial<AcmeConfig> | false; status?: Partial<StatusOptions>; ocspWorkers?: number }): Promise<RunningServer> {
   const status = await startStatusService(ca, o.logger, o.status);
   const { metrics } = ca;
   const ocsp = new OcspHttpHandler({ responder: status.responderLogic, cache: status.cache, clock: ca.clock, counters: metrics.ocsp });
@@ -44,14 +45,20 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
     ocsp,
     crl: { issuerKeyId: ca.authority.issuer.keyId, current: (shard) => status.crls.current(shard) },
   });
-  const server: ServerType = await new Promise((resolve, reject) => {
-    // OCSP is answered by a node:http fast path in front of Hono (see ocsp-listener.ts).
-    const s = serve({ fetch: app.fetch, hostname: o.host, port: o.port, createServer: createServerWithOcsp(ocsp) }, () => resolve(s));
-    s.once('error', (e) => {
-      status.stop();
-      reject(e);
+  // OCSP is answered by a node:http fast path in front of Hono (see ocsp-listener.ts).
+  const listen = (hostname: string, port: number): Promise<ServerType> =>
+    new Promise((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname, port, createServer: createServerWithOcsp(ocsp) }, () => resolve(s));
+      s.once('error', reject);
     });
-  });
+  let server: ServerType;
+  try {
+    server = await listen(o.host, o.port);
+  } catch (e) {
+    status.stop();
+    throw e;
+  }
+  const workers = await startWorkers(ca, server, listen, status, o);
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   let acme: AcmeListener | null = null;
@@ -63,6 +70,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
       acme = await startAcmeListener(ca, { host: o.host, logger: o.logger, overrides });
     } catch (e) {
       status.stop();
+      await workers?.close();
       server.close();
       throw e;
     }
@@ -74,11 +82,55 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
     close: async () => {
       status.stop();
       await acme?.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Idle keep-alive sockets would hold close() open.
-        (server as import('node:http').Server).closeIdleConnections?.();
-      });
+      await workers?.close();
+      await Promise.all([server, ...(workers ? [workers.internal] : [])].map(closeServer));
     },
   };
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    // Idle keep-alive sockets would hold close() open.
+    (server as import('node:http').Server).closeIdleConnections?.();
+  });
+}
+
+/**
+ * `ocspWorkers` ≥ 1: worker processes share the plain-HTTP socket and answer pre-signed OCSP
+ * themselves; what they cannot answer comes back to this process through an internal
+ * listener on loopback (an ephemeral port), which serves exactly what the public one does.
+ */
+async function startWorkers(
+  ca: CaInstance,
+  server: ServerType,
+  listen: (host: string, port: number) => Promise<ServerType>,
+  status: StatusService,
+  o: { logger: Logger; ocspWorkers?: number },
+): Promise<(OcspWorkers & { internal: ServerType }) | null> {
+  if (!o.ocspWorkers) return null;
+  let internal: ServerType | null = null;
+  try {
+    internal = await listen('127.0.0.1', 0);
+    const workers = await startOcspWorkers({
+      count: o.ocspWorkers,
+      listening: server,
+      logger: o.logger,
+      config: {
+        dbPath: ca.store.db.name,
+        issuerCertificate: Buffer.from(ca.authority.issuer.certificate.rawData).toString('base64'),
+        primaryPort: (internal.address() as AddressInfo).port,
+        pollIntervalMs: status.options.pollIntervalMs,
+        maintenanceIntervalMs: status.options.maintenanceIntervalMs,
+        ocspValidityMs: status.options.ocspValidityMs,
+        maxCertsPerRequest: status.options.maxCertsPerRequest,
+      },
+    });
+    return { ...workers, internal };
+  } catch (e) {
+    status.stop();
+    if (internal) await closeServer(internal);
+    server.close();
+    throw e;
+  }
 }

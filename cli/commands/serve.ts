@@ -14,6 +14,7 @@ export function registerServe(program: Command): void {
     .option('--no-acme', 'do not serve ACME')
     .option('--http01-port <port>', 'port http-01 validation connects to (default 80)')
     .option('--tlsalpn01-port <port>', 'port tls-alpn-01 validation connects to (default 443)')
+    .option('--ocsp-workers <n>', 'extra processes that share the plain-HTTP port and answer pre-signed OCSP (default 0: one process)', '0')
     .option('--dns-server <host:port>', 'DNS server for validation lookups (default: the system resolver)')
     .action(
       action(async (o: ServeFlags) => {
@@ -21,6 +22,8 @@ export function registerServe(program: Command): void {
         const ca = await openInstance({ dir: o.dir, passphraseFile: o.passphraseFile });
         const port = o.httpPort !== undefined ? Number(o.httpPort) : ca.config.http.port;
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CaError('malformed', `invalid --http-port "${o.httpPort}"`);
+        const ocspWorkers = Number(o.ocspWorkers);
+        if (!/^\d+$/.test(o.ocspWorkers) || ocspWorkers > 64) throw new CaError('malformed', `invalid --ocsp-workers "${o.ocspWorkers}": use 0 to 64`);
         const config = auditConfig(ca.store, ca.config, { at: new Date(), actor: 'serve', file: 'pki.json' });
         if (config.action) logger.info(config.action, { changed: config.changed });
         // Now and periodically: pending serials left by a process that stopped mid-issuance are explained (issuance.reconciled).
@@ -28,7 +31,7 @@ export function registerServe(program: Command): void {
         ca.metrics.collectProcessMetrics();
         let server;
         try {
-          server = await startServer(ca, { host: o.host ?? ca.config.http.host, port, logger, acme: acmeOverrides(o) });
+          server = await startServer(ca, { host: o.host ?? ca.config.http.host, port, logger, acme: acmeOverrides(o), ocspWorkers });
         } catch (e) {
           await ca.close();
           throw new CaError('config', `cannot listen: ${(e as Error).message}`);
@@ -65,6 +68,7 @@ interface ServeFlags {
   http01Port?: string;
   tlsalpn01Port?: string;
   dnsServer?: string;
+  ocspWorkers: string;
 }
 
 /** The ACME flags as config overrides (Pebble-style knobs for tests and local use), or false for --no-acme. */

@@ -6,6 +6,7 @@ import type { Store } from '../store/store.ts';
 import { CrlPublisher } from './crl-publisher.ts';
 import { IssuerHashes, SHA1_OID } from './issuer-hashes.ts';
 import { OcspResponseCache, servedResponse, type ServedResponse } from './ocsp-cache.ts';
+import { StoredResponseFeed } from './stored-responses.ts';
 import { OcspResponder, type OcspStatusSource } from './ocsp-responder.ts';
 import { signOcspResponse, type CertStatusInfo, type ResponderKey } from './ocsp-response.ts';
 import { DEFAULT_STATUS_OPTIONS, type StatusOptions } from './options.ts';
@@ -36,8 +37,7 @@ export class StatusService implements OcspStatusSource {
   readonly #hashes: IssuerHashes;
   #responder: ResponderKey | null = null;
   #rotating: Promise<ResponderKey> | null = null;
-  #seq = 0;
-  #dataVersion = -1;
+  readonly #feed: StoredResponseFeed;
   #timers: NodeJS.Timeout[] = [];
   #busy: Promise<void> = Promise.resolve();
   #pending = 0;
@@ -53,6 +53,7 @@ export class StatusService implements OcspStatusSource {
       validityMs: this.options.ocspValidityMs,
       maxCertsPerRequest: this.options.maxCertsPerRequest,
     });
+    this.#feed = new StoredResponseFeed({ db: d.store.db, responses: d.store.ocspResponses, cache: this.cache, clock: d.clock });
     this.crls = new CrlPublisher({ store: d.store, issuer: d.issuer, clock: d.clock, logger: d.logger, options: this.options });
   }
 
@@ -70,10 +71,10 @@ export class StatusService implements OcspStatusSource {
   /** Loads what is stored, catches up on anything missing, builds absent CRLs, then keeps all of it fresh in the background. */
   async start(): Promise<void> {
     await this.responder();
-    this.#syncFromStore();
+    this.#feed.load();
     await this.#reconcile();
     await this.crls.start();
-    this.#dataVersion = this.#readDataVersion();
+    this.#feed.changed(); // records the current data_version
     // A poll is skipped while another job runs (it would only queue up behind a long refresh).
     const poll = setInterval(() => this.#idle && void this.#serially(() => this.#poll()), this.options.pollIntervalMs);
     const maintain = setInterval(() => void this.#serially(() => this.#maintain()), this.options.maintenanceIntervalMs);
@@ -161,25 +162,12 @@ export class StatusService implements OcspStatusSource {
     return this.#pending === 0;
   }
 
-  #readDataVersion(): number {
-    return this.#d.store.db.pragma('data_version', { simple: true }) as number;
-  }
-
   /** Another connection committed: pick up its responses and CRLs, then sign what its changes need. */
   async #poll(): Promise<void> {
-    const v = this.#readDataVersion();
-    if (v === this.#dataVersion) return;
-    this.#dataVersion = v;
-    this.#syncFromStore();
+    if (!this.#feed.changed()) return;
+    this.#feed.load();
     await this.#reconcile();
     this.crls.syncFromStore();
-  }
-
-  #syncFromStore(): void {
-    for (const r of this.#d.store.ocspResponses.changedSince(this.#seq, this.#d.clock.now())) {
-      this.cache.put(servedResponse(r.serial, r.der, r.thisUpdate, r.nextUpdate));
-      this.#seq = Math.max(this.#seq, r.seq);
-    }
   }
 
   /** Certificates with no response yet, or whose response no longer tells their status (revoked elsewhere). */

@@ -17,6 +17,12 @@ export const MAX_OCSP_REQUEST_BYTES = 8 * 1024;
 const CONTENT_TYPE = 'application/ocsp-response';
 
 /**
+ * Thrown by a status source that cannot answer here (an OCSP worker process holds only
+ * pre-signed responses): the request is passed on whole instead of answered tryLater.
+ */
+export class NotAnsweredHere extends Error {}
+
+/**
  * OCSP over HTTP (RFC 6960 Appendix A, RFC 5019 §5-6), independent of the HTTP framework:
  * GET `/ocsp/<url-encoded base64 DER>` and POST with the DER as body. A request seen
  * before is answered from the raw-bytes cache without parsing (`cachedGet`/`cachedPost`,
@@ -79,7 +85,8 @@ export class OcspHttpHandler {
       if (a.kind === 'signed') return { status: 200, headers: ['Content-Type', CONTENT_TYPE, 'Content-Length', String(a.body.length), 'Cache-Control', 'no-store'], body: Buffer.from(a.body) };
       if (a.cacheable) this.#cache.rememberRequest(cacheKey, a.response.serial);
       return this.#cachedReply(a.response);
-    } catch {
+    } catch (e) {
+      if (e instanceof NotAnsweredHere) throw e;
       this.#n[base + OCSP.GET_TRY_LATER]!++;
       // Our failure, not the client's: RFC 6960's internalError would do, but tryLater invites a retry.
       return errorReply(TRY_LATER);

@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerOptions, type ServerResponse } from 'node:http';
 import type { OcspHttpHandler, OcspReply } from './ocsp-handler.ts';
-import { MAX_OCSP_REQUEST_BYTES } from './ocsp-handler.ts';
+import { MAX_OCSP_REQUEST_BYTES, NotAnsweredHere } from './ocsp-handler.ts';
+
+/** Where a request the handler cannot answer here goes (OCSP workers: the primary); `body` is the POST body already read. */
+export type PassOn = (req: IncomingMessage, res: ServerResponse, body?: Buffer) => void;
 
 /** Past this many bytes a POST body is not even buffered: the connection is dropped. */
 const DROP_AFTER_BYTES = 64 * 1024;
@@ -11,7 +14,7 @@ const DROP_AFTER_BYTES = 64 * 1024;
  * Hono's Request/Response adaptor costs ~15-25% of throughput (STACK-NOTES), so here a
  * repeated request is a Map lookup and one write, with no Web-API objects built.
  */
-export function withOcspFastPath(handler: OcspHttpHandler, next: RequestListener): RequestListener {
+export function withOcspFastPath(handler: OcspHttpHandler, next: RequestListener, passOn?: PassOn): RequestListener {
   return (req, res) => {
     const url = req.url ?? '';
     if (!url.startsWith('/ocsp')) return next(req, res);
@@ -20,15 +23,15 @@ export function withOcspFastPath(handler: OcspHttpHandler, next: RequestListener
       const raw = q === -1 ? url.slice(6) : url.slice(6, q);
       const hit = handler.cachedGet(raw);
       if (hit) return send(res, hit);
-      handler.get(raw).then((r) => send(res, r), () => failed(res));
+      handler.get(raw).then((r) => send(res, r), (e) => (passOn && e instanceof NotAnsweredHere ? passOn(req, res) : failed(res)));
       return;
     }
-    if (req.method === 'POST' && (url === '/ocsp' || url === '/ocsp/')) return readBody(req, res, handler);
+    if (req.method === 'POST' && (url === '/ocsp' || url === '/ocsp/')) return readBody(req, res, handler, passOn);
     return next(req, res);
   };
 }
 
-function readBody(req: IncomingMessage, res: ServerResponse, handler: OcspHttpHandler): void {
+function readBody(req: IncomingMessage, res: ServerResponse, handler: OcspHttpHandler, passOn?: PassOn): void {
   let first: Buffer | null = null;
   let chunks: Buffer[] | null = null;
   let size = 0;
@@ -46,7 +49,10 @@ function readBody(req: IncomingMessage, res: ServerResponse, handler: OcspHttpHa
     const body = chunks ? Buffer.concat(chunks) : (first ?? Buffer.alloc(0));
     const hit = size <= MAX_OCSP_REQUEST_BYTES ? handler.cachedPost(body) : null;
     if (hit) return send(res, hit);
-    handler.post(size > MAX_OCSP_REQUEST_BYTES ? Buffer.alloc(MAX_OCSP_REQUEST_BYTES + 1) : body).then((r) => send(res, r), () => failed(res));
+    handler.post(size > MAX_OCSP_REQUEST_BYTES ? Buffer.alloc(MAX_OCSP_REQUEST_BYTES + 1) : body).then(
+      (r) => send(res, r),
+      (e) => (passOn && e instanceof NotAnsweredHere ? passOn(req, res, body) : failed(res)),
+    );
   });
   req.on('error', () => res.destroy());
 }
