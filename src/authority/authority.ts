@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import * as asn1X509 from '@peculiar/asn1-x509';
 import type { Clock } from '../domain/clock.ts';
+import { derOid, derTlv } from '../domain/der.ts';
 import { CaError, isCaError } from '../domain/errors.ts';
 import { formatIdentifier, REVOCATION_REASONS, type CertRecord, type Identifier, type RevocationReason } from '../domain/types.ts';
 import type { Signer } from '../keystore/keystore.ts';
@@ -67,8 +66,8 @@ export class Authority {
   readonly #revokedListeners: ((r: CertRecord) => void | Promise<void>)[] = [];
 
   readonly #extensions: LeafExtensionBuilder;
-  /** Issuer-derived parts of every leaf, decoded once. */
-  readonly #issuerName: asn1X509.Name;
+  /** Issuer-derived parts of every leaf, taken once. */
+  readonly #issuerName: Uint8Array;
   readonly #issuerKeySha256: string;
   readonly #issuerPem: string;
 
@@ -76,7 +75,7 @@ export class Authority {
     this.#o = opts;
     this.#profiles = opts.profiles ?? LEAF_PROFILES;
     this.#extensions = new LeafExtensionBuilder({ authorityKeyId: opts.issuer.keyId, urls: opts.issuer.urls });
-    this.#issuerName = AsnConvert.parse(opts.issuer.certificate.subjectName.toArrayBuffer(), asn1X509.Name);
+    this.#issuerName = new Uint8Array(opts.issuer.certificate.subjectName.toArrayBuffer());
     this.#issuerKeySha256 = sha256Hex(opts.issuer.signer.publicKeySpki);
     this.#issuerPem = opts.issuer.certificate.toString('pem') + '\n';
   }
@@ -230,7 +229,7 @@ export class Authority {
     const template: CertificateTemplate = {
       serial,
       issuerName: this.#issuerName,
-      subjectName: subjectNameFor(info.commonName),
+      subjectName: subjectNameDer(info.commonName),
       notBefore,
       notAfter,
       publicKeySpki: info.publicKeySpki,
@@ -275,15 +274,16 @@ export class Authority {
 }
 
 /**
- * The leaf's subject: empty, or the CSR's common name alone, encoded as @peculiar/x509's
+ * The leaf's subject DER: empty, or the CSR's common name alone, encoded as @peculiar/x509's
  * `new x509.Name([{ CN: [cn] }])` would (PrintableString when the text allows it, else UTF8String).
  */
-export function subjectNameFor(commonName: string | null): asn1X509.Name {
-  if (commonName === null) return new asn1X509.Name([]);
-  const value = x509.Name.isPrintableString(commonName) ? new asn1X509.AttributeValue({ printableString: commonName }) : new asn1X509.AttributeValue({ utf8String: commonName });
-  return new asn1X509.Name([new asn1X509.RelativeDistinguishedName([new asn1X509.AttributeTypeAndValue({ type: OID_CN, value })])]);
+export function subjectNameDer(commonName: string | null): Uint8Array {
+  if (commonName === null) return EMPTY_NAME;
+  const value = x509.Name.isPrintableString(commonName) ? derTlv(0x13, Buffer.from(commonName, 'latin1')) : derTlv(0x0c, Buffer.from(commonName, 'utf8'));
+  return derTlv(0x30, derTlv(0x31, derTlv(0x30, OID_CN, value)));
 }
-const OID_CN = '2.5.4.3';
+const EMPTY_NAME = Uint8Array.of(0x30, 0x00);
+const OID_CN = derOid('2.5.4.3');
 
 /** Which CRL shard a serial belongs to: fixed at issuance, since a certificate's CDP can never change. */
 export function crlShardFor(serial: string, shards: number): number {

@@ -1,6 +1,8 @@
 import * as asn1X509 from '@peculiar/asn1-x509';
 import type { Identifier } from '../domain/types.ts';
-import { asnExtension, asnExtensions } from '../signer/certificate.ts';
+import { isIPv4 } from 'node:net';
+import { derOid, derTlv } from '../domain/der.ts';
+import { encodedExtension, encodedExtensions, type EncodedExtension } from '../signer/certificate.ts';
 import { x509 } from '../signer/x509.ts';
 
 /** Leaf profiles the authority can apply. Lifetimes are defaults; each has a ceiling. */
@@ -61,57 +63,93 @@ export function issuerUrls(baseUrl: string, issuerId: string): IssuerUrls {
 
 /**
  * Extensions of a leaf per STANDARDS.md; keyEncipherment only for RSA keys (TLS 1.2 RSA key exchange).
- * The parts that depend only on the issuer and profile are built and decoded once and reused
- * (they cost as much to encode as the signature does); SAN and SKI are built per leaf directly
- * as @peculiar/asn1-x509 objects.
+ * Everything but SAN and SKI depends only on the issuer, the profile, the key type and the CRL
+ * shard: encoded once (by @peculiar/x509's classes) and reused as bytes. SAN and SKI are encoded
+ * per leaf directly as DER.
  */
 export class LeafExtensionBuilder {
-  readonly #issuerParts: asn1X509.Extension[];
-  readonly #cdp = new Map<number, asn1X509.Extension>();
-  readonly #fixed = new Map<string, asn1X509.Extension[]>();
+  readonly #issuerParts: EncodedExtension[];
+  readonly #cdp = new Map<number, EncodedExtension>();
+  readonly #fixed = new Map<string, EncodedExtension[]>();
   readonly #urls: IssuerUrls;
 
   constructor(p: { authorityKeyId: string; urls: IssuerUrls }) {
     this.#urls = p.urls;
-    this.#issuerParts = asnExtensions([
+    this.#issuerParts = encodedExtensions([
       new x509.AuthorityKeyIdentifierExtension(p.authorityKeyId),
       new x509.AuthorityInfoAccessExtension({ ocsp: [p.urls.ocsp], caIssuers: [p.urls.caIssuers] }),
     ]);
   }
 
-  build(p: { profile: LeafProfile; sans: Identifier[]; subjectKeyId: string; isRsa: boolean; crlShard: number; subjectIsEmpty: boolean }): asn1X509.Extension[] {
-    const fixedKey = `${p.profile.name}/${p.isRsa}`;
-    let fixed = this.#fixed.get(fixedKey);
+  build(p: { profile: LeafProfile; sans: Identifier[]; subjectKeyId: string; isRsa: boolean; crlShard: number; subjectIsEmpty: boolean }): EncodedExtension[] {
+    return [
+      ...this.#fixedFor(p.profile, p.isRsa),
+      // RFC 5280 §4.2.1.6: SAN is critical when the subject is empty.
+      encodedExtension(asn1X509.id_ce_subjectAltName, p.subjectIsEmpty, derTlv(0x30, ...p.sans.map(generalNameDer)), OID_SAN),
+      encodedExtension(asn1X509.id_ce_subjectKeyIdentifier, false, derTlv(0x04, Buffer.from(p.subjectKeyId, 'hex')), OID_SKI),
+      ...this.#issuerParts,
+      this.#cdpFor(p.crlShard),
+    ];
+  }
+
+  #fixedFor(profile: LeafProfile, isRsa: boolean): EncodedExtension[] {
+    const key = `${profile.name}/${isRsa}`;
+    let fixed = this.#fixed.get(key);
     if (!fixed) {
-      const usage = x509.KeyUsageFlags.digitalSignature | (p.isRsa ? x509.KeyUsageFlags.keyEncipherment : 0);
-      fixed = asnExtensions([
+      const usage = x509.KeyUsageFlags.digitalSignature | (isRsa ? x509.KeyUsageFlags.keyEncipherment : 0);
+      fixed = encodedExtensions([
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(usage, true),
-        new x509.ExtendedKeyUsageExtension(p.profile.eku, false),
+        new x509.ExtendedKeyUsageExtension(profile.eku, false),
       ]);
-      this.#fixed.set(fixedKey, fixed);
+      this.#fixed.set(key, fixed);
     }
-    let cdp = this.#cdp.get(p.crlShard);
+    return fixed;
+  }
+
+  #cdpFor(shard: number): EncodedExtension {
+    let cdp = this.#cdp.get(shard);
     if (!cdp) {
-      cdp = asnExtensions([new x509.CRLDistributionPointsExtension([this.#urls.crl(p.crlShard)])])[0]!;
-      this.#cdp.set(p.crlShard, cdp);
+      cdp = encodedExtensions([new x509.CRLDistributionPointsExtension([this.#urls.crl(shard)])])[0]!;
+      this.#cdp.set(shard, cdp);
     }
-    const names = new asn1X509.SubjectAlternativeName(p.sans.map(generalName));
-    return [
-      ...fixed,
-      // RFC 5280 §4.2.1.6: SAN is critical when the subject is empty.
-      asnExtension(asn1X509.id_ce_subjectAltName, p.subjectIsEmpty, names),
-      asnExtension(asn1X509.id_ce_subjectKeyIdentifier, false, new asn1X509.SubjectKeyIdentifier(Buffer.from(p.subjectKeyId, 'hex'))),
-      ...this.#issuerParts,
-      cdp,
-    ];
+    return cdp;
   }
 }
 
-function generalName(s: Identifier): asn1X509.GeneralName {
-  if (s.type === 'dns') return new asn1X509.GeneralName({ dNSName: s.value });
-  if (s.type === 'ip') return new asn1X509.GeneralName({ iPAddress: s.value });
-  return new asn1X509.GeneralName({ uniformResourceIdentifier: s.value });
+const OID_SAN = derOid(asn1X509.id_ce_subjectAltName);
+const OID_SKI = derOid(asn1X509.id_ce_subjectKeyIdentifier);
+
+/** GeneralName: dNSName [2] and uniformResourceIdentifier [6] as IA5String text, iPAddress [7] as the address octets. */
+export function generalNameDer(s: Identifier): Uint8Array {
+  if (s.type === 'dns') return derTlv(0x82, Buffer.from(s.value, 'utf8'));
+  if (s.type === 'ip') return derTlv(0x87, ipOctets(s.value));
+  return derTlv(0x86, Buffer.from(s.value, 'utf8'));
+}
+
+/** Octets of a textual IPv4 or IPv6 address (normalizeIdentifier has checked it with isIP). */
+export function ipOctets(text: string): Uint8Array {
+  if (isIPv4(text)) return Uint8Array.from(text.split('.').map(Number));
+  let head = text;
+  let v4: number[] = [];
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.')) {
+    // Embedded IPv4 (::ffff:1.2.3.4): its four octets are the last two groups.
+    v4 = text.slice(lastColon + 1).split('.').map(Number);
+    head = text.slice(0, lastColon + 1) + '0:0';
+  }
+  const [left, right] = head.split('::') as [string, string | undefined];
+  const groups = (t: string) => (t ? t.split(':').map((g) => parseInt(g, 16)) : []);
+  const l = groups(left);
+  const r = right === undefined ? [] : groups(right);
+  const all = [...l, ...new Array<number>(8 - l.length - r.length).fill(0), ...r];
+  const out = new Uint8Array(16);
+  all.forEach((g, i) => {
+    out[2 * i] = g >> 8;
+    out[2 * i + 1] = g & 0xff;
+  });
+  if (v4.length) out.set(v4, 12);
+  return out;
 }
 
 /** Extensions of a CA certificate: root (no pathLen) or intermediate (pathLen 0). */

@@ -98,3 +98,48 @@ export function derGeneralizedTime(unixSeconds: number): Uint8Array {
   const text = String(d.getUTCFullYear()).padStart(4, '0') + two(d.getUTCMonth() + 1) + two(d.getUTCDate()) + two(d.getUTCHours()) + two(d.getUTCMinutes()) + two(d.getUTCSeconds()) + 'Z';
   return derTlv(0x18, Buffer.from(text, 'latin1'));
 }
+
+/** DER OBJECT IDENTIFIER (tag and all) for a dotted OID; for constants and caches, not per-request input. */
+export function derOid(oid: string): Uint8Array {
+  const arcs = oid.split('.').map(Number);
+  const body: number[] = [];
+  const push = (v: number) => {
+    const septets = [v & 0x7f];
+    for (v = Math.floor(v / 128); v > 0; v = Math.floor(v / 128)) septets.unshift((v & 0x7f) | 0x80);
+    body.push(...septets);
+  };
+  push(arcs[0]! * 40 + arcs[1]!);
+  for (const arc of arcs.slice(2)) push(arc);
+  return derTlv(0x06, Uint8Array.from(body));
+}
+
+/**
+ * Dotted text of OBJECT IDENTIFIER contents, strictly: no empty contents, minimal base-128 arcs
+ * (no 0x80 lead octet), complete last arc, arcs within 2^53. Null otherwise.
+ */
+export function oidText(buf: Uint8Array, start: number, end: number): string | null {
+  if (start >= end || buf[end - 1]! & 0x80) return null;
+  const arcs: number[] = [];
+  let v = 0;
+  let first = true;
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (first && b === 0x80) return null;
+    v = v * 128 + (b & 0x7f);
+    if (v > Number.MAX_SAFE_INTEGER) return null;
+    first = (b & 0x80) === 0;
+    if (first) {
+      if (arcs.length === 0) arcs.push(v < 40 ? 0 : v < 80 ? 1 : 2, v < 80 ? v % 40 : v - 80);
+      else arcs.push(v);
+      v = 0;
+    }
+  }
+  return arcs.join('.');
+}
+
+/** True when `buf[start, end)` equals `bytes`. */
+export function bytesEqual(buf: Uint8Array, start: number, end: number, bytes: Uint8Array): boolean {
+  if (end - start !== bytes.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (buf[start + i] !== bytes[i]) return false;
+  return true;
+}
