@@ -54,7 +54,10 @@ interface Result {
   seconds: number;
   p50: number;
   p99: number;
+  requestsPerOrder: number;
   cpuPerOrder: number;
+  /** the kernel's share of cpuPerOrder (syscalls: fsync, socket writes) */
+  systemCpuPerOrder: number;
   serverErrors: number;
   badNonce: number;
 }
@@ -66,6 +69,7 @@ async function run(server: ServerUnderTest, concurrency: number, tokens: Map<str
   for (const w of await makeCsrs(WARMUP, `warm-${tag}`)) await client.order(w.name, w.csr, serve);
   client.problems.clear();
   client.serverErrors = 0;
+  client.requests = 0;
   const work = await makeCsrs(ORDERS, tag);
   const latencies: number[] = [];
   const cpu0 = cpuMs(server.pid);
@@ -82,12 +86,13 @@ async function run(server: ServerUnderTest, concurrency: number, tokens: Map<str
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  const cpu = cpuMs(server.pid) - cpu0;
+  const cpu1 = cpuMs(server.pid);
+  const cpu = cpu1.total - cpu0.total;
   client.close();
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
   const badNonce = [...client.problems].filter(([t]) => t.endsWith(':badNonce')).reduce((n, [, c]) => n + c, 0);
-  return { target: server.name, concurrency, orders: ORDERS, seconds, p50: pct(50), p99: pct(99), cpuPerOrder: cpu / ORDERS, serverErrors: client.serverErrors, badNonce };
+  return { target: server.name, concurrency, orders: ORDERS, seconds, p50: pct(50), p99: pct(99), requestsPerOrder: client.requests / ORDERS, cpuPerOrder: cpu / ORDERS, systemCpuPerOrder: (cpu1.system - cpu0.system) / ORDERS, serverErrors: client.serverErrors, badNonce };
 }
 
 const work = mkdtempSync(join(tmpdir(), 'bench-acme-'));
@@ -129,8 +134,8 @@ try {
 
 const f = (n: number, d = 1) => n.toFixed(d);
 const lines = [
-  `| server | concurrency | orders | orders/s | p50 ms | p99 ms | server CPU ms/order | 5xx | badNonce |`,
-  `|---|---|---|---|---|---|---|---|---|`,
-  ...results.map((r) => `| ${r.target} | ${r.concurrency} | ${r.orders} | ${f(r.orders / r.seconds)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.cpuPerOrder, 2)} | ${r.serverErrors} | ${r.badNonce} |`),
+  `| server | concurrency | orders | orders/s | p50 ms | p99 ms | requests/order | server CPU ms/order | of it kernel | 5xx | badNonce |`,
+  `|---|---|---|---|---|---|---|---|---|---|---|`,
+  ...results.map((r) => `| ${r.target} | ${r.concurrency} | ${r.orders} | ${f(r.orders / r.seconds)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.requestsPerOrder)} | ${f(r.cpuPerOrder, 2)} | ${f(r.systemCpuPerOrder, 2)} | ${r.serverErrors} | ${r.badNonce} |`),
 ];
 process.stdout.write(lines.join('\n') + '\n');

@@ -23,6 +23,8 @@ export class LeanAcmeClient {
   /** Problems seen, by type; 5xx responses counted separately. */
   readonly problems = new Map<string, number>();
   serverErrors = 0;
+  /** HTTP requests sent (to compare how many each server needs per order). */
+  requests = 0;
 
   constructor(caPem: string, sockets: number) {
     this.#agent = new Agent({ keepAlive: true, maxSockets: sockets, ca: caPem });
@@ -34,6 +36,7 @@ export class LeanAcmeClient {
   }
 
   http(method: string, url: string, body?: string): Promise<LeanResponse> {
+    this.requests++;
     return new Promise((resolve, reject) => {
       const req = request(url, { method, agent: this.#agent, headers: body ? { 'Content-Type': 'application/jose+json', 'Content-Length': Buffer.byteLength(body) } : {} }, (res) => {
         const chunks: Buffer[] = [];

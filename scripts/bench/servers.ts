@@ -14,12 +14,14 @@ export interface ServerUnderTest {
 
 const PKI_BIN = fileURLToPath(new URL('../../bin/pki.js', import.meta.url));
 
-/** utime + stime of a process, in milliseconds (/proc/PID/stat fields 14 and 15). */
-export function cpuMs(pid: number): number {
+/** utime and stime of a process (all its threads), in milliseconds (/proc/PID/stat fields 14 and 15). */
+export function cpuMs(pid: number): { user: number; system: number; total: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
+  const user = (Number(fields[11]) * 1000) / ticks;
+  const system = (Number(fields[12]) * 1000) / ticks;
+  return { user, system, total: user + system };
 }
 
 function waitForLine(child: ChildProcess, re: RegExp, what: string): Promise<string> {

@@ -26,11 +26,14 @@ export interface AcmeSettings {
   website?: string;
   /** Poll interval suggested in Retry-After on pending objects (§8.2). */
   retryAfterS: number;
+  /** How long a challenge POST waits for its validation to finish (0 = answer at once). */
+  challengeWaitMs: number;
 }
 
 /** Starts asynchronous validation of a challenge (validation/queue.ts). */
 export interface ValidationStarter {
-  start(challengeId: string): void;
+  /** Starts it in the background; the promise settles when the outcome is stored (it never rejects). */
+  start(challengeId: string): Promise<void>;
 }
 
 /** Everything the handlers work with; built once by the HTTP layer's composition. */

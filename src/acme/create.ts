@@ -1,5 +1,5 @@
 import type { Clock } from '../domain/clock.ts';
-import { parseDuration } from '../domain/duration.ts';
+import { parseDuration, parseDurationOrZero } from '../domain/duration.ts';
 import type { Logger } from '../log.ts';
 import { AcmeStore } from '../store/acme/acme-store.ts';
 import { openAcmeConnection } from '../store/acme/connection.ts';
@@ -71,6 +71,7 @@ export async function createAcmeService(d: AcmeDeps): Promise<AcmeService> {
       defaultProfile: d.defaultProfile,
       website: d.config.website,
       retryAfterS: 1,
+      challengeWaitMs: parseDurationOrZero(d.config.challengeWait),
     },
     validations,
     eabSealKey: keys.eabSealKey,

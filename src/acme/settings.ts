@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../domain/duration.ts';
+import { parseDuration, parseDurationOrZero } from '../domain/duration.ts';
 
 const duration = z.string().refine((s) => {
   try {
@@ -8,6 +8,14 @@ const duration = z.string().refine((s) => {
     return false;
   }
 }, 'must be a duration such as 1h or 30m');
+/** Like `duration`, but 0 (written `0s`) is allowed. */
+const durationOrZero = z.string().refine((s) => {
+  try {
+    return parseDurationOrZero(s) >= 0;
+  } catch {
+    return false;
+  }
+}, 'must be a duration such as 2s, or 0s');
 const port = z.number().int().min(0).max(65535);
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT');
 
@@ -29,6 +37,12 @@ export const acmeConfigSchema = z.object({
   /** HOST:PORT of the DNS server for A/AAAA/TXT lookups; absent = the system resolver. */
   dnsServer: hostPort.optional(),
   validationTimeout: duration.default('10s'),
+  /**
+   * How long the challenge POST waits for its validation before answering (RFC 8555 §7.5.1 allows
+   * either): a validation that finishes in time is answered with its outcome, saving the client
+   * its polls; a slower one is answered `processing` with Retry-After as before. 0s = never wait.
+   */
+  challengeWait: durationOrZero.default('2s'),
   website: z.string().url().optional(),
 });
 

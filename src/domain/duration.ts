@@ -25,6 +25,11 @@ export function parseDuration(text: string): number {
   return total;
 }
 
+/** parseDuration, but also accepts zero (`0s`) for settings where 0 means "off". */
+export function parseDurationOrZero(text: string): number {
+  return /^\s*0+\s*[smhdy]\s*$/.test(text) ? 0 : parseDuration(text);
+}
+
 /** Formats milliseconds the way an operator reads them: `24h`, `7d`, `90m`. */
 export function formatDuration(ms: number): string {
   for (const [unit, size] of [['d', UNIT_MS.d!], ['h', UNIT_MS.h!], ['m', UNIT_MS.m!]] as const) {

@@ -5,10 +5,13 @@ import { challengeJson } from '../wire.ts';
 import { ownedAuthz } from './common.ts';
 
 /**
- * POST to a challenge (§7.5.1): `{}` asks the server to validate it (asynchronously),
- * POST-as-GET reads it. Link rel="up" names the authorization.
+ * POST to a challenge (§7.5.1): `{}` asks the server to validate it, POST-as-GET reads it.
+ * The answer waits up to `challengeWaitMs` for the validation: most finish in milliseconds,
+ * and answering with the outcome spares the client its polls (step-ca even validates
+ * synchronously); a slower one is answered `processing` with Retry-After. Link rel="up"
+ * names the authorization.
  */
-export function postChallenge(ctx: AcmeContext, req: VerifiedRequest, id: string): AcmeReply {
+export async function postChallenge(ctx: AcmeContext, req: VerifiedRequest, id: string): Promise<AcmeReply> {
   const account = requireAccount(req);
   let ch = ctx.store.orders.challenge(id);
   if (!ch) throw notFound(`no challenge ${id}`);
@@ -17,7 +20,7 @@ export function postChallenge(ctx: AcmeContext, req: VerifiedRequest, id: string
     if (Object.keys(req.payload).length !== 0) throw malformed('respond to a challenge with an empty object {}');
     if (ch.status === 'pending') {
       if (authz.status !== 'pending') throw malformed(`the authorization is ${authz.status}; its challenges can no longer be attempted`);
-      if (ctx.store.orders.transitionChallenge(id, ['pending'], 'processing')) ctx.validations.start(id);
+      if (ctx.store.orders.transitionChallenge(id, ['pending'], 'processing')) await waitAtMost(ctx.validations.start(id), ctx.settings.challengeWaitMs);
       ch = ctx.store.orders.challenge(id)!;
     }
   }
@@ -27,4 +30,12 @@ export function postChallenge(ctx: AcmeContext, req: VerifiedRequest, id: string
     links: [`<${ctx.links.authz(authz.id)}>;rel="up"`],
     ...(ch.status === 'processing' ? { retryAfterS: ctx.settings.retryAfterS } : {}),
   };
+}
+
+/** Settles when `p` does or after `ms`, whichever comes first (p never rejects). */
+async function waitAtMost(p: Promise<void>, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

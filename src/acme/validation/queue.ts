@@ -7,8 +7,8 @@ import { isAcmeProblem, serverInternal } from '../problems.ts';
 import { keyAuthorization, type Validator } from './validator.ts';
 
 /**
- * Runs challenge validations in the background (§7.5.1: the response to the
- * challenge POST does not wait), then moves challenge → authorization → order.
+ * Runs challenge validations in the background, then moves challenge → authorization
+ * → order. The challenge POST may wait a bounded time for the outcome (handlers/challenge.ts).
  */
 export class ValidationQueue implements ValidationStarter {
   readonly #validators: Map<string, Validator>;
@@ -25,10 +25,11 @@ export class ValidationQueue implements ValidationStarter {
     this.#logger = o.logger;
   }
 
-  start(challengeId: string): void {
+  start(challengeId: string): Promise<void> {
     const p = this.#run(challengeId).catch((e) => this.#logger.error('acme.validation.crashed', { challenge: challengeId, error: (e as Error).message }));
     this.#inFlight.add(p);
     void p.finally(() => this.#inFlight.delete(p));
+    return p;
   }
 
   /** Called after each validation with its challenge type, outcome ("valid" or the problem type) and duration (metrics). */

@@ -62,7 +62,7 @@ export function createAcmeApp(ctx: AcmeContext, o: { caCertificates?: CaCertific
   app.post('/acme/order/:id', kid, (c) => reply(getOrder(ctx, c.var.acme, p(c, 'id'))));
   app.post('/acme/order/:id/finalize', kid, finalizeLimit, async (c) => reply(await finalizeOrder(ctx, c.var.acme, p(c, 'id'))));
   app.post('/acme/authz/:id', kid, (c) => reply(postAuthz(ctx, c.var.acme, p(c, 'id'))));
-  app.post('/acme/challenge/:id', kid, (c) => reply(postChallenge(ctx, c.var.acme, p(c, 'id'))));
+  app.post('/acme/challenge/:id', kid, async (c) => reply(await postChallenge(ctx, c.var.acme, p(c, 'id'))));
   app.post('/acme/cert/:serial', kid, (c) => reply(downloadCertificate(ctx, c.var.acme, p(c, 'serial'))));
   app.post('/acme/revoke-cert', verifiedJws(ctx, 'either'), async (c) => reply(await revokeCertificate(ctx, c.var.acme)));
   app.get('/acme/renewal-info/:id', (c) => reply(getRenewalInfo(ctx, p(c, 'id'))));
