@@ -1,10 +1,11 @@
-import { createHash, createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify as nodeVerify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import * as asn1X509 from '@peculiar/asn1-x509';
 import { CaError } from '../domain/errors.ts';
 import type { Identifier } from '../domain/types.ts';
 import { keyAlgOf, type KeyAlg } from '../keystore/algorithms.ts';
+import { ipText, readCsrStrict, type StrictCsr, type StrictKey } from './csr-der.ts';
 import { normalizeIdentifier } from './identifiers.ts';
 import { x509 } from './x509.ts';
 
@@ -60,14 +61,43 @@ const PEM_CSR = /^\s*-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----([A-Za-z0-9+/=\
  * refusal of input that does not decode). Throws the same CaErrors as the generic path otherwise.
  */
 export function parseCsrFast(input: Uint8Array | string): CsrInfo | null {
-  let der: Uint8Array;
-  if (typeof input === 'string') {
-    const m = PEM_CSR.exec(input);
-    if (!m) return null;
-    der = new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
-  } else {
-    der = input;
+  const der = csrDer(input);
+  if (!der) return null;
+  const strict = readCsrStrict(der);
+  return strict ? csrInfoFromStrict(der, strict) : parseCsrAsn1(der);
+}
+
+/** DER from a DER input or a CERTIFICATE REQUEST PEM; null for any other text. */
+function csrDer(input: Uint8Array | string): Uint8Array | null {
+  if (typeof input !== 'string') return input;
+  const m = PEM_CSR.exec(input);
+  return m ? new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')) : null;
+}
+
+/** The strictly read request: the key rules, one verify, then the requested extensions in order, as the asn1 path does. */
+function csrInfoFromStrict(der: Uint8Array, s: StrictCsr): CsrInfo {
+  const { alg: keyAlg, key } = importStrictKey(s.key, s.spki);
+  if (s.key.type !== s.signatureKeyType) throw new CaError('badCsr', 'the CSR signature cannot be checked: its algorithm does not match its key');
+  verifyCsrSignature(s.signatureHash, s.info, key, s.signature);
+  const sans: Identifier[] = [];
+  let requestedEku: string[] = [];
+  for (const ext of s.extensions) {
+    if (ext.kind === 'basicConstraints') {
+      if (ext.ca) throw new CaError('badCsr', 'the CSR asks for CA:true; this CA issues end-entity certificates only');
+    } else if (ext.kind === 'san') {
+      for (const n of ext.names) sans.push(sanToIdentifier(n.type, n.type === 'ip' ? ipText(n.octets) : n.value));
+    } else if (ext.kind === 'eku') {
+      requestedEku = ext.oids;
+    } else if (!KNOWN_EXTENSIONS.has(ext.id) && ext.critical) {
+      throw new CaError('badCsr', `the CSR asks for unsupported critical extension ${ext.id}`);
+    }
   }
+  const subjectKeyId = createHash('sha1').update(s.subjectPublicKey).digest('hex');
+  return { der: new Uint8Array(der), publicKeySpki: s.spki, keyAlg, commonName: s.commonName, sans, requestedEku, subjectKeyId };
+}
+
+/** The asn1-schema path: @peculiar/asn1-csr decoding (what @peculiar/x509 uses) for what the strict reader declines. */
+export function parseCsrAsn1(der: Uint8Array): CsrInfo | null {
   // @peculiar/x509 reads anything not starting with a SEQUENCE tag as text (PEM, hex, base64);
   // asn1-schema does not check the outer tag at all.
   if (der[0] !== 0x30) return null;
@@ -88,13 +118,7 @@ export function parseCsrFast(input: Uint8Array | string): CsrInfo | null {
   }
   const { alg: keyAlg, key } = checkKey(publicKeySpki);
   if (key.asymmetricKeyType !== sigAlg[0]) throw new CaError('badCsr', 'the CSR signature cannot be checked: its algorithm does not match its key');
-  let verified = false;
-  try {
-    verified = nodeVerify(sigAlg[1], new Uint8Array(csr.certificationRequestInfoRaw), { key, dsaEncoding: 'der' }, new Uint8Array(csr.signature));
-  } catch (e) {
-    throw new CaError('badCsr', 'the CSR signature cannot be checked', { cause: e });
-  }
-  if (!verified) throw new CaError('badCsr', 'the CSR signature does not verify with its public key');
+  verifyCsrSignature(sigAlg[1], new Uint8Array(csr.certificationRequestInfoRaw), key, new Uint8Array(csr.signature));
 
   const extensionRequests = info.attributes.filter((a) => a.type === OID_EXTENSION_REQUEST);
   if (extensionRequests.length > 1) throw new CaError('badCsr', 'the CSR carries more than one extensionRequest attribute');
@@ -136,6 +160,16 @@ export function parseCsrFast(input: Uint8Array | string): CsrInfo | null {
   }
   const subjectKeyId = createHash('sha1').update(new Uint8Array(info.subjectPKInfo.subjectPublicKey)).digest('hex');
   return { der: new Uint8Array(der), publicKeySpki, keyAlg, commonName, sans, requestedEku, subjectKeyId };
+}
+
+function verifyCsrSignature(hash: string, data: Uint8Array, key: KeyObject, signature: Uint8Array): void {
+  let verified = false;
+  try {
+    verified = nodeVerify(hash, data, { key, dsaEncoding: 'der' }, signature);
+  } catch (e) {
+    throw new CaError('badCsr', 'the CSR signature cannot be checked', { cause: e });
+  }
+  if (!verified) throw new CaError('badCsr', 'the CSR signature does not verify with its public key');
 }
 
 /** GeneralName → identifier, as the generic path's x509.GeneralName types map. */
@@ -209,16 +243,49 @@ function checkKey(spki: Uint8Array): { alg: KeyAlg; key: KeyObject } {
   } catch (e) {
     throw new CaError('badKey', 'the public key cannot be parsed', { cause: e });
   }
-  const d = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === 'rsa') {
+  return { alg: keyRules(key.asymmetricKeyType, key.asymmetricKeyDetails ?? {}), key };
+}
+
+/**
+ * A strictly read key, imported from JWK: OpenSSL 3 decodes a JWK several times faster than an
+ * SPKI (P-256 ~85 vs ~160 µs, RSA ~6 vs ~140 µs here) and checks an EC point the same way. The
+ * details the key rules read come from the reader. A JWK the import refuses goes through the SPKI
+ * import, which gives today's verdict.
+ */
+function importStrictKey(k: StrictKey, spki: Uint8Array): { alg: KeyAlg; key: KeyObject } {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: jwkOf(k), format: 'jwk' });
+  } catch {
+    return checkKey(spki);
+  }
+  if (k.type === 'ec') return { alg: keyRules('ec', { namedCurve: k.curve }), key };
+  return { alg: keyRules('rsa', { modulusLength: bitLength(k.n), publicExponent: BigInt('0x' + Buffer.from(k.e).toString('hex')) }), key };
+}
+
+function jwkOf(k: StrictKey): JsonWebKey {
+  const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
+  if (k.type === 'rsa') return { kty: 'RSA', n: b64(k.n), e: b64(k.e) };
+  const half = (k.point.length - 1) / 2;
+  return { kty: 'EC', crv: k.curve, x: b64(k.point.subarray(1, 1 + half)), y: b64(k.point.subarray(1 + half)) };
+}
+
+/** Bits of a magnitude without leading zero octets. */
+function bitLength(magnitude: Uint8Array): number {
+  return (magnitude.length - 1) * 8 + (32 - Math.clz32(magnitude[0]!));
+}
+
+/** The key rules on a key's type and details (as node:crypto reports them); throws CaError('badKey'). */
+function keyRules(type: string | undefined, d: { namedCurve?: string; modulusLength?: number; publicExponent?: bigint }): KeyAlg {
+  if (type === 'rsa') {
     const bits = d.modulusLength ?? 0;
     if (bits < 2048) throw new CaError('badKey', `RSA key of ${bits} bits is too weak: at least 2048 bits are required`);
     if (d.publicExponent !== 65537n) throw new CaError('badKey', `RSA public exponent ${d.publicExponent} is refused: it must be 65537`);
   }
-  const alg = keyAlgOf({ type: key.asymmetricKeyType, ...d });
+  const alg = keyAlgOf({ type, ...d });
   if (!alg) {
-    const what = key.asymmetricKeyType === 'ec' ? `curve ${d.namedCurve}` : key.asymmetricKeyType === 'rsa' ? `RSA-${d.modulusLength}` : `${key.asymmetricKeyType} keys`;
+    const what = type === 'ec' ? `curve ${d.namedCurve}` : type === 'rsa' ? `RSA-${d.modulusLength}` : `${type} keys`;
     throw new CaError('badKey', `${what} is not accepted: use ECDSA P-256/P-384 or RSA 2048/3072/4096`);
   }
-  return { alg, key };
+  return alg;
 }
