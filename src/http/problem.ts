@@ -24,8 +24,3 @@ export function toProblem(e: unknown, logger: Logger, context: Record<string, un
   logger.error('acme.internal-error', { ...context, error: (e as Error)?.message ?? String(e), kind: isCaError(e) ? e.kind : undefined });
   return serverInternal();
 }
-
-/** application/problem+json (RFC 7807) with the problem's own headers. */
-export function problemResponse(p: AcmeProblem, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(p), { status: p.status, headers: { ...headers, ...p.headers, 'Content-Type': 'application/problem+json' } });
-}

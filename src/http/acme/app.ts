@@ -14,14 +14,14 @@ import { revokeCertificate } from '../../acme/handlers/revoke.ts';
 import { methodNotAllowed, notFound, payloadTooLarge } from '../../acme/problems.ts';
 import { requireJoseJson } from '../middleware/content-type.ts';
 import { MAX_JWS_BYTES as MAX_BODY, verifiedJws, type AcmeEnv } from '../middleware/jws.ts';
-import { replayNonceAndIndex } from '../middleware/nonce.ts';
 import { requestLog } from '../middleware/request-log.ts';
 import { acmeMetrics } from '../middleware/acme-metrics.ts';
 import { rateLimit } from '../middleware/rate-limit.ts';
 import type { RateLimitsConfig } from '../../config/rate-limits.ts';
 import type { CaMetrics } from '../../metrics/metrics.ts';
 import { caCertificateRoutes, type CaCertificates } from '../routes/ca-certificates.ts';
-import { problemResponse, toProblem } from '../problem.ts';
+import { toProblem } from '../problem.ts';
+import { AcmeResponder } from './respond.ts';
 
 
 /**
@@ -42,51 +42,39 @@ export function createAcmeApp(ctx: AcmeContext, o: { caCertificates?: CaCertific
   const newOrderLimit = rateLimit({ name: 'newOrder per account', config: limits?.newOrderPerAccount, key: byAccount, onLimited });
   const finalizeLimit = rateLimit({ name: 'finalize per account', config: limits?.finalizePerAccount, key: byAccount, onLimited });
 
+  const out = new AcmeResponder(ctx.nonces, ctx.links);
+  const reply = (c: Context<AcmeEnv>, r: AcmeReply) => out.reply(c, r);
+
   if (o.metrics) app.use('*', acmeMetrics(o.metrics));
-  app.use('*', requestLog(ctx.logger));
-  app.use('*', replayNonceAndIndex(ctx.nonces, ctx.links));
+  app.use('*', requestLog(ctx.logger, { echo: false }));
+  app.use('*', out.headers());
   // Served by Node, the JWS middleware reads (and caps) the body from the IncomingMessage itself;
   // hono's bodyLimit would build a WHATWG Request and body stream for every request just to look.
-  const limitBody = bodyLimit({ maxSize: MAX_BODY, onError: () => problemResponse(payloadTooLarge(`request bodies are limited to ${MAX_BODY} bytes`)) });
+  const limitBody = bodyLimit({ maxSize: MAX_BODY, onError: (c) => out.problem(c, payloadTooLarge(`request bodies are limited to ${MAX_BODY} bytes`)) });
   app.use('*', (c, next) => (c.env?.incoming ? next() : limitBody(c, next)));
   app.use('*', requireJoseJson());
 
-  app.get('/acme/directory', () => reply(getDirectory(ctx)));
+  app.get('/acme/directory', (c) => reply(c, getDirectory(ctx)));
   // §7.2: HEAD → 200, GET → 204 (Hono routes HEAD through the GET handler).
-  app.get('/acme/new-nonce', newNonceLimit, (c) => new Response(null, { status: c.req.method === 'HEAD' ? 200 : 204 }));
-  app.post('/acme/new-account', newAccountLimit, verifiedJws(ctx, 'jwk'), async (c) => reply(await newAccount(ctx, c.var.acme)));
-  app.post('/acme/account/:id', kid, (c) => reply(updateAccount(ctx, c.var.acme, p(c, 'id'))));
-  app.post('/acme/account/:id/orders', kid, (c) => reply(listOrders(ctx, c.var.acme, p(c, 'id'))));
-  app.post('/acme/key-change', kid, async (c) => reply(await changeKey(ctx, c.var.acme)));
-  app.post('/acme/new-order', kid, newOrderLimit, (c) => reply(newOrder(ctx, c.var.acme)));
-  app.post('/acme/order/:id', kid, (c) => reply(getOrder(ctx, c.var.acme, p(c, 'id'))));
-  app.post('/acme/order/:id/finalize', kid, finalizeLimit, async (c) => reply(await finalizeOrder(ctx, c.var.acme, p(c, 'id'))));
-  app.post('/acme/authz/:id', kid, (c) => reply(postAuthz(ctx, c.var.acme, p(c, 'id'))));
-  app.post('/acme/challenge/:id', kid, async (c) => reply(await postChallenge(ctx, c.var.acme, p(c, 'id'))));
-  app.post('/acme/cert/:serial', kid, (c) => reply(downloadCertificate(ctx, c.var.acme, p(c, 'serial'))));
-  app.post('/acme/revoke-cert', verifiedJws(ctx, 'either'), async (c) => reply(await revokeCertificate(ctx, c.var.acme)));
-  app.get('/acme/renewal-info/:id', (c) => reply(getRenewalInfo(ctx, p(c, 'id'))));
+  app.get('/acme/new-nonce', newNonceLimit, (c) => reply(c, { status: c.req.method === 'HEAD' ? 200 : 204 }));
+  app.post('/acme/new-account', newAccountLimit, verifiedJws(ctx, 'jwk'), async (c) => reply(c, await newAccount(ctx, c.var.acme)));
+  app.post('/acme/account/:id', kid, (c) => reply(c, updateAccount(ctx, c.var.acme, p(c, 'id'))));
+  app.post('/acme/account/:id/orders', kid, (c) => reply(c, listOrders(ctx, c.var.acme, p(c, 'id'))));
+  app.post('/acme/key-change', kid, async (c) => reply(c, await changeKey(ctx, c.var.acme)));
+  app.post('/acme/new-order', kid, newOrderLimit, (c) => reply(c, newOrder(ctx, c.var.acme)));
+  app.post('/acme/order/:id', kid, (c) => reply(c, getOrder(ctx, c.var.acme, p(c, 'id'))));
+  app.post('/acme/order/:id/finalize', kid, finalizeLimit, async (c) => reply(c, await finalizeOrder(ctx, c.var.acme, p(c, 'id'))));
+  app.post('/acme/authz/:id', kid, (c) => reply(c, postAuthz(ctx, c.var.acme, p(c, 'id'))));
+  app.post('/acme/challenge/:id', kid, async (c) => reply(c, await postChallenge(ctx, c.var.acme, p(c, 'id'))));
+  app.post('/acme/cert/:serial', kid, (c) => reply(c, downloadCertificate(ctx, c.var.acme, p(c, 'serial'))));
+  app.post('/acme/revoke-cert', verifiedJws(ctx, 'either'), async (c) => reply(c, await revokeCertificate(ctx, c.var.acme)));
+  app.get('/acme/renewal-info/:id', (c) => reply(c, getRenewalInfo(ctx, p(c, 'id'))));
   // The CA certificates here too, so a workload can bootstrap trust (pinned fingerprint) from the one URL it knows.
   if (o.caCertificates) app.route('/ca', caCertificateRoutes(o.caCertificates));
 
   // §6.3: resources are read with POST-as-GET; a plain GET on them is 405.
-  app.get('/acme/*', () => problemResponse(methodNotAllowed('use POST-as-GET (RFC 8555 §6.3)'), { Allow: 'POST' }));
-  app.notFound(() => problemResponse(notFound()));
-  app.onError((err, c) => problemResponse(toProblem(err, ctx.logger, { path: c.req.path })));
+  app.get('/acme/*', (c) => out.problem(c, methodNotAllowed('use POST-as-GET (RFC 8555 §6.3)'), { Allow: 'POST' }));
+  app.notFound((c) => out.problem(c, notFound()));
+  app.onError((err, c) => out.problem(c, toProblem(err, ctx.logger, { path: c.req.path })));
   return app;
-}
-
-/** An AcmeReply as an HTTP response (§7: Location, Retry-After, Link headers; PEM chain or JSON). */
-function reply(r: AcmeReply): Response {
-  const headers = new Headers();
-  if (r.location) headers.set('Location', r.location);
-  if (r.retryAfterS !== undefined) headers.set('Retry-After', String(r.retryAfterS));
-  for (const l of r.links ?? []) headers.append('Link', l);
-  if (r.pem !== undefined) {
-    headers.set('Content-Type', 'application/pem-certificate-chain');
-    return new Response(r.pem, { status: r.status, headers });
-  }
-  if (r.json === undefined) return new Response(null, { status: r.status, headers });
-  headers.set('Content-Type', 'application/json');
-  return new Response(JSON.stringify(r.json), { status: r.status, headers });
 }

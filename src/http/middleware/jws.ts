@@ -4,7 +4,7 @@ import type { AcmeContext } from '../../acme/context.ts';
 import { malformed, payloadTooLarge } from '../../acme/problems.ts';
 import { verifyAcmeRequest, type VerifiedRequest } from '../../acme/request.ts';
 
-export type AcmeEnv = { Variables: { acme: VerifiedRequest }; Bindings: { incoming?: IncomingMessage } };
+export type AcmeEnv = { Variables: { acme: VerifiedRequest; requestId?: string }; Bindings: { incoming?: IncomingMessage } };
 
 /** Largest JWS accepted: CSRs with 100 names and RSA-4096 keys fit well within it. */
 export const MAX_JWS_BYTES = 64 * 1024;
