@@ -59,8 +59,10 @@ export class StatusService implements OcspStatusSource {
 
   /** Hooks onto the authority: pre-sign at issuance, re-sign and rebuild the CRL at revocation. */
   attach(authority: Authority): void {
+    // A fresh certificate's "good" response is committed without waiting for the disk: if power
+    // loss takes it back, start() re-signs every certificate that has none (#reconcile).
     authority.onIssued(async (c) => {
-      await this.presign(c.serial);
+      await this.presign(c.serial, { relaxed: true });
     });
     authority.onRevoked(async (r) => {
       await this.presign(r.serial);
@@ -90,7 +92,7 @@ export class StatusService implements OcspStatusSource {
   }
 
   /** Signs and stores the SHA-1 CertID response for one of our certificates, and serves it from now on. */
-  async presign(serial: string): Promise<ServedResponse> {
+  async presign(serial: string, o: { relaxed?: boolean } = {}): Promise<ServedResponse> {
     const { store, clock, issuer } = this.#d;
     const cert = store.certificates.get(serial);
     const status = statusOfRecord(cert, issuer.keyId);
@@ -105,7 +107,9 @@ export class StatusService implements OcspStatusSource {
       return served;
     }
     if (cert && cert.issuer === issuer.keyId) {
-      store.ocspResponses.put({ serial, certStatus: status.kind, thisUpdate, nextUpdate, responder: responder.serial, der });
+      const write = () => store.ocspResponses.put({ serial, certStatus: status.kind, thisUpdate, nextUpdate, responder: responder.serial, der });
+      if (o.relaxed) store.relaxed(write);
+      else write();
     }
     this.cache.put(served);
     return served;

@@ -1,4 +1,5 @@
 import type { Db } from './sqlite.ts';
+import { StatementCache } from './statements.ts';
 
 export type OcspCertStatus = 'good' | 'revoked';
 
@@ -46,16 +47,16 @@ const toRecord = (r: Row): StoredOcspResponse => ({
 
 /** Every SQL statement about pre-signed OCSP responses. */
 export class OcspResponseRepository {
-  readonly #db: Db;
+  readonly #sql: StatementCache;
   constructor(db: Db) {
-    this.#db = db;
+    this.#sql = new StatementCache(db);
   }
 
   /** Stores (replaces) the response for a serial; returns its new sequence number. */
   put(r: Omit<StoredOcspResponse, 'seq'>): number {
-    const next = this.#db.prepare('SELECT coalesce(max(seq), 0) + 1 AS s FROM ocsp_responses').get() as { s: number };
-    this.#db
-      .prepare(
+    const next = this.#sql.get('SELECT coalesce(max(seq), 0) + 1 AS s FROM ocsp_responses').get() as { s: number };
+    this.#sql
+      .get(
         `INSERT INTO ocsp_responses (serial, cert_status, this_update, next_update, responder, der, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (serial) DO UPDATE SET cert_status = excluded.cert_status, this_update = excluded.this_update,
            next_update = excluded.next_update, responder = excluded.responder, der = excluded.der, seq = excluded.seq`,
@@ -65,20 +66,20 @@ export class OcspResponseRepository {
   }
 
   get(serial: string): StoredOcspResponse | null {
-    const row = this.#db.prepare('SELECT * FROM ocsp_responses WHERE serial = ?').get(serial) as Row | undefined;
+    const row = this.#sql.get('SELECT * FROM ocsp_responses WHERE serial = ?').get(serial) as Row | undefined;
     return row ? toRecord(row) : null;
   }
 
   /** Responses written after `seq` that are still current at `now`, in write order. */
   changedSince(seq: number, now: Date): StoredOcspResponse[] {
-    return (this.#db.prepare('SELECT * FROM ocsp_responses WHERE seq > ? AND next_update > ? ORDER BY seq').all(seq, sec(now)) as Row[]).map(toRecord);
+    return (this.#sql.get('SELECT * FROM ocsp_responses WHERE seq > ? AND next_update > ? ORDER BY seq').all(seq, sec(now)) as Row[]).map(toRecord);
   }
 
   /** Serials whose response expires before `before`, for certificates that still need answers (not expired before `notAfterSince`). */
   dueForRefresh(before: Date, notAfterSince: Date, limit: number): string[] {
     return (
-      this.#db
-        .prepare(
+      this.#sql
+        .get(
           `SELECT r.serial FROM ocsp_responses r JOIN certificates c ON c.serial = r.serial
            WHERE r.next_update <= ? AND c.not_after > ? ORDER BY r.next_update LIMIT ?`,
         )
@@ -88,8 +89,8 @@ export class OcspResponseRepository {
 
   /** Certificates of `issuer` (valid or revoked, not expired before `notAfterSince`) with no response or a response of the wrong status. */
   stale(issuer: string, notAfterSince: Date, limit: number): StaleStatus[] {
-    const rows = this.#db
-      .prepare(
+    const rows = this.#sql
+      .get(
         `SELECT c.serial, c.status, c.revoked_at, c.reason, c.not_after, r.cert_status AS stored
          FROM certificates c LEFT JOIN ocsp_responses r ON r.serial = c.serial
          WHERE c.issuer = ? AND c.status IN ('valid', 'revoked') AND c.not_after > ?

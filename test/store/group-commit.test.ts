@@ -111,3 +111,20 @@ describe('group-commit store', () => {
     main.close();
   });
 });
+
+describe('relaxed commits (rows rebuilt from others when missing)', () => {
+  it('ok/commits with synchronous=NORMAL for that transaction only, also when it throws', () => {
+    const store = openStore(join(dir, 'j.db'), { create: true });
+    const seen: number[] = [];
+    store.relaxed(() => {
+      seen.push(store.db.pragma('synchronous', { simple: true }) as number);
+      store.audit.append({ at: new Date(0), action: 'test.event', actor: 'test', target: 'x', details: {} });
+    });
+    expect(seen).toEqual([1]);
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(() => store.relaxed(() => { throw new Error('no'); })).toThrow('no');
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(store.audit.verifyChain()).toEqual({ ok: true, count: 1 });
+    store.close();
+  });
+});
