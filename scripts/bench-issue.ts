@@ -1,7 +1,7 @@
 /**
  * Issuance throughput of Authority.issue on the file key store: CSR verify,
  * prepare + lint, reserve (synchronous=FULL commit), sign, store valid + audit.
- * Usage: npx tsx scripts/bench-issue.ts [count]   (default 2000)
+ * Usage: npx tsx scripts/bench-issue.ts [count] [ec|rsa]   (defaults 2000, ec: P-256 CSRs; rsa: RSA-2048)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,11 @@ const passphrase = 'bench-passphrase';
 await initInstance({ dir, passphrase });
 const ca = await openInstance({ dir, env: { PKI_PASSPHRASE: passphrase } });
 
-const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+const keyType = process.argv[3] ?? 'ec';
+const alg =
+  keyType === 'rsa'
+    ? { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }
+    : { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 const csrs: string[] = [];
 for (let i = 0; i < count; i++) {
   const keys = (await crypto.subtle.generateKey(alg, false, ['sign', 'verify'])) as CryptoKeyPair;
@@ -46,6 +50,7 @@ const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((
 console.log(
   JSON.stringify({
     count,
+    csrKey: keyType,
     issuancesPerSecond: Math.round((count / wall) * 1000),
     cpuMsPerIssuance: ((cpu.user + cpu.system) / 1000 / count).toFixed(2),
     latencyMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: latencies.at(-1)!.toFixed(2) },

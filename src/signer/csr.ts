@@ -33,11 +33,11 @@ const KNOWN_EXTENSIONS = new Set(['2.5.29.17', '2.5.29.19', '2.5.29.15', '2.5.29
  * to be a CA. Every refusal is a CaError('badCsr' | 'badKey') with a reason.
  *
  * The usual request (DER or a CERTIFICATE REQUEST PEM, signed with ECDSA or RSA PKCS#1 v1.5
- * over SHA-2) takes the fast path: the same @peculiar/asn1-csr decoding @peculiar/x509 does,
- * one synchronous node:crypto verify with the KeyObject the key rules already built, and the
- * requested extensions decoded straight into @peculiar/asn1-x509 objects (~4× less CPU than
- * the generic path). Anything else (another signature algorithm, input the fast path cannot
- * decode) goes through the generic @peculiar/x509 + WebCrypto path, which gives the verdict.
+ * over SHA-2) takes the fast path: a strict DER reader (csr-der.ts) and the key imported from
+ * JWK, one synchronous node:crypto verify. What the reader declines goes through the same
+ * @peculiar/asn1-csr decoding @peculiar/x509 does, with the same verify; anything else (another
+ * signature algorithm, input neither can decode) through the generic @peculiar/x509 + WebCrypto
+ * path, which gives the verdict.
  */
 export async function parseCsr(input: Uint8Array | string): Promise<CsrInfo> {
   const fast = parseCsrFast(input);
