@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +22,23 @@ export function cpuMs(pid: number): { user: number; system: number; total: numbe
   const user = (Number(fields[11]) * 1000) / ticks;
   const system = (Number(fields[12]) * 1000) / ticks;
   return { user, system, total: user + system };
+}
+
+/** CPU milliseconds per thread ("main", or NAME/TID; /proc/PID/task/TID): where a process's CPU goes besides its main thread (GC helpers, libuv pool). */
+export function threadCpuMs(pid: number): Map<string, number> {
+  const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}/${tid}`;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / ticks);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
 }
 
 function waitForLine(child: ChildProcess, re: RegExp, what: string): Promise<string> {
@@ -58,8 +75,9 @@ export async function startPki(o: { dir: string; passphrase: string; acmePort: n
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const line = await waitForLine(child, /serve\.started/, 'pki serve');
-  // Keep draining the request log so the pipe never blocks the server.
-  child.stdout!.resume();
+  // Keep draining the request log so the pipe never blocks the server (BENCH_SERVER_LOG=FILE keeps it, e.g. with --trace-deopt).
+  if (process.env.BENCH_SERVER_LOG) child.stdout!.pipe(createWriteStream(process.env.BENCH_SERVER_LOG));
+  else child.stdout!.resume();
   child.stderr!.resume();
   return { name: 'pki', directoryUrl: (JSON.parse(line) as { acmeDirectory: string }).acmeDirectory, caPem: readFileSync(join(o.dir, 'ca/root.pem'), 'utf8'), pid: child.pid!, stop: stopper(child) };
 }
