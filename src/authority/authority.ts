@@ -127,7 +127,7 @@ export class Authority {
     const reason = REVOCATION_REASONS[reasonName];
     if (reason === undefined) throw new CaError('malformed', `unknown revocation reason "${reasonName}"`);
     const at = clock.now();
-    const record = store.transaction(() => {
+    const record = await store.durably(() => {
       const cert = store.certificates.get(serial);
       if (!cert || cert.issuer !== issuer.keyId) throw new CaError('notFound', `no certificate with serial ${serial} was issued by this CA`);
       if (cert.status === 'revoked') {
@@ -148,7 +148,8 @@ export class Authority {
     const { store, issuer } = this.#o;
     const now = this.#o.clock.now();
 
-    store.transaction(() =>
+    // Durable before the key signs: a signature never exists for a serial the disk does not hold.
+    await store.durably(() =>
       store.certificates.reserve({
         serial: template.serial,
         issuer: issuer.keyId,
@@ -166,14 +167,15 @@ export class Authority {
     try {
       der = await signCertificate(template, issuer.signer);
     } catch (e) {
-      store.transaction(() => {
+      await store.durably(() => {
         store.certificates.markFailed(template.serial);
         store.audit.append({ at: now, action: 'certificate.failed', actor: opts.actor ?? 'system', target: template.serial, details: { error: (e as Error).message } });
       });
       throw isCaError(e) ? e : new CaError('keyStore', 'signing failed', { cause: e });
     }
 
-    store.transaction(() => {
+    // Durable before the certificate is handed to anyone.
+    await store.durably(() => {
       store.certificates.markValid(template.serial, der);
       store.audit.append({
         at: now,

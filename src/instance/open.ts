@@ -13,7 +13,7 @@ import { CaMetrics } from '../metrics/metrics.ts';
 import { instrumentSigner } from '../metrics/signer.ts';
 import { keyIdentifier } from '../signer/certificate.ts';
 import { x509 } from '../signer/x509.ts';
-import { openStore, type Store } from '../store/store.ts';
+import { openGroupCommitStore, openStore, type Store } from '../store/store.ts';
 import { resolveKeyStoreSecret } from './secrets.ts';
 
 /** A running CA instance: everything wired, ready to issue and to serve. */
@@ -49,6 +49,9 @@ export async function openInstance(o: OpenOptions): Promise<CaInstance> {
   const intermediate = await readCertificate(resolve(dir, config.intermediate.certificate));
 
   const store = openStore(resolve(dir, config.database));
+  // The authority writes through its own connection with group commit (Store.durably): as durable
+  // as synchronous=FULL, but the disk wait leaves the event loop and concurrent issuances share it.
+  const issuanceStore = openGroupCommitStore(store.db);
   let keyStore: KeyStore | undefined;
   try {
     keyStore = await openKeyStore(type, { baseDir: dir, settings, secret });
@@ -58,7 +61,7 @@ export async function openInstance(o: OpenOptions): Promise<CaInstance> {
     const certKeyId = keyIdentifier(new Uint8Array(intermediate.publicKey.rawData));
     if (keyId !== certKeyId) throw new CaError('config', `key "${config.intermediate.keyLabel}" does not match ${config.intermediate.certificate}`);
     const authority = new Authority({
-      store,
+      store: issuanceStore,
       clock,
       issuer: { certificate: intermediate, keyId, signer, urls: issuerUrls(config.baseUrl, keyId), crlShards: config.crl.shards },
       defaultLifetimeMs: parseDuration(config.issuance.lifetime),
@@ -77,11 +80,13 @@ export async function openInstance(o: OpenOptions): Promise<CaInstance> {
       metrics,
       close: async () => {
         await ks.close();
+        issuanceStore.close();
         store.close();
       },
     };
   } catch (e) {
     await keyStore?.close();
+    issuanceStore.close();
     store.close();
     throw e;
   }
