@@ -25,7 +25,7 @@ const arg = (name: string, def: string) => {
 const ORDERS = Number(arg('orders', '200'));
 const CONCURRENCY = arg('concurrency', '1,8').split(',').map(Number);
 const TARGETS = arg('targets', 'pki,pebble').split(',');
-const WARMUP = 20;
+const WARMUP = Number(arg('warmup', '20'));
 
 async function freePort(): Promise<number> {
   const s = netServer();
