@@ -1,0 +1,107 @@
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import * as ocsp from '@peculiar/asn1-ocsp';
+import * as asn1X509 from '@peculiar/asn1-x509';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serialContents } from '../../src/domain/der.ts';
+import { OcspHttpHandler } from '../../src/http/routes/ocsp-handler.ts';
+import { withOcspFastPath } from '../../src/http/routes/ocsp-listener.ts';
+import { silentLogger, type CaInstance } from '../../src/index.ts';
+import { IssuerHashes, SHA1_OID } from '../../src/status/issuer-hashes.ts';
+import { startStatusService } from '../../src/status/start.ts';
+import type { StatusService } from '../../src/status/status-service.ts';
+import { createTestCa, makeCsr } from '../helpers/ca.ts';
+
+/** The node:http OCSP fast path, fed over raw TCP: the whole request in one packet, or trickled in pieces. */
+describe('OCSP fast path (node:http listener)', () => {
+  let ca: CaInstance;
+  let status: StatusService;
+  let server: Server;
+  let port: number;
+  let der: Uint8Array;
+
+  beforeAll(async () => {
+    ca = await createTestCa();
+    status = await startStatusService(ca, silentLogger);
+    const handler = new OcspHttpHandler({ responder: status.responderLogic, cache: status.cache, clock: ca.clock });
+    server = createServer(withOcspFastPath(handler, (_req, res) => res.writeHead(404).end()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    port = (server.address() as AddressInfo).port;
+    const serial = (await ca.authority.issue((await makeCsr({ cn: 'l.example', sans: [{ type: 'dns', value: 'l.example' }] })).pem)).serial;
+    const h = new IssuerHashes(new Uint8Array(ca.intermediate.rawData)).get(SHA1_OID);
+    const certId = new ocsp.CertID({
+      hashAlgorithm: new asn1X509.AlgorithmIdentifier({ algorithm: SHA1_OID, parameters: null }),
+      issuerNameHash: new OctetString(h.name),
+      issuerKeyHash: new OctetString(h.key),
+      serialNumber: serialContents(serial).buffer as ArrayBuffer,
+    });
+    der = new Uint8Array(AsnConvert.serialize(new ocsp.OCSPRequest({ tbsRequest: new ocsp.TBSRequest({ requestList: [new ocsp.Request({ reqCert: certId })] }) })));
+  });
+  afterAll(async () => {
+    server?.closeAllConnections();
+    await new Promise((r) => server?.close(r));
+    status?.stop();
+    await ca?.close();
+  });
+
+  /** Sends `parts` on one connection (with `gapMs` between them) and returns each HTTP response's status and body. */
+  function exchange(parts: Buffer[], responses: number, gapMs = 0): Promise<{ status: number; body: Buffer }[]> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let buf = Buffer.alloc(0);
+      const out: { status: number; body: Buffer }[] = [];
+      socket.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        for (;;) {
+          const end = buf.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const head = buf.subarray(0, end).toString('latin1');
+          const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+          if (buf.length < end + 4 + length) return;
+          out.push({ status: Number(head.split(' ')[1]), body: buf.subarray(end + 4, end + 4 + length) });
+          buf = buf.subarray(end + 4 + length);
+          if (out.length === responses) {
+            socket.destroy();
+            return resolve(out);
+          }
+        }
+      });
+      socket.on('error', reject);
+      socket.on('close', () => out.length < responses && resolve(out));
+      void (async () => {
+        for (const p of parts) {
+          socket.write(p);
+          if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
+        }
+      })();
+    });
+  }
+  const post = (body: Uint8Array, contentLength = body.length) =>
+    Buffer.from(`POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Type: application/ocsp-request\r\nContent-Length: ${contentLength}\r\n\r\n`, 'latin1');
+  const statusOf = (body: Buffer) => AsnConvert.parse(body, ocsp.OCSPResponse).responseStatus;
+
+  it('ok/a POST in one packet and one trickled in three pieces get the same answer; keep-alive serves both on one connection', async () => {
+    const whole = Buffer.concat([post(der), Buffer.from(der)]);
+    const [a] = await exchange([whole], 1);
+    const [b] = await exchange([post(der), Buffer.from(der.subarray(0, 10)), Buffer.from(der.subarray(10))], 1, 30);
+    expect(a!.status).toBe(200);
+    expect(statusOf(a!.body)).toBe(ocsp.OCSPResponseStatus.successful);
+    expect(b!.body.equals(a!.body)).toBe(true);
+    const two = await exchange([whole, whole], 2);
+    expect(two.map((r) => r.body.equals(a!.body))).toEqual([true, true]);
+  });
+
+  it('fail/garbage, an empty body and an oversized one are malformedRequest (HTTP 200, RFC 6960), never a 5xx', async () => {
+    const garbage = Buffer.from('not an ocsp request at all');
+    const big = Buffer.alloc(20_000, 0x30);
+    const [g] = await exchange([Buffer.concat([post(garbage), garbage])], 1);
+    const [e] = await exchange([post(new Uint8Array(0))], 1);
+    const [o] = await exchange([post(big), big.subarray(0, 5000), big.subarray(5000)], 1, 10);
+    for (const r of [g!, e!, o!]) {
+      expect(r.status).toBe(200);
+      expect(statusOf(r.body)).toBe(ocsp.OCSPResponseStatus.malformedRequest);
+    }
+  });
+});
