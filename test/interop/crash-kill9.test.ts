@@ -10,7 +10,7 @@ import { makeCsr, TEST_PASSPHRASE } from '../helpers/ca.ts';
 import { pkiAsync, pkiBackground } from '../helpers/cli.ts';
 import { freePort } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { LeanAcme } from '../ops/support/acme-lean.ts';
+import { LeanAcmeClient } from '../../scripts/bench/lean-client.ts';
 
 /**
  * Crash safety of the real `pki serve` under load (DESIGN "two-phase issuance"): concurrent
@@ -42,9 +42,9 @@ interface Received {
 
 /** One client ordering certificates one after another until the server goes away. */
 async function worker(directoryUrl: string, tag: string, received: Received[]): Promise<void> {
-  const client = new LeanAcme(directoryUrl, rootPem, { timeoutMs: 10_000 });
+  const client = new LeanAcmeClient(rootPem, 4, { timeoutMs: 10_000 });
   try {
-    await client.directory();
+    await client.directory(directoryUrl);
     if ((await client.newAccount()).status !== 201) return;
     for (let i = 0; ; i++) {
       const name = `${tag}-${i}.crash.test`;

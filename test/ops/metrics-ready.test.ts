@@ -10,7 +10,7 @@ import { startChallengeServer } from '../acme/support/challenge-server.ts';
 import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
 import { createTestCa, makeCsr } from '../helpers/ca.ts';
 import { freePort } from '../helpers/ports.ts';
-import { LeanAcme } from './support/acme-lean.ts';
+import { LeanAcmeClient } from '../../scripts/bench/lean-client.ts';
 import { parsePrometheus, sumOf } from './support/prom.ts';
 
 /** /metrics is valid Prometheus text whose counters follow real traffic; /readyz tells why it is not ready. */
@@ -77,8 +77,8 @@ describe('/metrics', () => {
     }
     expect(sumOf(before.samples, 'pki_crl_age_seconds', { shard: '0' })).toBeGreaterThanOrEqual(0);
 
-    const client = new LeanAcme(server.acme!.directoryUrl, rootPem);
-    await client.directory();
+    const client = new LeanAcmeClient(rootPem);
+    await client.directory(server.acme!.directoryUrl);
     expect((await client.newAccount()).status).toBe(201);
     const chains: string[] = [];
     for (const name of ['m1.metrics.test', 'm2.metrics.test']) chains.push(await client.order(name, await csrDer(name), (t, k) => web.set(t, k)));

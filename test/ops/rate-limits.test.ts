@@ -3,7 +3,7 @@ import { silentLogger, startServer, type CaInstance, type RunningServer } from '
 import { rateLimitsSchema } from '../../src/config/rate-limits.ts';
 import { TokenBuckets } from '../../src/http/middleware/rate-limit.ts';
 import { createTestCa } from '../helpers/ca.ts';
-import { LeanAcme, problemType, type RawResponse } from './support/acme-lean.ts';
+import { LeanAcmeClient, problemType, type RawResponse } from '../../scripts/bench/lean-client.ts';
 import { parsePrometheus, sumOf } from './support/prom.ts';
 
 describe('TokenBuckets', () => {
@@ -56,8 +56,8 @@ describe('ACME rate limits', () => {
   });
 
   const client = async () => {
-    const c = new LeanAcme(server.acme!.directoryUrl, rootPem);
-    await c.directory();
+    const c = new LeanAcmeClient(rootPem);
+    await c.directory(server.acme!.directoryUrl);
     return c;
   };
   const expectLimited = (r: RawResponse) => {
