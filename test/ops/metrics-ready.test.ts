@@ -1,15 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import * as ocsp from '@peculiar/asn1-ocsp';
-import * as asn1X509 from '@peculiar/asn1-x509';
 import { X509Certificate } from 'node:crypto';
-import { IssuerHashes, SHA1_OID } from '../../src/status/issuer-hashes.ts';
 import { MALFORMED_REQUEST } from '../../src/status/ocsp-response.ts';
 import { checkRevocation, fromPem, normalizeSerial, silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
 import { startChallengeServer } from '../acme/support/challenge-server.ts';
 import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
 import { createTestCa, makeCsr } from '../helpers/ca.ts';
 import { freePort } from '../helpers/ports.ts';
+import { ocspRequestDer } from '../helpers/ocsp-request.ts';
 import { LeanAcmeClient } from '../../scripts/bench/lean-client.ts';
 import { parsePrometheus, sumOf } from './support/prom.ts';
 
@@ -51,23 +48,8 @@ function firstLeafSerial(): string {
   return (ca.store.db.prepare(`SELECT serial FROM certificates WHERE issuer = ? AND status = 'valid' LIMIT 1`).get(ca.authority.issuer.keyId) as { serial: string }).serial;
 }
 
-/** The INTEGER content octets of a hex serial (a leading 00 keeps it positive). */
-function serialContents(hex: string): Uint8Array {
-  const b = Buffer.from(hex.length % 2 ? '0' + hex : hex, 'hex');
-  return new Uint8Array(b[0]! & 0x80 ? Buffer.concat([Buffer.of(0), b]) : b);
-}
-
 /** A nonce-less single-certificate OCSP request (what RFC 5019 clients send): answered from the pre-signed cache. */
-function ocspRequest(serial: string): Uint8Array<ArrayBuffer> {
-  const h = new IssuerHashes(new Uint8Array(ca.intermediate.rawData)).get(SHA1_OID);
-  const certId = new ocsp.CertID({
-    hashAlgorithm: new asn1X509.AlgorithmIdentifier({ algorithm: SHA1_OID, parameters: null }),
-    issuerNameHash: new OctetString(h.name),
-    issuerKeyHash: new OctetString(h.key),
-    serialNumber: serialContents(serial).buffer as ArrayBuffer,
-  });
-  return new Uint8Array(AsnConvert.serialize(new ocsp.OCSPRequest({ tbsRequest: new ocsp.TBSRequest({ requestList: [new ocsp.Request({ reqCert: certId })] }) })));
-}
+const ocspRequest = (serial: string) => ocspRequestDer(new Uint8Array(ca.intermediate.rawData), [serial]);
 
 describe('/metrics', () => {
   it('ok/parses as Prometheus text and the counters move with ACME, OCSP and signing traffic', async () => {

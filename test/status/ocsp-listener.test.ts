@@ -1,18 +1,16 @@
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { AsnConvert } from '@peculiar/asn1-schema';
 import * as ocsp from '@peculiar/asn1-ocsp';
-import * as asn1X509 from '@peculiar/asn1-x509';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serialContents } from '../../src/domain/der.ts';
 import { OcspHttpHandler } from '../../src/http/routes/ocsp-handler.ts';
 import { withOcspFastPath } from '../../src/http/routes/ocsp-listener.ts';
 import { silentLogger, type CaInstance } from '../../src/index.ts';
-import { IssuerHashes, SHA1_OID } from '../../src/status/issuer-hashes.ts';
 import { startStatusService } from '../../src/status/start.ts';
 import type { StatusService } from '../../src/status/status-service.ts';
 import { createTestCa, makeCsr } from '../helpers/ca.ts';
+import { ocspRequestDer } from '../helpers/ocsp-request.ts';
 
 /** The node:http OCSP fast path, fed over raw TCP: the whole request in one packet, or trickled in pieces. */
 describe('OCSP fast path (node:http listener)', () => {
@@ -30,14 +28,7 @@ describe('OCSP fast path (node:http listener)', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     port = (server.address() as AddressInfo).port;
     const serial = (await ca.authority.issue((await makeCsr({ cn: 'l.example', sans: [{ type: 'dns', value: 'l.example' }] })).pem)).serial;
-    const h = new IssuerHashes(new Uint8Array(ca.intermediate.rawData)).get(SHA1_OID);
-    const certId = new ocsp.CertID({
-      hashAlgorithm: new asn1X509.AlgorithmIdentifier({ algorithm: SHA1_OID, parameters: null }),
-      issuerNameHash: new OctetString(h.name),
-      issuerKeyHash: new OctetString(h.key),
-      serialNumber: serialContents(serial).buffer as ArrayBuffer,
-    });
-    der = new Uint8Array(AsnConvert.serialize(new ocsp.OCSPRequest({ tbsRequest: new ocsp.TBSRequest({ requestList: [new ocsp.Request({ reqCert: certId })] }) })));
+    der = ocspRequestDer(new Uint8Array(ca.intermediate.rawData), [serial]);
   });
   afterAll(async () => {
     server?.closeAllConnections();

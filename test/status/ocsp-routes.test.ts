@@ -1,15 +1,13 @@
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { AsnConvert } from '@peculiar/asn1-schema';
 import * as ocsp from '@peculiar/asn1-ocsp';
-import * as asn1X509 from '@peculiar/asn1-x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/app.ts';
 import { OcspHttpHandler } from '../../src/http/routes/ocsp-handler.ts';
 import { silentLogger, type CaInstance } from '../../src/index.ts';
-import { IssuerHashes, SHA1_OID } from '../../src/status/issuer-hashes.ts';
-import { serialContents } from '../../src/domain/der.ts';
 import { startStatusService } from '../../src/status/start.ts';
 import type { StatusService } from '../../src/status/status-service.ts';
 import { createTestCa, makeCsr } from '../helpers/ca.ts';
+import { ocspRequestDer } from '../helpers/ocsp-request.ts';
 
 /** The OCSP and CRL routes as mounted on the Hono app (where the node:http fast path is not in front). */
 describe('OCSP and CRL routes on the Hono app', () => {
@@ -35,21 +33,7 @@ describe('OCSP and CRL routes on the Hono app', () => {
     await ca?.close();
   });
 
-  function request(count: number): Uint8Array<ArrayBuffer> {
-    const h = new IssuerHashes(new Uint8Array(ca.intermediate.rawData)).get(SHA1_OID);
-    const list = serials.slice(0, count).map(
-      (s) =>
-        new ocsp.Request({
-          reqCert: new ocsp.CertID({
-            hashAlgorithm: new asn1X509.AlgorithmIdentifier({ algorithm: SHA1_OID, parameters: null }),
-            issuerNameHash: new OctetString(h.name),
-            issuerKeyHash: new OctetString(h.key),
-            serialNumber: serialContents(s).buffer as ArrayBuffer,
-          }),
-        }),
-    );
-    return new Uint8Array(AsnConvert.serialize(new ocsp.OCSPRequest({ tbsRequest: new ocsp.TBSRequest({ requestList: list }) })));
-  }
+  const request = (count: number) => ocspRequestDer(new Uint8Array(ca.intermediate.rawData), serials.slice(0, count));
   const basic = (body: ArrayBuffer) => {
     const r = AsnConvert.parse(body, ocsp.OCSPResponse);
     expect(r.responseStatus).toBe(ocsp.OCSPResponseStatus.successful);
