@@ -1,6 +1,5 @@
 import acme from 'acme-client';
 import { request, Agent } from 'node:https';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initInstance } from '../../src/index.ts';
@@ -10,6 +9,7 @@ import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.t
 import { expectVerifies, sansOf } from '../acme/support/verify.ts';
 import { TEST_PASSPHRASE } from '../helpers/ca.ts';
 import { pkiAsync, pkiBackground } from '../helpers/cli.ts';
+import { freePort } from '../helpers/ports.ts';
 import { hasTool } from '../helpers/tools.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -25,14 +25,6 @@ let dns: TestDnsServer;
 let web: Awaited<ReturnType<typeof startChallengeServer>>;
 let acmePort: number;
 let rootPem: string;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function serve() {
   const p = pkiBackground(['serve', '--dir', dir, '--http-port', '0', '--acme-port', String(acmePort), '--http01-port', String(web.port), '--dns-server', dns.address], /serve\.started/, env);

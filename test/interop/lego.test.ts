@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEabKey } from '../../src/acme/eab.ts';
@@ -9,6 +8,7 @@ import { silentLogger, startServer, type CaInstance, type RunningServer } from '
 import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
 import { expectVerifies, sansOf } from '../acme/support/verify.ts';
 import { createTestCa } from '../helpers/ca.ts';
+import { freePort } from '../helpers/ports.ts';
 import { hasTool } from '../helpers/tools.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -27,14 +27,6 @@ let http01Port: number;
 let tlsPort: number;
 let rootFile: string;
 const eabOf = new Map<string, { kid: string; hmacKey: string }>();
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function lego(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
