@@ -1,11 +1,8 @@
 import acme from 'acme-client';
 import { Agent } from 'node:https';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
-import { startChallengeServer } from '../acme/support/challenge-server.ts';
-import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { expectVerifies, sansOf } from '../acme/support/verify.ts';
-import { createTestCa } from '../helpers/ca.ts';
+import { useAcmeServer } from '../helpers/acme-server.ts';
 import { hasTool } from '../helpers/tools.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -15,31 +12,15 @@ import { tempDir } from '../helpers/tmp.ts';
  */
 const haveOpenssl = hasTool('openssl', ['version']);
 const dir = tempDir();
-let ca: CaInstance;
-let server: RunningServer;
-let dns: TestDnsServer;
-let web: Awaited<ReturnType<typeof startChallengeServer>>;
-let rootPem: string;
+const live = useAcmeServer();
 
-beforeAll(async () => {
-  ca = await createTestCa();
-  rootPem = ca.root.toString('pem') + '\n';
-  dns = await startDnsServer();
-  web = await startChallengeServer();
-  server = await startServer(ca, { host: '127.0.0.1', port: 0, logger: silentLogger, acme: { requireEab: false, http01Port: web.port, dnsServer: dns.address } });
+beforeAll(() => {
   // acme-client talks through axios: trust our root for the HTTPS directory.
-  acme.axios.defaults.httpsAgent = new Agent({ ca: rootPem, keepAlive: true });
-});
-
-afterAll(async () => {
-  await server?.close();
-  await web?.close();
-  await dns?.close();
-  await ca?.close();
+  acme.axios.defaults.httpsAgent = new Agent({ ca: live.rootPem, keepAlive: true });
 });
 
 async function enroll(names: string[], challenge: 'http-01' | 'dns-01', existing?: acme.Client): Promise<string> {
-  const client = existing ?? new acme.Client({ directoryUrl: server.acme!.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
+  const client = existing ?? new acme.Client({ directoryUrl: live.server.acme!.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
   const [, csr] = await acme.crypto.createCsr({ altNames: names }, await acme.crypto.createPrivateEcdsaKey());
   return client.auto({
     csr,
@@ -47,9 +28,9 @@ async function enroll(names: string[], challenge: 'http-01' | 'dns-01', existing
     challengePriority: [challenge],
     skipChallengeVerification: true,
     challengeCreateFn: async (authz, ch, keyAuthorization) => {
-      if (ch.type === 'http-01') web.set(ch.token, keyAuthorization);
+      if (ch.type === 'http-01') live.web.set(ch.token, keyAuthorization);
       // For dns-01 acme-client hands over the TXT value (the digest) already.
-      else dns.addTxt(`_acme-challenge.${authz.identifier.value}`, keyAuthorization);
+      else live.dns.addTxt(`_acme-challenge.${authz.identifier.value}`, keyAuthorization);
     },
     challengeRemoveFn: async () => {},
   });
@@ -58,28 +39,28 @@ async function enroll(names: string[], challenge: 'http-01' | 'dns-01', existing
 describe.skipIf(!haveOpenssl)('acme-client interop', () => { // skips only locally: hasTool() throws when CI is set
   it('enrolls through http-01 and gets a chain that verifies with exactly the requested names', async () => {
     const chain = await enroll(['app.example.test', 'api.example.test'], 'http-01');
-    const leaf = expectVerifies(dir, rootPem, chain);
+    const leaf = expectVerifies(dir, live.rootPem, chain);
     expect(sansOf(leaf)).toEqual(['dns:api.example.test', 'dns:app.example.test']);
   });
 
   it('enrolls through dns-01, including a wildcard', async () => {
     const chain = await enroll(['*.wild.example.test', 'wild.example.test'], 'dns-01');
-    const leaf = expectVerifies(dir, rootPem, chain);
+    const leaf = expectVerifies(dir, live.rootPem, chain);
     expect(sansOf(leaf)).toEqual(['dns:*.wild.example.test', 'dns:wild.example.test']);
   });
 
   it('rolls its account key (keyChange), keeps enrolling with the new key, revokes, and deactivates its account', async () => {
-    const client = new acme.Client({ directoryUrl: server.acme!.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
+    const client = new acme.Client({ directoryUrl: live.server.acme!.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
     await client.createAccount({ termsOfServiceAgreed: true });
     const accountUrl = client.getAccountUrl();
     await client.updateAccountKey(await acme.crypto.createPrivateEcdsaKey());
     expect(client.getAccountUrl()).toBe(accountUrl);
     const chain = await enroll(['rolled.example.test'], 'http-01', client);
-    expect(sansOf(expectVerifies(dir, rootPem, chain))).toEqual(['dns:rolled.example.test']);
+    expect(sansOf(expectVerifies(dir, live.rootPem, chain))).toEqual(['dns:rolled.example.test']);
     await client.revokeCertificate(chain, { reason: 4 });
     const { normalizeSerial } = await import('../../src/signer/serial.ts');
-    const serial = normalizeSerial(expectVerifies(dir, rootPem, chain).serialNumber);
-    expect(ca.store.certificates.get(serial)?.status).toBe('revoked');
+    const serial = normalizeSerial(expectVerifies(dir, live.rootPem, chain).serialNumber);
+    expect(live.ca.store.certificates.get(serial)?.status).toBe('revoked');
     const deactivated = await client.updateAccount({ status: 'deactivated' });
     expect(deactivated.status).toBe('deactivated');
   });

@@ -1,39 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { X509Certificate } from 'node:crypto';
 import { MALFORMED_REQUEST } from '../../src/status/ocsp-response.ts';
-import { checkRevocation, fromPem, normalizeSerial, silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
-import { startChallengeServer } from '../acme/support/challenge-server.ts';
-import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
-import { createTestCa, makeCsr } from '../helpers/ca.ts';
-import { freePort } from '../helpers/ports.ts';
+import { checkRevocation, fromPem, normalizeSerial } from '../../src/index.ts';
+import { useAcmeServer } from '../helpers/acme-server.ts';
+import { makeCsr } from '../helpers/ca.ts';
 import { ocspRequestDer } from '../helpers/ocsp-request.ts';
 import { LeanAcmeClient } from '../../scripts/bench/lean-client.ts';
 import { parsePrometheus, sumOf } from './support/prom.ts';
 
 /** /metrics is valid Prometheus text whose counters follow real traffic; /readyz tells why it is not ready. */
-let ca: CaInstance;
-let server: RunningServer;
-let dns: TestDnsServer;
-let web: Awaited<ReturnType<typeof startChallengeServer>>;
-let rootPem: string;
-
-beforeAll(async () => {
-  const port = await freePort();
-  ca = await createTestCa({ baseUrl: `http://127.0.0.1:${port}` });
-  rootPem = ca.root.toString('pem') + '\n';
-  dns = await startDnsServer();
-  web = await startChallengeServer();
-  server = await startServer(ca, { host: '127.0.0.1', port, logger: silentLogger, acme: { requireEab: false, http01Port: web.port, dnsServer: dns.address } });
-});
-afterAll(async () => {
-  await server?.close();
-  await web?.close();
-  await dns?.close();
-  await ca?.close();
-});
+const live = useAcmeServer({ ownBaseUrl: true });
 
 async function scrape() {
-  const res = await fetch(`${server.httpUrl}/metrics`);
+  const res = await fetch(`${live.server.httpUrl}/metrics`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   return parsePrometheus(await res.text());
@@ -45,11 +24,11 @@ const serialOf = (chain: string) => normalizeSerial(new X509Certificate(leafDer(
 
 /** A certificate this CA issued (any leaf). */
 function firstLeafSerial(): string {
-  return (ca.store.db.prepare(`SELECT serial FROM certificates WHERE issuer = ? AND status = 'valid' LIMIT 1`).get(ca.authority.issuer.keyId) as { serial: string }).serial;
+  return (live.ca.store.db.prepare(`SELECT serial FROM certificates WHERE issuer = ? AND status = 'valid' LIMIT 1`).get(live.ca.authority.issuer.keyId) as { serial: string }).serial;
 }
 
 /** A nonce-less single-certificate OCSP request (what RFC 5019 clients send): answered from the pre-signed cache. */
-const ocspRequest = (serial: string) => ocspRequestDer(new Uint8Array(ca.intermediate.rawData), [serial]);
+const ocspRequest = (serial: string) => ocspRequestDer(new Uint8Array(live.ca.intermediate.rawData), [serial]);
 
 describe('/metrics', () => {
   it('ok/parses as Prometheus text and the counters move with ACME, OCSP and signing traffic', async () => {
@@ -59,11 +38,11 @@ describe('/metrics', () => {
     }
     expect(sumOf(before.samples, 'pki_crl_age_seconds', { shard: '0' })).toBeGreaterThanOrEqual(0);
 
-    const client = new LeanAcmeClient(rootPem);
-    await client.directory(server.acme!.directoryUrl);
+    const client = new LeanAcmeClient(live.rootPem);
+    await client.directory(live.server.acme!.directoryUrl);
     expect((await client.newAccount()).status).toBe(201);
     const chains: string[] = [];
-    for (const name of ['m1.metrics.test', 'm2.metrics.test']) chains.push(await client.order(name, await csrDer(name), (t, k) => web.set(t, k)));
+    for (const name of ['m1.metrics.test', 'm2.metrics.test']) chains.push(await client.order(name, await csrDer(name), (t, k) => live.web.set(t, k)));
     // A request that fails: finalize on an order that is not ready.
     const o = await client.newOrder('m3.metrics.test');
     const fin = await client.post((JSON.parse(o.body) as { finalize: string }).finalize, { csr: Buffer.from(await csrDer('m3.metrics.test')).toString('base64url') });
@@ -71,19 +50,19 @@ describe('/metrics', () => {
     client.close();
     // OCSP: `pki status`'s check (with a nonce: signed for the request), then the same plain request
     // twice by POST and by GET: the first is served pre-signed, the repeat is a raw-bytes cache hit.
-    const issuerDer = new Uint8Array(ca.intermediate.rawData);
+    const issuerDer = new Uint8Array(live.ca.intermediate.rawData);
     for (const chain of chains) expect((await checkRevocation({ certDer: leafDer(chain), issuerDer })).ocsp.status).toBe('good');
     const der = ocspRequest(serialOf(chains[0]!));
     for (let i = 0; i < 2; i++) {
-      const post = await fetch(`${server.httpUrl}/ocsp`, { method: 'POST', body: der, headers: { 'Content-Type': 'application/ocsp-request' } });
+      const post = await fetch(`${live.server.httpUrl}/ocsp`, { method: 'POST', body: der, headers: { 'Content-Type': 'application/ocsp-request' } });
       expect(post.status).toBe(200);
       await post.arrayBuffer();
-      const get = await fetch(`${server.httpUrl}/ocsp/${encodeURIComponent(Buffer.from(der).toString('base64'))}`);
+      const get = await fetch(`${live.server.httpUrl}/ocsp/${encodeURIComponent(Buffer.from(der).toString('base64'))}`);
       expect(get.status).toBe(200);
       await get.arrayBuffer();
     }
     // Garbage is an OCSP error response, counted as such.
-    await (await fetch(`${server.httpUrl}/ocsp/not-base64!`)).arrayBuffer();
+    await (await fetch(`${live.server.httpUrl}/ocsp/not-base64!`)).arrayBuffer();
 
     const after = await scrape();
     const delta = (name: string, labels: Record<string, string> = {}) => sumOf(after.samples, name, labels) - sumOf(before.samples, name, labels);
@@ -101,7 +80,7 @@ describe('/metrics', () => {
     expect(delta('pki_ocsp_requests_total', { method: 'GET', result: 'error' })).toBe(1);
     expect(delta('pki_keystore_errors_total')).toBe(0);
 
-    await ca.authority.revoke(serialOf(chains[0]!), { reason: 'keyCompromise' });
+    await live.ca.authority.revoke(serialOf(chains[0]!), { reason: 'keyCompromise' });
     const revoked = await scrape();
     expect(sumOf(revoked.samples, 'pki_certificates_revoked_total', { profile: 'default', reason: 'keyCompromise' })).toBe(1);
   });
@@ -109,51 +88,51 @@ describe('/metrics', () => {
 
 describe('OCSP is not rate-limited, but its body is capped', () => {
   it('fail/a POST over 8 KiB is answered malformedRequest unparsed; over 64 KiB the connection is dropped', async () => {
-    const big = await fetch(`${server.httpUrl}/ocsp`, { method: 'POST', body: new Uint8Array(9 * 1024), headers: { 'Content-Type': 'application/ocsp-request' } });
+    const big = await fetch(`${live.server.httpUrl}/ocsp`, { method: 'POST', body: new Uint8Array(9 * 1024), headers: { 'Content-Type': 'application/ocsp-request' } });
     expect(big.status).toBe(200);
     expect(Buffer.from(await big.arrayBuffer())).toEqual(Buffer.from(MALFORMED_REQUEST));
-    await expect(fetch(`${server.httpUrl}/ocsp`, { method: 'POST', body: new Uint8Array(1024 * 1024), headers: { 'Content-Type': 'application/ocsp-request' } }).then((r) => r.arrayBuffer())).rejects.toThrow();
+    await expect(fetch(`${live.server.httpUrl}/ocsp`, { method: 'POST', body: new Uint8Array(1024 * 1024), headers: { 'Content-Type': 'application/ocsp-request' } }).then((r) => r.arrayBuffer())).rejects.toThrow();
     // Many requests in a row from one address are all answered: no limit applies.
     const der = ocspRequest(firstLeafSerial());
-    const statuses = await Promise.all(Array.from({ length: 200 }, () => fetch(`${server.httpUrl}/ocsp`, { method: 'POST', body: der }).then(async (r) => (await r.arrayBuffer(), r.status))));
+    const statuses = await Promise.all(Array.from({ length: 200 }, () => fetch(`${live.server.httpUrl}/ocsp`, { method: 'POST', body: der }).then(async (r) => (await r.arrayBuffer(), r.status))));
     expect(new Set(statuses)).toEqual(new Set([200]));
   });
 });
 
 describe('/readyz', () => {
   it('ok/ready: database writable, signer signs, CRL current', async () => {
-    const res = await fetch(`${server.httpUrl}/readyz`);
+    const res = await fetch(`${live.server.httpUrl}/readyz`);
     const body = (await res.json()) as { status: string; checks: Record<string, { ok: boolean }> };
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.status).toBe('ready');
     expect(Object.values(body.checks).every((c) => c.ok)).toBe(true);
-    expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${live.server.httpUrl}/healthz`)).status).toBe(200);
   });
 
   it('fail/503 with the reason when the CRL is out of date', async () => {
-    const current = server.status.crls.current.bind(server.status.crls);
+    const current = live.server.status.crls.current.bind(live.server.status.crls);
     const stale = { thisUpdate: new Date(Date.now() - 7_200_000), nextUpdate: new Date(Date.now() - 3_600_000) };
-    (server.status.crls as { current: unknown }).current = () => stale;
+    (live.server.status.crls as { current: unknown }).current = () => stale;
     try {
-      const res = await fetch(`${server.httpUrl}/readyz`);
+      const res = await fetch(`${live.server.httpUrl}/readyz`);
       expect(res.status).toBe(503);
       const body = (await res.json()) as { status: string; reason: string };
       expect(body.status).toBe('not ready');
       expect(body.reason).toMatch(/^crl: shard 0 expired at /);
     } finally {
-      (server.status.crls as { current: unknown }).current = current;
+      (live.server.status.crls as { current: unknown }).current = current;
     }
   });
 
   it('fail/503 with the reason when the database cannot be written', async () => {
-    ca.store.db.exec('PRAGMA query_only = ON');
+    live.ca.store.db.exec('PRAGMA query_only = ON');
     try {
-      const res = await fetch(`${server.httpUrl}/readyz`);
+      const res = await fetch(`${live.server.httpUrl}/readyz`);
       expect(res.status).toBe(503);
       expect(((await res.json()) as { reason: string }).reason).toMatch(/^database: cannot write/);
     } finally {
-      ca.store.db.exec('PRAGMA query_only = OFF');
+      live.ca.store.db.exec('PRAGMA query_only = OFF');
     }
-    expect((await fetch(`${server.httpUrl}/readyz`)).status).toBe(200);
+    expect((await fetch(`${live.server.httpUrl}/readyz`)).status).toBe(200);
   });
 });
