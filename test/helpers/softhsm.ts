@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pkcs11js from 'pkcs11js';
 import { hasTool, run } from './tools.ts';
 import { tempDir } from './tmp.ts';
 
@@ -52,4 +53,17 @@ export function createTestToken(label = `pki-${randomBytes(4).toString('hex')}`)
   const env = { ...process.env, SOFTHSM2_CONF: file };
   run('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', soPin], { env });
   return { module: SOFTHSM_MODULE, label, pin, soPin, conf: file, env };
+}
+
+/** Closes every session this process has on the token, from a handle of its own (as a flaky HSM link would). */
+export function closeAllSessionsUnderneath(token: TestToken): void {
+  const p11 = new pkcs11js.PKCS11();
+  p11.load(token.module);
+  try {
+    p11.C_Initialize();
+  } catch {
+    // Already initialized by the instance's key store.
+  }
+  const slot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trim() === token.label)!;
+  p11.C_CloseAllSessions(slot);
 }

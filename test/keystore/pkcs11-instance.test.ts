@@ -5,7 +5,7 @@ import pkcs11js from 'pkcs11js';
 import { openInstance } from '../../src/index.ts';
 import { makeCsr } from '../helpers/ca.ts';
 import { pki } from '../helpers/cli.ts';
-import { createTestToken, hasSoftHsm, type TestToken } from '../helpers/softhsm.ts';
+import { closeAllSessionsUnderneath, createTestToken, hasSoftHsm, type TestToken } from '../helpers/softhsm.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { hasTool, run } from '../helpers/tools.ts';
 
@@ -123,16 +123,7 @@ describe.skipIf(!available)('a CA instance with its keys on a SoftHSM2 token', (
     const ca = await openInstance({ dir, env: { PKI_PKCS11_PIN: token.pin } });
     try {
       const first = await ca.authority.issue((await makeCsr({ cn: 'a.example.internal', sans: [{ type: 'dns', value: 'a.example.internal' }] })).pem);
-      // Another handle on the same library closes every session of this process on the token.
-      const p11 = new pkcs11js.PKCS11();
-      p11.load(token.module);
-      try {
-        p11.C_Initialize();
-      } catch {
-        // Already initialized by the instance's key store: same library, same state.
-      }
-      const slot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trim() === token.label)!;
-      p11.C_CloseAllSessions(slot);
+      closeAllSessionsUnderneath(token);
       const second = await ca.authority.issue((await makeCsr({ cn: 'b.example.internal', sans: [{ type: 'dns', value: 'b.example.internal' }] })).pem);
       for (const cert of [first, second]) {
         const file = join(work, `${cert.serial}.pem`);

@@ -2,10 +2,9 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pkcs11js from 'pkcs11js';
 import { initInstance, openInstance, silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
 import { makeCsr } from '../helpers/ca.ts';
-import { createTestToken, hasSoftHsm, type TestToken } from '../helpers/softhsm.ts';
+import { closeAllSessionsUnderneath, createTestToken, hasSoftHsm, type TestToken } from '../helpers/softhsm.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { hasTool, run, runStatus } from '../helpers/tools.ts';
 
@@ -21,18 +20,6 @@ function opensslAsync(args: string[]): Promise<{ status: number; stdout: string;
   });
 }
 
-/** Closes every session this process has on the token, from a handle of its own (as a flaky HSM link would). */
-function closeAllSessionsUnderneath(token: TestToken): void {
-  const p11 = new pkcs11js.PKCS11();
-  p11.load(token.module);
-  try {
-    p11.C_Initialize();
-  } catch {
-    // Already initialized by the instance's key store.
-  }
-  const slot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trim() === token.label)!;
-  p11.C_CloseAllSessions(slot);
-}
 
 /**
  * The whole life of a certificate with the intermediate key on the token, checked by openssl:
