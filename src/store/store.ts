@@ -63,6 +63,7 @@ export class Store {
 
   close(): void {
     if (this.db.open) this.db.close();
+    this.#flusher?.close();
   }
 }
 

@@ -1,19 +1,37 @@
-import { open } from 'node:fs/promises';
+import { closeSync, fdatasync, fstatSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Makes a file's written data durable (fdatasync), off the event loop. */
 export type DataSync = (path: string) => Promise<void>;
 
-const datasyncFile: DataSync = async (path) => {
-  // Opened per flush: the -wal file is replaced when every connection closes, and an fd kept
-  // open across that would sync a deleted inode.
-  const fh = await open(path, 'r');
-  try {
-    await fh.datasync();
-  } finally {
-    await fh.close();
+/**
+ * fdatasync through descriptors kept open per path: opening the file for every flush cost
+ * ~0.26 ms of CPU here, more than the sync. SQLite keeps the -wal file while any connection is
+ * open (this flusher's own among them); should it still be deleted and made anew, the old
+ * descriptor's link count is 0 and the path is opened again.
+ */
+class OpenFiles {
+  readonly #fds = new Map<string, number>();
+
+  sync: DataSync = (path) => {
+    let fd = this.#fds.get(path);
+    if (fd !== undefined && fstatSync(fd).nlink === 0) {
+      closeSync(fd);
+      fd = undefined;
+    }
+    if (fd === undefined) {
+      fd = openSync(path, 'r');
+      this.#fds.set(path, fd);
+    }
+    const open = fd;
+    return new Promise((resolve, reject) => fdatasync(open, (e) => (e ? reject(e) : resolve())));
+  };
+
+  close(): void {
+    for (const fd of this.#fds.values()) closeSync(fd);
+    this.#fds.clear();
   }
-};
+}
 
 interface Waiter {
   generation: number;
@@ -34,6 +52,7 @@ interface Waiter {
 export class WalFlusher {
   readonly #walPath: string;
   readonly #sync: DataSync;
+  readonly #files: OpenFiles | null;
   #requested = 0;
   #running = false;
   #dirSynced = false;
@@ -41,7 +60,13 @@ export class WalFlusher {
 
   constructor(databasePath: string, o: { sync?: DataSync } = {}) {
     this.#walPath = `${databasePath}-wal`;
-    this.#sync = o.sync ?? datasyncFile;
+    this.#files = o.sync ? null : new OpenFiles();
+    this.#sync = o.sync ?? this.#files!.sync;
+  }
+
+  /** Closes the descriptors it keeps (with the connection whose commits it flushes). */
+  close(): void {
+    this.#files?.close();
   }
 
   /** Resolves when every commit made before this call is durable; rejects if the sync failed. */

@@ -128,3 +128,33 @@ describe('relaxed commits (rows rebuilt from others when missing)', () => {
     store.close();
   });
 });
+
+describe('WalFlusher with the real fdatasync', () => {
+  it('ok/keeps the -wal file open between flushes, reopens it when it was deleted and made anew, closes it with the store', async () => {
+    const { writeFileSync, readdirSync, readlinkSync, rmSync } = await import('node:fs');
+    const base = join(dir, 'k.db');
+    const wal = `${base}-wal`;
+    const openOn = () =>
+      readdirSync('/proc/self/fd')
+        .map((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return '';
+          }
+        })
+        .filter((l) => l.startsWith(wal));
+    writeFileSync(wal, 'a');
+    const f = new WalFlusher(base);
+    await f.flush();
+    await f.flush();
+    expect(openOn()).toEqual([wal]);
+    rmSync(wal);
+    writeFileSync(wal, 'b');
+    await f.flush();
+    // The descriptor of the deleted file was closed; the one open now is the new file's.
+    expect(openOn()).toEqual([wal]);
+    f.close();
+    expect(openOn()).toEqual([]);
+  });
+});
