@@ -95,4 +95,20 @@ describe('OCSP fast path (node:http listener)', () => {
       expect(statusOf(r.body)).toBe(ocsp.OCSPResponseStatus.malformedRequest);
     }
   });
+
+  it('fail/a client that sends half a body and disconnects does not take the listener down', async () => {
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write(Buffer.concat([post(der, der.length + 50), Buffer.from(der.subarray(0, 20))]));
+          setTimeout(() => {
+            socket.destroy();
+            resolve();
+          }, i * 2);
+        });
+      });
+    }
+    const [r] = await exchange([Buffer.concat([post(der), Buffer.from(der)])], 1);
+    expect(statusOf(r!.body)).toBe(ocsp.OCSPResponseStatus.successful);
+  });
 });

@@ -40,6 +40,8 @@ export function withOcspFastPath(handler: OcspHttpHandler, next: RequestListener
  * Anything still arriving by then goes through the event path.
  */
 function readBody(req: IncomingMessage, res: ServerResponse, handler: OcspHttpHandler, passOn?: PassOn): void {
+  // A client that goes away before then must not leave an 'error' with no listener.
+  req.once('error', () => res.destroy());
   setImmediate(() => {
     if (!req.complete) return readBodyEvents(req, res, handler, passOn);
     const body = (req.read() as Buffer | null) ?? Buffer.alloc(0);
@@ -62,7 +64,6 @@ function readBodyEvents(req: IncomingMessage, res: ServerResponse, handler: Ocsp
     else (chunks ??= [first]).push(c);
   });
   req.on('end', () => answerPost(req, res, handler, chunks ? Buffer.concat(chunks) : (first ?? Buffer.alloc(0)), size, passOn));
-  req.on('error', () => res.destroy());
 }
 
 /** `size` is the body's full length; past the cap only its start was kept, and the answer is malformedRequest. */
