@@ -7,44 +7,36 @@
  *
  *   N=300 node --import tsx scripts/bench-acme-steps.ts
  */
-import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as netServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { webcrypto } from 'node:crypto';
-import { initInstance } from '../src/index.ts';
-import { x509 } from '../src/signer/x509.ts';
+import { startChallengeServer } from '../test/acme/support/challenge-server.ts';
 import { startDnsServer } from '../test/acme/support/dns-server.ts';
+import { freePort } from '../test/helpers/ports.ts';
 import { LeanAcmeClient } from './bench/lean-client.ts';
 import { startPki } from './bench/servers.ts';
-const freePort = async () => { const s = netServer(); await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r())); const p = (s.address() as AddressInfo).port; await new Promise((r) => s.close(r)); return p; };
-const tokens = new Map<string, string>();
-const web = createServer((req, res) => { const t = /acme-challenge\/(.+)$/.exec(req.url ?? '')?.[1]; const b = t ? tokens.get(t) : undefined; res.writeHead(b ? 200 : 404).end(b ?? ''); });
-await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
+import { initBenchInstance, makeCsrs } from './bench/workload.ts';
+
+const web = await startChallengeServer();
 const dns = await startDnsServer();
 const work = mkdtempSync(join(tmpdir(), 'bench-acme-steps-'));
 const dir = join(work, 'ca');
-await initInstance({ dir, passphrase: 'passphrase-x', requireEab: false });
-const cfgPath = join(dir, 'pki.json'); const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
-writeFileSync(cfgPath, JSON.stringify({ ...cfg, rateLimits: { newOrderPerAccount: false, finalizePerAccount: false } }));
-const server = await startPki({ dir, passphrase: 'passphrase-x', acmePort: await freePort(), http01Port: (web.address() as AddressInfo).port, dnsServer: dns.address });
+await initBenchInstance(dir, 'bench-passphrase');
+const server = await startPki({ dir, passphrase: 'bench-passphrase', acmePort: await freePort(), http01Port: web.port, dnsServer: dns.address });
 const ns = () => Number(readFileSync(`/proc/${server.pid}/task/${server.pid}/schedstat`, 'utf8').split(' ')[0]);
 const client = new LeanAcmeClient(server.caPem, 1);
 await client.start(server.directoryUrl);
-const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 const acc = new Map<string, number>();
 const N = Number(process.env.N ?? 300);
+const orders = await makeCsrs(N + 100, 's');
 for (let i = 0; i < N + 100; i++) {
-  const keys = (await webcrypto.subtle.generateKey(alg, false, ['sign', 'verify'])) as CryptoKeyPair;
-  const name = `s${i}.bench.test`;
-  const csr = Buffer.from((await x509.Pkcs10CertificateRequestGenerator.create({ name: '', keys, signingAlgorithm: alg, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: name }])] })).rawData).toString('base64url');
+  const { name, csr } = orders[i]!;
   const step = async <T>(k: string, f: () => Promise<T>): Promise<T> => { const a = ns(); const r = await f(); if (i >= 100) acc.set(k, (acc.get(k) ?? 0) + ns() - a); return r; };
   const o = await step('newOrder', () => client.newOrder(name));
   const order = JSON.parse(o.body) as { authorizations: string[]; finalize: string };
   const az = JSON.parse((await step('authz', () => client.post(order.authorizations[0]!, ''))).body) as { challenges: { type: string; url: string; token: string }[] };
   const ch = az.challenges.find((c) => c.type === 'http-01')!;
-  tokens.set(ch.token, `${ch.token}.${client.thumbprint}`);
+  web.set(ch.token, `${ch.token}.${client.thumbprint}`);
   await step('challenge+validation', () => client.post(ch.url, {}));
   await step('order poll', () => client.post(o.headers.location as string, ''));
   const fin = JSON.parse((await step('finalize', () => client.post(order.finalize, { csr }))).body) as { certificate: string };
@@ -61,5 +53,5 @@ console.log('order total'.padEnd(24), (total / N / 1e6).toFixed(3), 'ms');
 client.close();
 await server.stop();
 await dns.close();
-web.close();
+await web.close();
 rmSync(work, { recursive: true, force: true });

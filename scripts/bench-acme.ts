@@ -6,15 +6,13 @@
  *
  *   scripts/bench-acme [--orders 200] [--concurrency 1,8] [--targets pki,pebble] [--markdown]
  */
-import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as netServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { webcrypto } from 'node:crypto';
-import { initInstance } from '../src/index.ts';
-import { x509 } from '../src/signer/x509.ts';
+import { startChallengeServer } from '../test/acme/support/challenge-server.ts';
 import { startDnsServer } from '../test/acme/support/dns-server.ts';
+import { freePort } from '../test/helpers/ports.ts';
+import { initBenchInstance, makeCsrs } from './bench/workload.ts';
 import { LeanAcmeClient } from './bench/lean-client.ts';
 import { cpuMs, startPebble, startPki, threadCpuMs, type ServerUnderTest } from './bench/servers.ts';
 
@@ -26,26 +24,6 @@ const ORDERS = Number(arg('orders', '200'));
 const CONCURRENCY = arg('concurrency', '1,8').split(',').map(Number);
 const TARGETS = arg('targets', 'pki,pebble').split(',');
 const WARMUP = Number(arg('warmup', '20'));
-
-async function freePort(): Promise<number> {
-  const s = netServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function makeCsrs(n: number, tag: string): Promise<{ name: string; csr: string }[]> {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    const name = `o${i}-${tag}.bench.test`;
-    const keys = (await webcrypto.subtle.generateKey(alg, false, ['sign', 'verify'])) as CryptoKeyPair;
-    const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: '', keys, signingAlgorithm: alg, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: name }])] });
-    out.push({ name, csr: Buffer.from(csr.rawData).toString('base64url') });
-  }
-  return out;
-}
 
 interface Result {
   target: string;
@@ -62,15 +40,14 @@ interface Result {
   badNonce: number;
 }
 
-async function run(server: ServerUnderTest, concurrency: number, tokens: Map<string, string>, tag: string): Promise<Result> {
+async function run(server: ServerUnderTest, concurrency: number, serve: (token: string, keyAuth: string) => void, tag: string): Promise<Result> {
   const client = new LeanAcmeClient(server.caPem, concurrency);
   await client.start(server.directoryUrl);
-  const serve = (t: string, k: string) => void tokens.set(t, k);
-  for (const w of await makeCsrs(WARMUP, `warm-${tag}`)) await client.order(w.name, w.csr, serve);
+  for (const w of await makeCsrs(WARMUP, `warm-${tag}-`)) await client.order(w.name, w.csr, serve);
   client.problems.clear();
   client.serverErrors = 0;
   client.requests = 0;
-  const work = await makeCsrs(ORDERS, tag);
+  const work = await makeCsrs(ORDERS, `o-${tag}-`);
   const latencies: number[] = [];
   const cpu0 = cpuMs(server.pid);
   const threads0 = threadCpuMs(server.pid);
@@ -102,14 +79,8 @@ async function run(server: ServerUnderTest, concurrency: number, tokens: Map<str
 }
 
 const work = mkdtempSync(join(tmpdir(), 'bench-acme-'));
-const tokens = new Map<string, string>();
-const web = createServer((req, res) => {
-  const token = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '')?.[1];
-  const body = token ? tokens.get(token) : undefined;
-  res.writeHead(body ? 200 : 404).end(body ?? '');
-});
-await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
-const http01Port = (web.address() as AddressInfo).port;
+const web = await startChallengeServer();
+const http01Port = web.port;
 const dns = await startDnsServer();
 const results: Result[] = [];
 try {
@@ -117,19 +88,14 @@ try {
     let server: ServerUnderTest;
     if (target === 'pki') {
       const dir = join(work, 'ca');
-      await initInstance({ dir, passphrase: 'bench-passphrase', requireEab: false });
-      // One account orders as fast as it can here: raise its per-account limits (still checked on every request) past the run.
-      const configPath = join(dir, 'pki.json');
-      const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
-      const unbounded = { burst: 1_000_000, perSecond: 1_000_000 };
-      writeFileSync(configPath, JSON.stringify({ ...config, rateLimits: { ...(config.rateLimits as object), newOrderPerAccount: unbounded, finalizePerAccount: unbounded } }, null, 2));
+      await initBenchInstance(dir, 'bench-passphrase');
       server = await startPki({ dir, passphrase: 'bench-passphrase', acmePort: await freePort(), http01Port, dnsServer: dns.address });
     } else {
       server = await startPebble({ workDir: work, port: await freePort(), http01Port, dnsServer: dns.address });
     }
     try {
       for (const c of CONCURRENCY) {
-        const r = await run(server, c, tokens, `${target}-${c}`);
+        const r = await run(server, c, web.set, `${target}-${c}`);
         results.push(r);
         process.stderr.write(`${JSON.stringify(r)}\n`);
       }
@@ -138,7 +104,7 @@ try {
     }
   }
 } finally {
-  web.close();
+  await web.close();
   await dns.close();
   rmSync(work, { recursive: true, force: true });
 }

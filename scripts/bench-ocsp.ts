@@ -14,7 +14,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../test/helpers/ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,15 +38,6 @@ for (const tool of ['wrk', 'openssl', 'unshare', 'ip']) {
 const work = mkdtempSync(join(tmpdir(), 'bench-ocsp-'));
 const dir = join(work, 'ca');
 const sh = (cmd: string, a: string[], input?: string) => execFileSync(cmd, a, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** A node:http server answering every request with a fixed body (argv: port, body size). */
 const BARE_SERVER = `const http = require("node:http"); const body = Buffer.alloc(Number(process.argv[2]), 1);
