@@ -12,6 +12,12 @@ interface Row {
   created_at: number;
 }
 
+const freeze = (a: AccountRecord): AccountRecord => {
+  Object.freeze(a.jwk);
+  Object.freeze(a.contact);
+  return Object.freeze(a);
+};
+
 const toRecord = (r: Row): AccountRecord => ({
   id: r.id,
   thumbprint: r.thumbprint,
@@ -22,10 +28,22 @@ const toRecord = (r: Row): AccountRecord => ({
   createdAt: new Date(r.created_at),
 });
 
-/** ACME accounts (RFC 8555 §7.1.2), keyed by id and by the thumbprint of their key. */
+/** Accounts kept in memory by id; past this many the oldest is dropped. */
+const CACHED_ACCOUNTS = 10_000;
+
+/**
+ * ACME accounts (RFC 8555 §7.1.2), keyed by id and by the thumbprint of their key.
+ * Every kid-signed request reads its account, so `get` answers from memory: only this
+ * repository writes acme_accounts (the CLI never does), each write drops the cached record,
+ * and a record is cached only when read outside a transaction, so a rolled-back write can
+ * never leave its uncommitted state in the cache. Cached records are frozen: read-only.
+ */
 export class AcmeAccountRepository {
   readonly #sql: StatementCache;
+  readonly #db: Db;
+  readonly #byId = new Map<string, AccountRecord>();
   constructor(db: Db) {
+    this.#db = db;
     this.#sql = new StatementCache(db);
   }
 
@@ -36,8 +54,16 @@ export class AcmeAccountRepository {
   }
 
   get(id: string): AccountRecord | null {
+    const cached = this.#byId.get(id);
+    if (cached) return cached;
     const r = this.#sql.get('SELECT * FROM acme_accounts WHERE id = ?').get(id) as Row | undefined;
-    return r ? toRecord(r) : null;
+    if (!r) return null;
+    const record = freeze(toRecord(r));
+    if (!this.#db.inTransaction) {
+      if (this.#byId.size >= CACHED_ACCOUNTS) this.#byId.delete(this.#byId.keys().next().value!);
+      this.#byId.set(id, record);
+    }
+    return record;
   }
 
   byThumbprint(thumbprint: string): AccountRecord | null {
@@ -46,15 +72,18 @@ export class AcmeAccountRepository {
   }
 
   updateContact(id: string, contact: string[]): void {
+    this.#byId.delete(id);
     this.#sql.get('UPDATE acme_accounts SET contact = ? WHERE id = ?').run(JSON.stringify(contact), id);
   }
 
   setStatus(id: string, status: AccountStatus): void {
+    this.#byId.delete(id);
     this.#sql.get('UPDATE acme_accounts SET status = ? WHERE id = ?').run(status, id);
   }
 
   /** keyChange (§7.3.5): false when another account already uses the new key (UNIQUE thumbprint). */
   replaceKey(id: string, oldThumbprint: string, jwk: Record<string, unknown>, thumbprint: string): boolean {
+    this.#byId.delete(id);
     try {
       const r = this.#sql
         .get('UPDATE acme_accounts SET jwk = ?, thumbprint = ? WHERE id = ? AND thumbprint = ?')
