@@ -58,6 +58,25 @@ export class AuditRepository {
     return toEvent({ ...row, prev_hash: prevHash, hash });
   }
 
+  /** The id of the newest event (0 when there is none): a high-water mark for `targetsBetween`. */
+  lastId(): number {
+    return (this.#statements.get('SELECT coalesce(max(id), 0) AS id FROM audit_events').get() as { id: number }).id;
+  }
+
+  /**
+   * Targets of the events with `after < id <= upTo` whose action is one of `actions`, in id order
+   * (a range of the primary key: the cost follows the number of events in the range, not the table).
+   * Ids grow in commit order (each is the previous maximum + 1, taken inside the write transaction),
+   * so once `upTo` has been read no event with a smaller id can still appear.
+   */
+  targetsBetween(after: number, upTo: number, actions: readonly string[]): string[] {
+    return (
+      this.#statements
+        .get('SELECT target FROM audit_events WHERE id > ? AND id <= ? AND target IS NOT NULL AND action IN (SELECT value FROM json_each(?)) ORDER BY id')
+        .all(after, upTo, JSON.stringify(actions)) as { target: string }[]
+    ).map((r) => r.target);
+  }
+
   list(opts: { since?: Date; target?: string; limit?: number } = {}): AuditEvent[] {
     const rows = this.#statements.get('SELECT * FROM audit_events WHERE at >= ? AND (? IS NULL OR target = ?) ORDER BY id ASC LIMIT ?')
       .all(opts.since?.getTime() ?? 0, opts.target ?? null, opts.target ?? null, opts.limit ?? 1_000_000) as AuditRow[];

@@ -87,7 +87,10 @@ export class OcspResponseRepository {
     ).map((r) => r.serial);
   }
 
-  /** Certificates of `issuer` (valid or revoked, not expired before `notAfterSince`) with no response or a response of the wrong status. */
+  /**
+   * Certificates of `issuer` (valid or revoked, not expired before `notAfterSince`) with no response or a response of the wrong status.
+   * Scans every live certificate of the issuer: for catching up at start, not for polling.
+   */
   stale(issuer: string, notAfterSince: Date, limit: number): StaleStatus[] {
     const rows = this.#sql
       .get(
@@ -97,16 +100,47 @@ export class OcspResponseRepository {
            AND (r.serial IS NULL OR (c.status = 'revoked') <> (r.cert_status = 'revoked'))
          LIMIT ?`,
       )
-      .all(issuer, sec(notAfterSince), limit) as { serial: string; status: 'valid' | 'revoked'; revoked_at: number | null; reason: number | null; not_after: number; stored: OcspCertStatus | null }[];
-    return rows.map((r) => ({
-      serial: r.serial,
-      status: r.status,
-      revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at * 1000),
-      reason: r.reason,
-      notAfter: new Date(r.not_after * 1000),
-      storedStatus: r.stored,
-    }));
+      .all(issuer, sec(notAfterSince), limit) as StaleRow[];
+    return rows.map(toStale);
+  }
+
+  /**
+   * What `stale` says, for the given serials only (duplicates and unknown serials are fine): one
+   * primary-key lookup per serial, so the cost follows the list, not the table. CROSS JOIN keeps
+   * the list as the outer loop (SQLite never reorders it), whatever the statistics say.
+   */
+  staleAmong(issuer: string, serials: readonly string[], notAfterSince: Date): StaleStatus[] {
+    if (serials.length === 0) return [];
+    const rows = this.#sql
+      .get(
+        `SELECT c.serial, c.status, c.revoked_at, c.reason, c.not_after, r.cert_status AS stored
+         FROM (SELECT DISTINCT value AS serial FROM json_each(?)) s
+           CROSS JOIN certificates c ON c.serial = s.serial
+           LEFT JOIN ocsp_responses r ON r.serial = c.serial
+         WHERE c.issuer = ? AND c.status IN ('valid', 'revoked') AND c.not_after > ?
+           AND (r.serial IS NULL OR (c.status = 'revoked') <> (r.cert_status = 'revoked'))`,
+      )
+      .all(JSON.stringify(serials), issuer, sec(notAfterSince)) as StaleRow[];
+    return rows.map(toStale);
   }
 }
+
+interface StaleRow {
+  serial: string;
+  status: 'valid' | 'revoked';
+  revoked_at: number | null;
+  reason: number | null;
+  not_after: number;
+  stored: OcspCertStatus | null;
+}
+
+const toStale = (r: StaleRow): StaleStatus => ({
+  serial: r.serial,
+  status: r.status,
+  revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at * 1000),
+  reason: r.reason,
+  notAfter: new Date(r.not_after * 1000),
+  storedStatus: r.stored,
+});
 
 const sec = (d: Date) => Math.floor(d.getTime() / 1000);
