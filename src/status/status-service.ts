@@ -41,6 +41,10 @@ export class StatusService implements OcspStatusSource {
   #timers: NodeJS.Timeout[] = [];
   #busy: Promise<void> = Promise.resolve();
   #pending = 0;
+  /** The id of the last audit event the poll has acted on (null until start(), or a first poll, takes it). */
+  #auditMark: number | null = null;
+  /** A poll stopped short of the newest events (it failed): the next one resumes even if nothing else was committed. */
+  #behind = false;
 
   constructor(d: StatusServiceDeps) {
     this.#d = d;
@@ -73,10 +77,13 @@ export class StatusService implements OcspStatusSource {
   /** Loads what is stored, catches up on anything missing, builds absent CRLs, then keeps all of it fresh in the background. */
   async start(): Promise<void> {
     await this.responder();
+    // data_version and the audit mark are taken before the full scan: whatever another process
+    // commits during the scan makes the first poll run, and lies after the mark, so the poll sees it.
+    this.#feed.changed();
     this.#feed.load();
+    this.#auditMark = this.#d.store.audit.lastId();
     await this.#reconcile();
     await this.crls.start();
-    this.#feed.changed(); // records the current data_version
     // A poll is skipped while another job runs (it would only queue up behind a long refresh).
     const poll = setInterval(() => this.#idle && void this.#serially(() => this.#poll()), this.options.pollIntervalMs);
     const maintain = setInterval(() => void this.#serially(() => this.#maintain()), this.options.maintenanceIntervalMs);
@@ -168,13 +175,43 @@ export class StatusService implements OcspStatusSource {
 
   /** Another connection committed: pick up its responses and CRLs, then sign what its changes need. */
   async #poll(): Promise<void> {
-    if (!this.#feed.changed()) return;
+    if (!this.#feed.changed() && !this.#behind) return;
     this.#feed.load();
-    await this.#reconcile();
+    await this.#catchUp();
     this.crls.syncFromStore();
   }
 
-  /** Certificates with no response yet, or whose response no longer tells their status (revoked elsewhere). */
+  /**
+   * Signs what the certificates changed since the previous poll need, whichever process changed
+   * them. Every issuance and revocation commits an audit event (certificate.issued / .revoked, or
+   * ocsp.responder.issued) in the same transaction as the certificate row, so the events after the
+   * mark name every certificate that may need a new response: each is looked up by key
+   * (`staleAmong`), and the work follows the number of changes, not the number of certificates.
+   */
+  async #catchUp(): Promise<void> {
+    const { store, issuer, clock } = this.#d;
+    this.#behind = true;
+    if (this.#auditMark === null) {
+      // Polled before start(): nothing to resume from, so take the mark and look at everything once.
+      this.#auditMark = store.audit.lastId();
+      await this.#reconcile();
+    }
+    const last = store.audit.lastId();
+    while (this.#auditMark < last) {
+      const upTo = Math.min(this.#auditMark + AUDIT_BATCH, last);
+      const serials = store.audit.targetsBetween(this.#auditMark, upTo, STATUS_EVENTS);
+      const stale = store.ocspResponses.staleAmong(issuer.keyId, serials, new Date(clock.now().getTime() - this.options.expiredGraceMs));
+      for (const s of stale) {
+        await this.presign(s.serial);
+        if (s.status === 'revoked') this.crls.markDirty(crlShardFor(s.serial, issuer.crlShards));
+      }
+      this.#auditMark = upTo;
+      if (stale.length > 0 || upTo < last) await yieldToIo(); // after signing, or between batches of a long backlog
+    }
+    this.#behind = false;
+  }
+
+  /** Certificates with no response yet, or whose response no longer tells their status (revoked elsewhere): scans them all, for start(). */
   async #reconcile(): Promise<void> {
     const { store, issuer, clock } = this.#d;
     for (;;) {
@@ -218,6 +255,11 @@ function statusOfRecord(cert: CertRecord | null | undefined, issuerKeyId: string
   if (cert.status === 'revoked' && cert.revokedAt) return { kind: 'revoked', revokedAt: cert.revokedAt, reason: cert.reason };
   return { kind: 'unknown' }; // pending or failed: nothing was signed that anyone could hold
 }
+
+/** Audit events that can leave a certificate of ours without the right response. */
+const STATUS_EVENTS = ['certificate.issued', 'certificate.revoked', 'ocsp.responder.issued'] as const;
+/** Audit ids read per step of a poll's catch-up (ids are dense, so at most this many rows). */
+const AUDIT_BATCH = 1000;
 
 /** Lets queued requests run between batches of signing. */
 const yieldToIo = () => new Promise<void>((r) => setImmediate(r));
