@@ -42,6 +42,25 @@ export function openDatabase(path: string, opts: { create?: boolean; readonly?: 
   return db;
 }
 
+/**
+ * `run(fn)` runs fn in one IMMEDIATE transaction (a SAVEPOINT when already inside one), with
+ * better-sqlite3's semantics. `db.transaction(fn)` builds fresh wrapper functions on every
+ * call, and these ran on every ACME request; one wrapper around a trampoline is built once.
+ */
+export function immediateTransactions(db: Db): <T>(fn: () => T) => T {
+  let current: () => unknown = () => undefined;
+  const tx = db.transaction(() => current());
+  return <T>(fn: () => T): T => {
+    const outer = current;
+    current = fn;
+    try {
+      return tx.immediate() as T;
+    } finally {
+      current = outer;
+    }
+  };
+}
+
 export function migrate(db: Db, migrations = loadMigrations()): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);

@@ -4,7 +4,7 @@ import { CrlRepository } from './crls.ts';
 import { OcspResponderRepository } from './ocsp-responders.ts';
 import { OcspResponseRepository } from './ocsp-responses.ts';
 import Database from 'better-sqlite3';
-import { openDatabase, type Db } from './sqlite.ts';
+import { immediateTransactions, openDatabase, type Db } from './sqlite.ts';
 import { WalFlusher, type DataSync } from './wal-flush.ts';
 
 /** The instance database: one repository per aggregate, and transactions that span them. */
@@ -16,11 +16,13 @@ export class Store {
   readonly ocspResponders: OcspResponderRepository;
   readonly crls: CrlRepository;
   readonly #flusher: WalFlusher | null;
+  readonly #transaction: <T>(fn: () => T) => T;
 
   /** With a flusher, `db` runs synchronous=NORMAL and `durably` syncs the WAL itself (group commit). */
   constructor(db: Db, o: { flusher?: WalFlusher } = {}) {
     this.db = db;
     this.#flusher = o.flusher ?? null;
+    this.#transaction = immediateTransactions(db);
     this.certificates = new CertificateRepository(db);
     this.audit = new AuditRepository(db);
     this.ocspResponses = new OcspResponseRepository(db);
@@ -30,7 +32,7 @@ export class Store {
 
   /** Runs `fn` in one IMMEDIATE transaction (takes the write lock up front, so concurrent writers queue instead of failing). */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.#transaction(fn);
   }
 
   /**
@@ -53,6 +55,7 @@ export class Store {
    */
   relaxed<T>(fn: () => T): T {
     if (this.#flusher) return this.transaction(fn);
+    // Not a prepared statement: SQLite applies PRAGMA synchronous when it compiles it.
     this.db.pragma('synchronous = NORMAL');
     try {
       return this.transaction(fn);

@@ -74,4 +74,31 @@ describe('SQLite store', () => {
     expect(store.audit.verifyChain()).toMatchObject({ ok: false, brokenId: 3 });
     store.close();
   });
+
+  it('ok/transactions: one IMMEDIATE transaction per call, a nested call is a savepoint that rolls back alone', () => {
+    const store = openStore(join(dir, 'tx.db'), { create: true });
+    const count = () => store.db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number };
+    const append = (target: string) => store.audit.append({ at: new Date(0), action: 'test.event', actor: 'test', target, details: {} });
+    const result = store.transaction(() => {
+      expect(store.db.inTransaction).toBe(true);
+      append('outer-1');
+      expect(() => store.transaction(() => {
+        append('inner');
+        throw new Error('inner fails');
+      })).toThrow('inner fails');
+      append('outer-2');
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect(store.db.inTransaction).toBe(false);
+    expect(count().n).toBe(2);
+    expect(() => store.transaction(() => {
+      append('lost');
+      throw new Error('outer fails');
+    })).toThrow('outer fails');
+    expect(count().n).toBe(2);
+    // The same store keeps working after every way out, with its own function each time.
+    expect(store.transaction(() => store.transaction(() => 7))).toBe(7);
+    store.close();
+  });
 });

@@ -1,5 +1,5 @@
 import { AuditRepository } from '../audit.ts';
-import type { Db } from '../sqlite.ts';
+import { immediateTransactions, type Db } from '../sqlite.ts';
 import { AcmeAccountRepository } from './accounts.ts';
 import { AcmeEabKeyRepository } from './eab-keys.ts';
 import { AcmeNonceRepository } from './nonces.ts';
@@ -13,10 +13,10 @@ export class AcmeStore {
   readonly nonces: AcmeNonceRepository;
   /** The audit trail, on this connection so a row commits with the change it records. */
   readonly audit: AuditRepository;
-  readonly #db: Db;
+  readonly #transaction: <T>(fn: () => T) => T;
 
   constructor(db: Db) {
-    this.#db = db;
+    this.#transaction = immediateTransactions(db);
     this.accounts = new AcmeAccountRepository(db);
     this.orders = new AcmeOrderRepository(db);
     this.eabKeys = new AcmeEabKeyRepository(db);
@@ -26,6 +26,6 @@ export class AcmeStore {
 
   /** One IMMEDIATE transaction, like Store.transaction. */
   transaction<T>(fn: () => T): T {
-    return this.#db.transaction(fn).immediate();
+    return this.#transaction(fn);
   }
 }
