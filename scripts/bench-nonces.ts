@@ -58,7 +58,7 @@ function time(label: string, op: (i: number) => unknown, prepare?: () => void): 
   }
   perCall.sort((a, b) => a - b);
   const median = perCall[Math.floor(perCall.length / 2)]!;
-  console.log(`${label.padEnd(52)} ${median.toFixed(2).padStart(7)} µs   (min ${perCall[0]!.toFixed(2)}, max ${perCall.at(-1)!.toFixed(2)})`);
+  console.log(`${label.padEnd(56)} ${median.toFixed(2).padStart(7)} µs   (min ${perCall[0]!.toFixed(2)}, max ${perCall.at(-1)!.toFixed(2)})`);
   return median;
 }
 
