@@ -60,4 +60,41 @@ describe('ACME TLS listener', () => {
     expect(await post(big, true)).toMatchObject({ status: 413, nonce: true });
     expect(await post('{"protected":', true)).toMatchObject({ status: 400, type: 'urn:ietf:params:acme:error:malformed' });
   });
+
+  it('fail/over real HTTPS: the route table answers odd paths and methods with the right status, never 5xx', async () => {
+    const origin = new URL(server.acme!.directoryUrl).origin;
+    const send = (method: string, path: string, contentType?: string) =>
+      new Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
+        const req = request(`${origin}${path}`, { method, ca: ca.root.toString('pem'), headers: contentType ? { 'Content-Type': contentType } : {} }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+        });
+        req.on('error', reject);
+        req.end(method === 'POST' ? '{}' : undefined);
+      });
+    const jose = 'application/jose+json';
+    const cases = [
+      await send('GET', '/acme/directory?x=1'),
+      await send('HEAD', '/acme/directory'),
+      await send('GET', '/acme/new-nonce'),
+      await send('POST', '/acme/constructor', jose),
+      await send('POST', '/acme/__proto__', jose),
+      await send('POST', '/acme/order/abc/finalize/more', jose),
+      await send('POST', '/acme/directory', jose),
+      await send('PUT', '/acme/directory'),
+      await send('GET', '/acme/order/abc'),
+      await send('POST', '/acme/order/abc', 'text/plain'),
+      await send('GET', '/ca/root.pem'),
+      await send('GET', '/ca/nothing'),
+    ];
+    expect(cases.map((c) => c.status)).toEqual([200, 200, 204, 404, 404, 404, 404, 404, 405, 415, 200, 404]);
+    expect(JSON.parse(cases[0]!.body)).toHaveProperty('newOrder');
+    expect(cases[1]!.body).toBe('');
+    expect(cases[8]!.headers.allow).toBe('POST');
+    expect(cases[10]!.body).toContain('BEGIN CERTIFICATE');
+    expect(cases[10]!.headers['cache-control']).toBe('public, max-age=3600');
+    for (const c of cases) expect(c.headers['replay-nonce']).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    for (const c of cases.filter((x) => x.status >= 400)) expect(c.headers['content-type']).toBe('application/problem+json');
+  });
 });

@@ -1,6 +1,5 @@
 import { exportJWK, FlattenedSign, generateKeyPair, type JWK } from 'jose';
-import type { Hono } from 'hono';
-import type { AcmeEnv } from '../../../src/http/middleware/jws.ts';
+import type { AcmeFetchApp } from '../../../src/http/acme/app.ts';
 
 export interface AccountKey {
   alg: 'ES256' | 'ES384' | 'RS256' | 'EdDSA';
@@ -30,17 +29,17 @@ export async function signJws(url: string, payload: unknown, o: SignOptions & { 
   return (await new FlattenedSign(bytes).setProtectedHeader(header as { alg: string }).sign(o.key.privateKey)) as unknown as Record<string, string>;
 }
 
-/** Drives the ACME Hono app in-process (no TLS), the way a client would over HTTPS. */
+/** Drives the ACME app in-process (no TLS), the way a client would over HTTPS. */
 export class TestClient {
-  readonly app: Hono<AcmeEnv>;
+  readonly app: AcmeFetchApp;
   readonly directoryUrl: string;
-  constructor(app: Hono<AcmeEnv>, directoryUrl: string) {
+  constructor(app: AcmeFetchApp, directoryUrl: string) {
     this.app = app;
     this.directoryUrl = directoryUrl;
   }
 
   fetch(url: string, init: RequestInit = {}): Promise<Response> {
-    return Promise.resolve(this.app.fetch(new Request(url, init)));
+    return this.app.fetch(new Request(url, init));
   }
 
   async directory(): Promise<Record<string, string> & { meta: Record<string, unknown> }> {

@@ -1,11 +1,9 @@
-import type { Hono } from 'hono';
 import { afterAll, beforeAll } from 'vitest';
 import { createTestCa } from '../../helpers/ca.ts';
 import { createAcmeService, type AcmeService } from '../../../src/acme/create.ts';
 import { defaultAcmeConfig, type AcmeConfig } from '../../../src/acme/settings.ts';
 import { fixedClock } from '../../../src/domain/clock.ts';
-import { createAcmeApp } from '../../../src/http/acme/app.ts';
-import type { AcmeEnv } from '../../../src/http/middleware/jws.ts';
+import { createAcmeApp, type AcmeFetchApp } from '../../../src/http/acme/app.ts';
 import { silentLogger, type CaInstance } from '../../../src/index.ts';
 import { startChallengeServer } from './challenge-server.ts';
 import { startDnsServer } from './dns-server.ts';
@@ -30,7 +28,7 @@ export async function acmeFixture(ca: CaInstance, config: Partial<AcmeConfig> = 
     defaultProfile: 'default',
     origin: ORIGIN,
   });
-  const app: Hono<AcmeEnv> = createAcmeApp(service.ctx);
+  const app: AcmeFetchApp = createAcmeApp(service.ctx);
   const client = new TestClient(app, `${ORIGIN}/acme/directory`);
   const links = service.ctx.links;
 

@@ -1,7 +1,3 @@
-import type { Context, MiddlewareHandler } from 'hono';
-import { rateLimited } from '../../acme/problems.ts';
-import type { BucketConfig } from '../../config/rate-limits.ts';
-
 /**
  * Token buckets by key (an account id, a client address). Each key starts full (`burst`
  * tokens) and refills at `perSecond`; a request takes one token or is told how long to wait.
@@ -47,32 +43,4 @@ export class TokenBuckets {
     // Everyone is mid-burst (an attack over many keys): forget the oldest rather than grow without bound.
     while (this.#buckets.size >= this.#maxKeys) this.#buckets.delete(this.#buckets.keys().next().value!);
   }
-}
-
-export interface RateLimitOptions<C extends Context> {
-  /** Names the limit in the problem detail and in metrics, e.g. "newOrder per account". */
-  name: string;
-  config: BucketConfig | undefined;
-  /** What is limited: the account id, the client address. */
-  key: (c: C) => string;
-  now?: () => number;
-  onLimited?: (name: string) => void;
-}
-
-/**
- * RFC 8555 §6.7: a request over the limit is refused with `rateLimited` (HTTP 429) and a
- * Retry-After header saying when to try again. A limit configured `false` (or absent) passes everything.
- */
-export function rateLimit<C extends Context>(o: RateLimitOptions<C>): MiddlewareHandler {
-  if (!o.config) return async (_c, next) => next();
-  const buckets = new TokenBuckets(o.config);
-  const now = o.now ?? Date.now;
-  return async (c, next) => {
-    const wait = buckets.take(o.key(c as C), now());
-    if (wait > 0) {
-      o.onLimited?.(o.name);
-      throw rateLimited(`too many requests (${o.name}): try again in ${wait} s`, wait);
-    }
-    await next();
-  };
 }
