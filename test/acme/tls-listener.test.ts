@@ -1,4 +1,4 @@
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renewDelayMs } from '../../src/http/acme/tls-certificate.ts';
@@ -96,5 +96,26 @@ describe('ACME TLS listener', () => {
     expect(cases[10]!.headers['cache-control']).toBe('public, max-age=3600');
     for (const c of cases) expect(c.headers['replay-nonce']).toMatch(/^[A-Za-z0-9_-]{43}$/);
     for (const c of cases.filter((x) => x.status >= 400)) expect(c.headers['content-type']).toBe('application/problem+json');
+  });
+
+  it('ok/a keep-alive client reuses its connection after HEAD newNonce (every response but 204 has a Content-Length)', async () => {
+    const dir = server.acme!.directoryUrl;
+    const nonce = dir.replace('/directory', '/new-nonce');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: ca.root.toString('pem') });
+    const send = (method: string, url: string) =>
+      new Promise<{ status: number; reused: boolean; length: string | undefined }>((resolve, reject) => {
+        const req = request(url, { method, agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket, length: res.headers['content-length'] }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const seen = [await send('GET', dir), await send('HEAD', nonce), await send('GET', dir), await send('GET', nonce), await send('GET', dir)];
+    agent.destroy();
+    expect(seen.map((r) => r.status)).toEqual([200, 200, 200, 204, 200]);
+    expect(seen.map((r) => r.reused)).toEqual([false, true, true, true, true]);
+    expect(seen[1]!.length).toBe('0');
+    expect(seen[3]!.length).toBeUndefined();
   });
 });

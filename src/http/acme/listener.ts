@@ -105,7 +105,9 @@ function serve(pipeline: AcmePipeline, req: IncomingMessage, res: ServerResponse
     .then((r) => {
       const headers = r.headers as Record<string, string | string[] | number>;
       const body = req.method === 'HEAD' ? null : r.body;
-      if (r.body !== null) headers['Content-Length'] = typeof r.body === 'string' ? Buffer.byteLength(r.body) : r.body.byteLength;
+      // Every response but a 204 says its length, 0 included: without one, clients such as Node's
+      // do not reuse the connection after HEAD newNonce and pay a new TLS handshake.
+      if (r.status !== 204) headers['Content-Length'] = r.body === null ? 0 : typeof r.body === 'string' ? Buffer.byteLength(r.body) : r.body.byteLength;
       res.writeHead(r.status, headers);
       res.end(body ?? undefined);
       // A body nobody read (a GET with one, a refused POST) is drained so the connection stays usable.
