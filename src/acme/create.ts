@@ -20,6 +20,8 @@ export interface AcmeDeps {
   /** Instance directory (for secrets/acme.key). */
   dir: string;
   db: Db;
+  /** A synchronous=NORMAL connection to use for the ACME tables instead of opening one (kept open on close). */
+  connection?: Db;
   authority: AcmeAuthority;
   certificates: CertificateLookup;
   clock: Clock;
@@ -40,7 +42,7 @@ export interface AcmeService {
 
 /** Wires the ACME handlers' context: store, nonces, validators, links. */
 export async function createAcmeService(d: AcmeDeps): Promise<AcmeService> {
-  const db = openAcmeConnection(d.db);
+  const db = d.connection ?? openAcmeConnection(d.db);
   const store = new AcmeStore(db);
   const keys = await acmeSecretKeys(d.dir);
   const vs: ValidationSettings = {
@@ -82,7 +84,7 @@ export async function createAcmeService(d: AcmeDeps): Promise<AcmeService> {
     validations,
     close: async () => {
       await validations.drain();
-      db.close();
+      if (!d.connection) db.close();
     },
   };
 }

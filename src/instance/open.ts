@@ -21,6 +21,12 @@ export interface CaInstance {
   dir: string;
   config: Config;
   store: Store;
+  /**
+   * The connection issuance writes through (synchronous=NORMAL with group commit: Store.durably).
+   * `pki serve` puts its other hot-path writes (ACME bookkeeping) on it too, so one connection's
+   * page cache stays warm instead of each being emptied by the others' commits.
+   */
+  issuanceStore: Store;
   keyStore: KeyStore;
   authority: Authority;
   root: x509.X509Certificate;
@@ -72,6 +78,7 @@ export async function openInstance(o: OpenOptions): Promise<CaInstance> {
       dir,
       config,
       store,
+      issuanceStore,
       keyStore: ks,
       authority,
       root,

@@ -8,9 +8,10 @@ import { StatusService } from './status-service.ts';
  * issuance, re-sign and rebuild the CRL at revocation), catches up on what other processes
  * changed, and keeps responses, the responder certificate and CRLs fresh until stopped.
  */
-export async function startStatusService(ca: Pick<CaInstance, 'store' | 'authority' | 'clock' | 'config'>, logger: Logger, overrides: Partial<StatusOptions> = {}): Promise<StatusService> {
+export async function startStatusService(ca: Pick<CaInstance, 'store' | 'issuanceStore' | 'authority' | 'clock' | 'config'>, logger: Logger, overrides: Partial<StatusOptions> = {}): Promise<StatusService> {
   const service = new StatusService({
     store: ca.store,
+    freshStore: ca.issuanceStore,
     issuer: ca.authority.issuer,
     clock: ca.clock,
     logger,

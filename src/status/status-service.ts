@@ -15,6 +15,12 @@ import { derTlv, serialContents } from '../domain/der.ts';
 
 export interface StatusServiceDeps {
   store: Store;
+  /**
+   * Where the responses of certificates this process has just issued are written: the
+   * issuance connection (synchronous=NORMAL, see CaInstance.issuanceStore), so a hot-path
+   * commit neither switches `store`'s sync mode nor empties its page cache. Default: `store`.
+   */
+  freshStore?: Store;
   issuer: Issuer;
   clock: Clock;
   logger: Logger;
@@ -66,7 +72,7 @@ export class StatusService implements OcspStatusSource {
     // A fresh certificate's "good" response is committed without waiting for the disk: if power
     // loss takes it back, start() re-signs every certificate that has none (#reconcile).
     authority.onIssued(async (c) => {
-      await this.presign(c.serial, { relaxed: true });
+      await this.presign(c.serial, { fresh: true });
     });
     authority.onRevoked(async (r) => {
       await this.presign(r.serial);
@@ -99,10 +105,11 @@ export class StatusService implements OcspStatusSource {
   }
 
   /** Signs and stores the SHA-1 CertID response for one of our certificates, and serves it from now on. */
-  async presign(serial: string, o: { relaxed?: boolean } = {}): Promise<ServedResponse> {
+  async presign(serial: string, o: { fresh?: boolean } = {}): Promise<ServedResponse> {
     const { store, clock, issuer } = this.#d;
-    const cert = store.certificates.get(serial);
-    const status = statusOfRecord(cert, issuer.keyId);
+    // `fresh`: just issued by this process's authority, so ours and good (no row to read).
+    const cert = o.fresh ? null : store.certificates.get(serial);
+    const status: CertStatusInfo = o.fresh ? { kind: 'good' } : statusOfRecord(cert, issuer.keyId);
     const responder = await this.responder();
     const now = clock.now();
     const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);
@@ -113,10 +120,12 @@ export class StatusService implements OcspStatusSource {
       this.cache.putUnknown(served);
       return served;
     }
-    if (cert && cert.issuer === issuer.keyId) {
-      const write = () => store.ocspResponses.put({ serial, certStatus: status.kind, thisUpdate, nextUpdate, responder: responder.serial, der });
-      if (o.relaxed) store.relaxed(write);
-      else write();
+    const row = { serial, certStatus: status.kind, thisUpdate, nextUpdate, responder: responder.serial, der };
+    if (o.fresh) {
+      const target = this.#d.freshStore ?? store;
+      target.relaxed(() => target.ocspResponses.put(row));
+    } else if (cert && cert.issuer === issuer.keyId) {
+      store.ocspResponses.put(row);
     }
     this.cache.put(served);
     return served;

@@ -49,6 +49,7 @@ export async function startAcmeListener(ca: CaInstance, o: AcmeListenOptions): P
   const service = await createAcmeService({
     dir: ca.dir,
     db: ca.store.db,
+    connection: ca.issuanceStore.db,
     authority: ca.authority,
     certificates: ca.store.certificates,
     clock: ca.clock,
