@@ -51,7 +51,7 @@ export async function startAcmeListener(ca: CaInstance, o: AcmeListenOptions): P
     db: ca.store.db,
     connection: ca.issuanceStore.db,
     authority: ca.authority,
-    certificates: ca.store.certificates,
+    certificates: ca.issuanceStore.certificates,
     clock: ca.clock,
     logger: o.logger,
     intermediatePem: ca.intermediate.toString('pem') + '\n',
