@@ -36,6 +36,8 @@ interface Result {
   cpuPerOrder: number;
   /** the kernel's share of cpuPerOrder (syscalls: fsync, socket writes) */
   systemCpuPerOrder: number;
+  /** CPU of this process per order: the load generator with the http-01 responder and DNS server (it shares the box's cores with the server) */
+  generatorCpuPerOrder: number;
   serverErrors: number;
   badNonce: number;
 }
@@ -51,6 +53,7 @@ async function run(server: ServerUnderTest, concurrency: number, serve: (token: 
   const latencies: number[] = [];
   const cpu0 = cpuMs(server.pid);
   const threads0 = threadCpuMs(server.pid);
+  const gen0 = process.cpuUsage();
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -64,6 +67,7 @@ async function run(server: ServerUnderTest, concurrency: number, serve: (token: 
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  const gen = process.cpuUsage(gen0);
   const cpu1 = cpuMs(server.pid);
   // BENCH_THREADS=1: the server's CPU per order by thread name (main thread vs GC helpers, libuv pool, …).
   if (process.env.BENCH_THREADS) {
@@ -75,7 +79,7 @@ async function run(server: ServerUnderTest, concurrency: number, serve: (token: 
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
   const badNonce = [...client.problems].filter(([t]) => t.endsWith(':badNonce')).reduce((n, [, c]) => n + c, 0);
-  return { target: server.name, concurrency, orders: ORDERS, seconds, p50: pct(50), p99: pct(99), requestsPerOrder: client.requests / ORDERS, cpuPerOrder: cpu / ORDERS, systemCpuPerOrder: (cpu1.system - cpu0.system) / ORDERS, serverErrors: client.serverErrors, badNonce };
+  return { target: server.name, concurrency, orders: ORDERS, seconds, p50: pct(50), p99: pct(99), requestsPerOrder: client.requests / ORDERS, cpuPerOrder: cpu / ORDERS, systemCpuPerOrder: (cpu1.system - cpu0.system) / ORDERS, generatorCpuPerOrder: (gen.user + gen.system) / 1000 / ORDERS, serverErrors: client.serverErrors, badNonce };
 }
 
 const work = mkdtempSync(join(tmpdir(), 'bench-acme-'));
@@ -111,8 +115,8 @@ try {
 
 const f = (n: number, d = 1) => n.toFixed(d);
 const lines = [
-  `| server | concurrency | orders | orders/s | p50 ms | p99 ms | requests/order | server CPU ms/order | of it kernel | 5xx | badNonce |`,
-  `|---|---|---|---|---|---|---|---|---|---|---|`,
-  ...results.map((r) => `| ${r.target} | ${r.concurrency} | ${r.orders} | ${f(r.orders / r.seconds)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.requestsPerOrder)} | ${f(r.cpuPerOrder, 2)} | ${f(r.systemCpuPerOrder, 2)} | ${r.serverErrors} | ${r.badNonce} |`),
+  `| server | concurrency | orders | orders/s | p50 ms | p99 ms | requests/order | server CPU ms/order | of it kernel | generator CPU ms/order | 5xx | badNonce |`,
+  `|---|---|---|---|---|---|---|---|---|---|---|---|`,
+  ...results.map((r) => `| ${r.target} | ${r.concurrency} | ${r.orders} | ${f(r.orders / r.seconds)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.requestsPerOrder)} | ${f(r.cpuPerOrder, 2)} | ${f(r.systemCpuPerOrder, 2)} | ${f(r.generatorCpuPerOrder, 2)} | ${r.serverErrors} | ${r.badNonce} |`),
 ];
 process.stdout.write(lines.join('\n') + '\n');
