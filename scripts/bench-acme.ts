@@ -5,6 +5,7 @@
  * latency, the server's CPU per order (/proc/PID/stat), 5xx and badNonce counts.
  *
  *   scripts/bench-acme [--orders 200] [--concurrency 1,8] [--targets pki,pebble] [--markdown]
+ *   BENCH_PIN=1 scripts/bench-acme …   server on CPU 0, load generator on CPU 1
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { startDnsServer } from '../test/acme/support/dns-server.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { initBenchInstance, makeCsrs } from './bench/workload.ts';
 import { LeanAcmeClient } from './bench/lean-client.ts';
-import { cpuMs, startPebble, startPki, threadCpuMs, type ServerUnderTest } from './bench/servers.ts';
+import { cpuMs, pinGenerator, startPebble, startPki, threadCpuMs, type ServerUnderTest } from './bench/servers.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -82,6 +83,7 @@ async function run(server: ServerUnderTest, concurrency: number, serve: (token: 
   return { target: server.name, concurrency, orders: ORDERS, seconds, p50: pct(50), p99: pct(99), requestsPerOrder: client.requests / ORDERS, cpuPerOrder: cpu / ORDERS, systemCpuPerOrder: (cpu1.system - cpu0.system) / ORDERS, generatorCpuPerOrder: (gen.user + gen.system) / 1000 / ORDERS, serverErrors: client.serverErrors, badNonce };
 }
 
+pinGenerator();
 const work = mkdtempSync(join(tmpdir(), 'bench-acme-'));
 const web = await startChallengeServer();
 const http01Port = web.port;

@@ -14,6 +14,20 @@ export interface ServerUnderTest {
 
 const PKI_BIN = fileURLToPath(new URL('../../bin/pki.js', import.meta.url));
 
+/**
+ * BENCH_PIN=1: the server under test runs on CPU 0 and the load generator (this process, see
+ * pinGenerator) on CPU 1, so the server's orders/s is not bounded by the generator's CPU on
+ * the same cores. `taskset` execs the command, so the PID stays the server's.
+ */
+const pinned = (cmd: string, args: string[]): [string, string[]] => (process.env.BENCH_PIN ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args]);
+
+/** BENCH_PIN=1: this process (client, http-01 responder, DNS) and its threads on CPU 1. */
+export function pinGenerator(): void {
+  if (!process.env.BENCH_PIN) return;
+  const r = spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`taskset failed: ${r.stderr}`);
+}
+
 /** utime and stime of a process (all its threads), in milliseconds (/proc/PID/stat fields 14 and 15). */
 export function cpuMs(pid: number): { user: number; system: number; total: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -70,7 +84,7 @@ const stopper = (child: ChildProcess) => async () => {
 export async function startPki(o: { dir: string; passphrase: string; acmePort: number; http01Port: number; dnsServer: string }): Promise<ServerUnderTest> {
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server under load.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, PKI_BIN, 'serve', '--dir', o.dir, '--http-port', '0', '--acme-port', String(o.acmePort), '--http01-port', String(o.http01Port), '--dns-server', o.dnsServer], {
+  const child = spawn(...pinned(process.execPath, [...nodeArgs, PKI_BIN, 'serve', '--dir', o.dir, '--http-port', '0', '--acme-port', String(o.acmePort), '--http01-port', String(o.http01Port), '--dns-server', o.dnsServer]), {
     env: { ...process.env, PKI_PASSPHRASE: o.passphrase },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -95,7 +109,7 @@ export async function startPebble(o: { workDir: string; port: number; http01Port
       pebble: { listenAddress: `127.0.0.1:${o.port}`, managementListenAddress: `127.0.0.1:${o.port + 1}`, certificate: cert, privateKey: key, httpPort: o.http01Port, tlsPort: 5001, ocspResponderURL: '', externalAccountBindingRequired: false },
     }),
   );
-  const child = spawn('pebble', ['-config', config, '-dnsserver', o.dnsServer], {
+  const child = spawn(...pinned('pebble', ['-config', config, '-dnsserver', o.dnsServer]), {
     env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
