@@ -94,10 +94,9 @@ export class OcspResponseRepository {
   stale(issuer: string, notAfterSince: Date, limit: number): StaleStatus[] {
     const rows = this.#sql
       .get(
-        `SELECT c.serial, c.status, c.revoked_at, c.reason, c.not_after, r.cert_status AS stored
+        `${STALE_COLUMNS}
          FROM certificates c LEFT JOIN ocsp_responses r ON r.serial = c.serial
-         WHERE c.issuer = ? AND c.status IN ('valid', 'revoked') AND c.not_after > ?
-           AND (r.serial IS NULL OR (c.status = 'revoked') <> (r.cert_status = 'revoked'))
+         WHERE ${STALE_CONDITION}
          LIMIT ?`,
       )
       .all(issuer, sec(notAfterSince), limit) as StaleRow[];
@@ -113,17 +112,21 @@ export class OcspResponseRepository {
     if (serials.length === 0) return [];
     const rows = this.#sql
       .get(
-        `SELECT c.serial, c.status, c.revoked_at, c.reason, c.not_after, r.cert_status AS stored
+        `${STALE_COLUMNS}
          FROM (SELECT DISTINCT value AS serial FROM json_each(?)) s
            CROSS JOIN certificates c ON c.serial = s.serial
            LEFT JOIN ocsp_responses r ON r.serial = c.serial
-         WHERE c.issuer = ? AND c.status IN ('valid', 'revoked') AND c.not_after > ?
-           AND (r.serial IS NULL OR (c.status = 'revoked') <> (r.cert_status = 'revoked'))`,
+         WHERE ${STALE_CONDITION}`,
       )
       .all(JSON.stringify(serials), issuer, sec(notAfterSince)) as StaleRow[];
     return rows.map(toStale);
   }
 }
+
+/** What `stale` and `staleAmong` select, and the one rule both apply (certificate c, its stored response r; binds issuer, not_after). */
+const STALE_COLUMNS = 'SELECT c.serial, c.status, c.revoked_at, c.reason, c.not_after, r.cert_status AS stored';
+const STALE_CONDITION = `c.issuer = ? AND c.status IN ('valid', 'revoked') AND c.not_after > ?
+           AND (r.serial IS NULL OR (c.status = 'revoked') <> (r.cert_status = 'revoked'))`;
 
 interface StaleRow {
   serial: string;
