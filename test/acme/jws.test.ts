@@ -128,3 +128,48 @@ describe('fail/ JWS', () => {
     }
   });
 });
+
+describe('a nonce is spent whatever the request it came with does', () => {
+  const orderCount = () => (t.ca.store.db.prepare('SELECT count(*) AS n FROM acme_orders').get() as { n: number }).n;
+  const newOrderBody = { identifiers: [{ type: 'dns', value: 'spent.example.test' }] };
+
+  it('fail/a request its handler refuses still spends its nonce, so it cannot be replayed once it would succeed', async () => {
+    const acct = await t.f.account();
+    const nonce = await t.f.client.nonce();
+    const refused = await t.f.client.post(t.f.links.newOrder, { identifiers: [{ type: 'dns', value: 'not a name' }] }, { key: acct.key, kid: acct.kid, nonce });
+    expect((await problemOf(refused)).type).not.toBe('badNonce');
+    const before = orderCount();
+    expect(await problemOf(await t.f.client.post(t.f.links.newOrder, newOrderBody, { key: acct.key, kid: acct.kid, nonce }))).toMatchObject({ status: 400, type: 'badNonce' });
+    expect(orderCount()).toBe(before);
+  });
+
+  it('fail/a spent nonce leaves no effect: the order is not stored', async () => {
+    const acct = await t.f.account();
+    const nonce = await t.f.client.nonce();
+    expect((await t.f.client.post(t.f.links.account(acct.kid.split('/').pop()!), '', { key: acct.key, kid: acct.kid, nonce })).status).toBe(200);
+    const before = orderCount();
+    expect(await problemOf(await t.f.client.post(t.f.links.newOrder, newOrderBody, { key: acct.key, kid: acct.kid, nonce }))).toMatchObject({ status: 400, type: 'badNonce' });
+    expect(orderCount()).toBe(before);
+  });
+
+  it('fail/a handler that fails after writing leaves none of its writes, and its nonce stays spent', async () => {
+    const acct = await t.f.account();
+    const orders = t.f.ctx.store.orders;
+    const insert = orders.insert;
+    orders.insert = function (...args: Parameters<typeof insert>) {
+      insert.apply(this, args);
+      throw new Error('the disk went away after the insert');
+    };
+    const nonce = await t.f.client.nonce();
+    const before = orderCount();
+    try {
+      expect((await t.f.client.post(t.f.links.newOrder, newOrderBody, { key: acct.key, kid: acct.kid, nonce })).status).toBe(500);
+    } finally {
+      orders.insert = insert;
+    }
+    expect(orderCount()).toBe(before);
+    expect(await problemOf(await t.f.client.post(t.f.links.newOrder, newOrderBody, { key: acct.key, kid: acct.kid, nonce }))).toMatchObject({ status: 400, type: 'badNonce' });
+    expect((await t.f.client.post(t.f.links.newOrder, newOrderBody, { key: acct.key, kid: acct.kid })).status).toBe(201);
+    expect(orderCount()).toBe(before + 1);
+  });
+});
