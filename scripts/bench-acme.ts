@@ -52,6 +52,14 @@ interface Result {
 
 async function run(server: ServerUnderTest, concurrency: number, warmup: number, serve: (token: string, keyAuth: string) => void, tag: string): Promise<Result> {
   const client = new LeanAcmeClient(server.caPem, concurrency);
+  try {
+    return await measure(client, server, concurrency, warmup, serve, tag);
+  } finally {
+    client.close();
+  }
+}
+
+async function measure(client: LeanAcmeClient, server: ServerUnderTest, concurrency: number, warmup: number, serve: (token: string, keyAuth: string) => void, tag: string): Promise<Result> {
   await client.start(server.directoryUrl);
   for (const w of await makeCsrs(warmup, `warm-${tag}-`)) await client.order(w.name, w.csr, serve);
   client.problems.clear();
@@ -83,7 +91,6 @@ async function run(server: ServerUnderTest, concurrency: number, warmup: number,
     process.stderr.write(`${server.name} c=${concurrency} CPU ms/order by thread: ${JSON.stringify(Object.fromEntries(byThread))}\n`);
   }
   const cpu = cpu1.total - cpu0.total;
-  client.close();
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
   const badNonce = [...client.problems].filter(([t]) => t.endsWith(':badNonce')).reduce((n, [, c]) => n + c, 0);
@@ -96,6 +103,8 @@ const web = await startChallengeServer();
 const http01Port = web.port;
 const dns = await startDnsServer();
 const results: Result[] = [];
+/** A run that threw (e.g. a request past the client's timeout): reported after the table instead of losing the other runs. */
+const failures: string[] = [];
 try {
   for (const target of TARGETS) {
     let server: ServerUnderTest;
@@ -108,9 +117,15 @@ try {
     }
     try {
       for (const c of CONCURRENCY) {
-        const r = await run(server, c, target === 'pki' ? WARMUP : PEBBLE_WARMUP, web.set, `${target}-${c}`);
-        results.push(r);
-        process.stderr.write(`${JSON.stringify(r)}\n`);
+        try {
+          const r = await run(server, c, target === 'pki' ? WARMUP : PEBBLE_WARMUP, web.set, `${target}-${c}`);
+          results.push(r);
+          process.stderr.write(`${JSON.stringify(r)}\n`);
+        } catch (e) {
+          // The server may be wedged: skip its other runs, keep the other targets'.
+          failures.push(`${target} c=${c}: ${(e as Error).message}`);
+          break;
+        }
       }
     } finally {
       await server.stop();
@@ -128,4 +143,6 @@ const lines = [
   `|---|---|---|---|---|---|---|---|---|---|---|---|`,
   ...results.map((r) => `| ${r.target} | ${r.concurrency} | ${r.orders} | ${f(r.orders / r.seconds)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.requestsPerOrder)} | ${f(r.cpuPerOrder, 2)} | ${f(r.systemCpuPerOrder, 2)} | ${f(r.generatorCpuPerOrder, 2)} | ${r.serverErrors} | ${r.badNonce} |`),
 ];
+for (const failure of failures) lines.push('', `FAILED ${failure}`);
+process.exitCode = failures.length > 0 ? 1 : 0;
 process.stdout.write(`${lines.join('\n')}\n\nEach run after warm-up orders on the same server (pki ${WARMUP}, Pebble ${PEBBLE_WARMUP})${process.env.BENCH_PIN ? '; server on CPU 0, generator on CPU 1 (BENCH_PIN)' : ''}.\n`);
