@@ -5,13 +5,13 @@
  * latency, the server's CPU per order (/proc/PID/stat), 5xx and badNonce counts.
  *
  *   scripts/bench-acme [--orders 1000] [--concurrency 1,8] [--warmup 3000] [--pebble-warmup 100] [--targets pki,pebble]
+ *   BENCH_PIN=1 scripts/bench-acme …   server on CPU 0, load generator on CPU 1
  *
  * Each measured run follows warm-up orders on the same server. pki gets `--warmup`: V8 keeps
  * compiling its hot functions (on helper threads, counted in the server's CPU) for the first few
  * thousand orders, so short runs read 0.3–1 ms per order above the steady state a CA in service
  * runs at. Pebble (compiled Go) gets `--pebble-warmup`: it keeps every order in memory, and its
  * CPU per order grew over a long warm-up until requests stalled past the client's 15 s timeout.
- *   BENCH_PIN=1 scripts/bench-acme …   server on CPU 0, load generator on CPU 1
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
