@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initInstance, openInstance } from '../src/index.ts';
-import { x509 } from '../src/signer/x509.ts';
+import { x509 } from '../src/x509/x509.ts';
 
 const count = Number(process.argv[2] ?? 2000);
 const dir = join(mkdtempSync(join(tmpdir(), 'pki-bench-')), 'ca');

@@ -11,11 +11,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initInstance, openInstance, type CaInstance } from '../src/index.ts';
-import type { KeyAlg } from '../src/keystore/algorithms.ts';
+import type { KeyAlg } from '../src/domain/algorithms.ts';
 import { FileKeyStore } from '../src/keystore/file.ts';
 import type { KeyStore, Signer } from '../src/keystore/keystore.ts';
 import { Pkcs11KeyStore } from '../src/keystore/pkcs11.ts';
-import { x509 } from '../src/signer/x509.ts';
+import { x509 } from '../src/x509/x509.ts';
 
 const signSeconds = Number(process.argv[2] ?? 3);
 const issueCount = Number(process.argv[3] ?? 1000);

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { crlShardFor } from '../src/authority/authority.ts';
+import { crlShardFor } from '../src/domain/crl-shards.ts';
 import { initInstance, openInstance, silentLogger } from '../src/index.ts';
 import { OcspResponseCache } from '../src/status/ocsp-cache.ts';
 import { StatusService } from '../src/status/status-service.ts';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { bootstrapRoot } from '../../src/client/trust.ts';
 import { enroll } from '../../src/client/enroll.ts';
 import { CaError, parseKeyAlg, type Identifier } from '../../src/index.ts';
-import { parseIdentifier } from '../../src/signer/identifiers.ts';
+import { parseIdentifier } from '../../src/domain/identifiers.ts';
 import { action } from '../common.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CaError, isCaError, normalizeSerial, openInstance, REVOCATION_REASONS, type RevocationReason } from '../../src/index.ts';
-import { x509 } from '../../src/signer/x509.ts';
+import { x509 } from '../../src/x509/x509.ts';
 import { action, EXIT } from '../common.ts';
 
 const REASONS = Object.keys(REVOCATION_REASONS) as RevocationReason[];

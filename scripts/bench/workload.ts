@@ -2,7 +2,7 @@ import { webcrypto } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initInstance } from '../../src/index.ts';
-import { x509 } from '../../src/signer/x509.ts';
+import { x509 } from '../../src/x509/x509.ts';
 
 /** `n` P-256 CSRs (base64url DER), each for one DNS name `<prefix><i>.bench.test`. */
 export async function makeCsrs(n: number, prefix: string): Promise<{ name: string; csr: string }[]> {

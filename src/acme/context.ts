@@ -1,7 +1,7 @@
 import type { Clock } from '../domain/clock.ts';
 import type { CertRecord, Identifier, RevocationReason } from '../domain/types.ts';
-import type { Logger } from '../log.ts';
-import type { AcmeStore } from '../store/acme/acme-store.ts';
+import type { Logger } from '../domain/log.ts';
+import type { AcmeStore } from '../store/acme-store.ts';
 import type { AcmeLinks } from './links.ts';
 import type { NonceService } from './nonces.ts';
 

@@ -1,14 +1,14 @@
 import type { Clock } from '../domain/clock.ts';
 import { parseDuration, parseDurationOrZero } from '../domain/duration.ts';
-import type { Logger } from '../log.ts';
-import { AcmeStore } from '../store/acme/acme-store.ts';
-import { openAcmeConnection } from '../store/acme/connection.ts';
+import type { Logger } from '../domain/log.ts';
+import { AcmeStore } from '../store/acme-store.ts';
+import { openAcmeConnection } from '../store/acme-connection.ts';
 import type { Db } from '../store/sqlite.ts';
 import type { AcmeAuthority, AcmeContext, CertificateLookup } from './context.ts';
 import { AcmeLinks } from './links.ts';
 import { NonceService } from './nonces.ts';
 import { acmeSecretKeys } from './secret-key.ts';
-import type { AcmeConfig } from './settings.ts';
+import type { AcmeConfig } from '../config/acme.ts';
 import { Dns01Validator } from './validation/dns-01.ts';
 import { Http01Validator } from './validation/http-01.ts';
 import { ValidationQueue } from './validation/queue.ts';

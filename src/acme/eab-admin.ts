@@ -1,6 +1,6 @@
 import { systemClock } from '../domain/clock.ts';
 import { CaError } from '../domain/errors.ts';
-import { AcmeStore } from '../store/acme/acme-store.ts';
+import { AcmeStore } from '../store/acme-store.ts';
 import type { Store } from '../store/store.ts';
 import { createEabKey } from './eab.ts';
 import { acmeSecretKeys } from './secret-key.ts';

@@ -1,5 +1,5 @@
 import type { JWK } from 'jose';
-import type { AccountRecord } from '../store/acme/records.ts';
+import type { AccountRecord } from '../store/acme-records.ts';
 import type { AcmeContext } from './context.ts';
 import { checkRequestHeader, decodePayload, importAccountKey, parseFlattenedJws, thumbprint, verifyAccountSignature, type FlattenedJws, type ProtectedHeader } from './jws.ts';
 import { accountDoesNotExist, badNonce, malformed, unauthorized } from './problems.ts';

@@ -1,4 +1,4 @@
-import type { AccountRecord, AuthzRecord, ChallengeRecord, OrderRecord } from '../store/acme/records.ts';
+import type { AccountRecord, AuthzRecord, ChallengeRecord, OrderRecord } from '../store/acme-records.ts';
 import type { AcmeLinks } from './links.ts';
 
 /** RFC 8555 §7.1 resource representations, as JSON on the wire. */

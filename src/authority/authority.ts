@@ -1,14 +1,15 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../domain/hash.ts';
+import { crlShardFor } from '../domain/crl-shards.ts';
 import type { Clock } from '../domain/clock.ts';
 import { derOid, derTlv } from '../domain/der.ts';
 import { CaError, isCaError } from '../domain/errors.ts';
-import { formatIdentifier, REVOCATION_REASONS, type CertRecord, type Identifier, type RevocationReason } from '../domain/types.ts';
-import type { Signer } from '../keystore/keystore.ts';
-import { parseCsr, type CsrInfo } from '../signer/csr.ts';
-import { signCertificate, type CertificateTemplate } from '../signer/certificate.ts';
-import { canonicalSet, parseIdentifier } from '../signer/identifiers.ts';
-import { generateSerial } from '../signer/serial.ts';
-import { toPem, x509 } from '../signer/x509.ts';
+import { formatIdentifier, reasonNameOf, REVOCATION_REASONS, type CertRecord, type Identifier, type RevocationReason } from '../domain/types.ts';
+import type { Signer } from '../domain/signer.ts';
+import { parseCsr, type CsrInfo } from '../x509/csr.ts';
+import { signCertificate, type CertificateTemplate } from '../x509/certificate.ts';
+import { canonicalSet, parseIdentifier } from '../domain/identifiers.ts';
+import { generateSerial } from '../x509/serial.ts';
+import { toPem, x509 } from '../x509/x509.ts';
 import type { Store } from '../store/store.ts';
 import { lintTemplate } from './lint.ts';
 import { BACKDATE_MS, LEAF_PROFILES, LeafExtensionBuilder, type IssuerUrls, type LeafProfile } from './profiles.ts';
@@ -286,19 +287,5 @@ export function subjectNameDer(commonName: string | null): Uint8Array {
 }
 const EMPTY_NAME = Uint8Array.of(0x30, 0x00);
 const OID_CN = derOid('2.5.4.3');
-
-/** Which CRL shard a serial belongs to: fixed at issuance, since a certificate's CDP can never change. */
-export function crlShardFor(serial: string, shards: number): number {
-  return shards <= 1 ? 0 : parseInt(serial.slice(-8), 16) % shards;
-}
-
-export function sha256Hex(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-export function reasonNameOf(code: number | null): RevocationReason | 'none' {
-  const entry = Object.entries(REVOCATION_REASONS).find(([, v]) => v === code);
-  return entry ? (entry[0] as RevocationReason) : 'none';
-}
 
 export type { CertRecord };

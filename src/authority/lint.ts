@@ -1,5 +1,5 @@
 import { CaError } from '../domain/errors.ts';
-import type { CertificateTemplate } from '../signer/certificate.ts';
+import type { CertificateTemplate } from '../x509/certificate.ts';
 
 /**
  * Checks a prepared template against the certificate rules before anything is signed.

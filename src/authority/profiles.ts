@@ -2,8 +2,8 @@ import * as asn1X509 from '@peculiar/asn1-x509';
 import type { Identifier } from '../domain/types.ts';
 import { isIPv4 } from 'node:net';
 import { derOid, derTlv } from '../domain/der.ts';
-import { encodedExtension, encodedExtensions, type EncodedExtension } from '../signer/certificate.ts';
-import { x509 } from '../signer/x509.ts';
+import { encodedExtension, encodedExtensions, type EncodedExtension } from '../x509/certificate.ts';
+import { x509 } from '../x509/x509.ts';
 
 /** Leaf profiles the authority can apply. Lifetimes are defaults; each has a ceiling. */
 export interface LeafProfile {

@@ -3,7 +3,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { CaError } from '../domain/errors.ts';
 import type { Identifier } from '../domain/types.ts';
-import type { KeyAlg } from '../keystore/algorithms.ts';
+import type { KeyAlg } from '../domain/algorithms.ts';
 import { AcmeSession } from './acme-session.ts';
 import { exists, installPair } from './files.ts';
 import { createCsr, generateKeyPem } from './keys.ts';

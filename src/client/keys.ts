@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPair, webcrypto, type KeyObject } from 'node:crypto';
 import type { Identifier } from '../domain/types.ts';
-import { hashFor, nodeKeyGenParams, webCryptoParams, type KeyAlg } from '../keystore/algorithms.ts';
-import { x509 } from '../signer/x509.ts';
+import { hashFor, nodeKeyGenParams, webCryptoParams, type KeyAlg } from '../domain/algorithms.ts';
+import { x509 } from '../x509/x509.ts';
 
 /** A new private key as unencrypted PKCS#8 PEM (written 0600: the workload must read it unattended). */
 export function generateKeyPem(alg: KeyAlg): Promise<string> {

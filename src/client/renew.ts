@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CaError } from '../domain/errors.ts';
-import { x509 } from '../signer/x509.ts';
+import { x509 } from '../x509/x509.ts';
 import { AcmeSession } from './acme-session.ts';
 import { obtainAndInstall, type IssuedPair } from './enroll.ts';
 import { readCurrentPair, type CertPair } from './files.ts';

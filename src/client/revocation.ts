@@ -1,5 +1,5 @@
-import { checkRevocation } from '../status/revocation-check.ts';
-import { fromPem } from '../signer/x509.ts';
+import { checkRevocation } from './revocation-check.ts';
+import { fromPem } from '../x509/x509.ts';
 
 /**
  * Asks the OCSP responder named in the certificate's AIA (and the CRL in its CDP) whether

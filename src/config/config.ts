@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CaError } from '../domain/errors.ts';
 import { parseDuration } from '../domain/duration.ts';
-import { KEY_ALGS } from '../keystore/algorithms.ts';
-import { acmeConfigSchema } from '../acme/settings.ts';
+import { KEY_ALGS } from '../domain/algorithms.ts';
+import { acmeConfigSchema } from './acme.ts';
 import { rateLimitsSchema } from './rate-limits.ts';
 
 export const CONFIG_FILE = 'pki.json';

@@ -39,3 +39,8 @@ export interface CertRecord {
   der: Uint8Array | null;
   createdAt: Date;
 }
+
+export function reasonNameOf(code: number | null): RevocationReason | 'none' {
+  const entry = Object.entries(REVOCATION_REASONS).find(([, v]) => v === code);
+  return entry ? (entry[0] as RevocationReason) : 'none';
+}

@@ -1,6 +1,6 @@
 import { isCaError, type CaErrorKind } from '../domain/errors.ts';
 import { AcmeProblem, isAcmeProblem, serverInternal } from '../acme/problems.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../domain/log.ts';
 
 /** CaError kinds as ACME problems (RFC 8555 §6.7); anything unlisted is a 500 with no detail. */
 const BY_KIND: Partial<Record<CaErrorKind, (detail: string) => AcmeProblem>> = {

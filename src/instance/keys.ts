@@ -3,11 +3,11 @@ import { access, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfig } from '../config/config.ts';
 import { CaError } from '../domain/errors.ts';
-import { keyAlgOf } from '../keystore/algorithms.ts';
+import { keyAlgOf } from '../domain/algorithms.ts';
 import { openKeyStore, type KeyStore } from '../keystore/keystore.ts';
 import '../keystore/file.ts';
 import '../keystore/pkcs11.ts';
-import { x509 } from '../signer/x509.ts';
+import { x509 } from '../x509/x509.ts';
 import { resolveKeyStoreSecret } from './secrets.ts';
 
 /** One CA key an instance uses, as `pki keys list` shows it. */

@@ -11,8 +11,8 @@ import '../keystore/file.ts';
 import '../keystore/pkcs11.ts';
 import { CaMetrics } from '../metrics/metrics.ts';
 import { instrumentSigner } from '../metrics/signer.ts';
-import { keyIdentifier } from '../signer/certificate.ts';
-import { x509 } from '../signer/x509.ts';
+import { keyIdentifier } from '../x509/certificate.ts';
+import { x509 } from '../x509/x509.ts';
 import { openGroupCommitStore, openStore, type Store } from '../store/store.ts';
 import { resolveKeyStoreSecret } from './secrets.ts';
 

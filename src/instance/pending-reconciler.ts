@@ -1,5 +1,5 @@
 import type { Authority } from '../authority/authority.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../domain/log.ts';
 import type { CaMetrics } from '../metrics/metrics.ts';
 
 /**

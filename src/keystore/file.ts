@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPair, sign as nodeSign, w
 import { mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CaError } from '../domain/errors.ts';
-import { hashFor, keyAlgOf, nodeKeyGenParams, webCryptoParams, type KeyAlg } from './algorithms.ts';
+import { hashFor, keyAlgOf, nodeKeyGenParams, webCryptoParams, type KeyAlg } from '../domain/algorithms.ts';
 import { registerKeyStore, validateLabel, type KeyInfo, type KeyStore, type Signer } from './keystore.ts';
 
 function generatePrivateKey(alg: KeyAlg): Promise<KeyObject> {

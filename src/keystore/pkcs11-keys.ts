@@ -2,8 +2,8 @@ import { createHash, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { ECParameters, id_secp256r1, id_secp384r1 } from '@peculiar/asn1-ecc';
 import { CaError } from '../domain/errors.ts';
-import { x509 } from '../signer/x509.ts';
-import { hashFor, keyAlgOf, nodeKeyGenParams, type KeyAlg } from './algorithms.ts';
+import { x509 } from '../x509/x509.ts';
+import { hashFor, keyAlgOf, nodeKeyGenParams, type KeyAlg } from '../domain/algorithms.ts';
 import { pkcs11js, readUlong, type Handle, type Pkcs11 } from './pkcs11-module.ts';
 
 /** Curves we generate, by WebCrypto name, with their OID and coordinate size. */

@@ -4,7 +4,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { z } from 'zod';
 import { CaError } from '../domain/errors.ts';
-import type { KeyAlg } from './algorithms.ts';
+import type { KeyAlg } from '../domain/algorithms.ts';
 import { registerKeyStore, validateLabel, type KeyInfo, type KeyStore, type KeyStoreEvent, type Signer } from './keystore.ts';
 import { findObjects, keyPairTemplates, listPrivateKeyLabels, readPublicKey, signOnToken } from './pkcs11-keys.ts';
 import { acquireModule, pkcs11js, releaseModule, type Handle } from './pkcs11-module.ts';

@@ -1,4 +1,4 @@
-import type { Signer } from '../keystore/keystore.ts';
+import type { Signer } from '../domain/signer.ts';
 import type { CaMetrics } from './metrics.ts';
 
 /**

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Issuer } from '../authority/authority.ts';
-import { crlShardFor } from '../authority/authority.ts';
+import { crlShardFor } from '../domain/crl-shards.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Logger } from '../log.ts';
-import { toPem } from '../signer/x509.ts';
+import type { Logger } from '../domain/log.ts';
+import { toPem } from '../x509/x509.ts';
 import type { StoredCrl } from '../store/crls.ts';
 import type { Store } from '../store/store.ts';
-import { buildCrl, type CrlEntry } from './crl.ts';
+import { buildCrl, type CrlEntry } from '../x509/crl.ts';
 import type { StatusOptions } from './options.ts';
 
 /** A CRL shard ready to serve, DER and PEM, with its caching headers worked out once. */

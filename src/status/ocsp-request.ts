@@ -1,6 +1,6 @@
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { id_pkix_ocsp_nonce, OCSPRequest } from '@peculiar/asn1-ocsp';
-import { readTlv, serialHexOf } from '../domain/der.ts';
+import { bytesEqual, oidText, readTlv, serialHexOf } from '../domain/der.ts';
 
 /** One certificate asked about: the CertID fields, plus its exact DER to echo in the response. */
 export interface RequestedCert {
@@ -64,10 +64,10 @@ export function readOcspRequestFast(b: Uint8Array): OcspRequestInfo | null {
       const ext = readTlv(b, p, seq.end);
       if (!ext || ext.tag !== 0x30) return null;
       const oid = readTlv(b, ext.start, ext.end);
-      if (!oid || oid.tag !== 0x06 || !isMinimalOid(b, oid.start, oid.end)) return null;
+      if (!oid || oid.tag !== 0x06 || oidText(b, oid.start, oid.end) === null) return null;
       const value = readTlv(b, oid.end, ext.end);
       if (!value || value.tag !== 0x04 || value.end !== ext.end) return null; // a `critical` flag: full parser
-      if (equalBytes(b.subarray(ext.start, oid.end), NONCE_OID)) {
+      if (bytesEqual(b, ext.start, oid.end, NONCE_OID)) {
         if (nonce) return null; // twice: let the full parser decide
         const inner = readTlv(b, value.start, value.end);
         if (!inner || inner.tag !== 0x04 || inner.end !== value.end) return null; // raw (pre-RFC 8954) nonce
@@ -84,7 +84,8 @@ function readCertId(b: Uint8Array, start: number, end: number): RequestedCert | 
   const alg = readTlv(b, start, end);
   if (!alg || alg.tag !== 0x30) return null;
   const oid = readTlv(b, alg.start, alg.end);
-  if (!oid || oid.tag !== 0x06 || !isMinimalOid(b, oid.start, oid.end)) return null;
+  const hashAlgorithm = oid?.tag === 0x06 ? oidText(b, oid.start, oid.end) : null;
+  if (!oid || !hashAlgorithm) return null;
   if (oid.end !== alg.end) {
     // Only an explicit NULL may follow (openssl writes one); anything else: full parser.
     if (alg.end - oid.end !== 2 || b[oid.end] !== 0x05 || b[oid.end + 1] !== 0x00) return null;
@@ -100,7 +101,7 @@ function readCertId(b: Uint8Array, start: number, end: number): RequestedCert | 
   if (s.length > 1 && ((s[0] === 0 && s[1]! < 0x80) || (s[0] === 0xff && s[1]! >= 0x80))) return null;
   if (s[0]! & 0x80) return null;
   return {
-    hashAlgorithm: oidToString(b.subarray(oid.start, oid.end)),
+    hashAlgorithm,
     issuerNameHash: b.subarray(nameHash.start, nameHash.end),
     issuerKeyHash: b.subarray(keyHash.start, keyHash.end),
     serial: serialHexOf(s),
@@ -147,38 +148,6 @@ export function parseOcspRequestFull(der: Uint8Array): OcspRequestInfo | null {
   }
 }
 
-/** Non-empty, each subidentifier minimal (no leading 0x80) and terminated, none longer than 7 octets (stays exact in a double). */
-function isMinimalOid(b: Uint8Array, start: number, end: number): boolean {
-  if (start === end || b[end - 1]! & 0x80) return false;
-  let len = 0;
-  for (let i = start; i < end; i++) {
-    if (len === 0 && b[i] === 0x80) return false;
-    len = b[i]! & 0x80 ? len + 1 : 0;
-    if (len > 6) return false;
-  }
-  return true;
-}
 
-/** Dotted OID text from its DER contents. */
-export function oidToString(c: Uint8Array): string {
-  const parts: number[] = [];
-  let v = 0;
-  for (let i = 0; i < c.length; i++) {
-    v = v * 128 + (c[i]! & 0x7f);
-    if (!(c[i]! & 0x80)) {
-      if (parts.length === 0) {
-        const first = v < 80 ? Math.floor(v / 40) : 2;
-        parts.push(first, v - first * 40);
-      } else parts.push(v);
-      v = 0;
-    }
-  }
-  return parts.join('.');
-}
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 

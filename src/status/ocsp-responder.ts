@@ -1,6 +1,6 @@
 import type { Clock } from '../domain/clock.ts';
-import type { IssuerHashes } from './issuer-hashes.ts';
-import { SHA1_OID } from './issuer-hashes.ts';
+import type { IssuerHashes } from '../x509/issuer-hashes.ts';
+import { SHA1_OID } from '../x509/issuer-hashes.ts';
 import type { ServedResponse } from './ocsp-cache.ts';
 import { parseOcspRequest } from './ocsp-request.ts';
 import { MALFORMED_REQUEST, signOcspResponse, UNAUTHORIZED, type CertStatusInfo, type ResponderKey } from './ocsp-response.ts';

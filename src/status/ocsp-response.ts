@@ -2,8 +2,8 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import * as ocsp from '@peculiar/asn1-ocsp';
 import * as asn1X509 from '@peculiar/asn1-x509';
 import { derGeneralizedTime, derTlv } from '../domain/der.ts';
-import { signatureAlgorithmFor, type KeyAlg } from '../keystore/algorithms.ts';
-import { signedSequence } from '../signer/certificate.ts';
+import { signatureAlgorithmFor, type KeyAlg } from '../domain/algorithms.ts';
+import { signedSequence } from '../x509/certificate.ts';
 
 /** What a responder needs to sign: its certificate, its key hash (ResponderID byKey) and a synchronous signer. */
 export interface ResponderKey {

@@ -1,5 +1,5 @@
 import type { CaInstance } from '../instance/open.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../domain/log.ts';
 import { statusOptionsFromConfig, type StatusOptions } from './options.ts';
 import { StatusService } from './status-service.ts';
 

@@ -1,16 +1,16 @@
 import type { Authority, CertRecord, Issuer } from '../authority/authority.ts';
-import { crlShardFor } from '../authority/authority.ts';
+import { crlShardFor } from '../domain/crl-shards.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../domain/log.ts';
 import type { Store } from '../store/store.ts';
 import { CrlPublisher } from './crl-publisher.ts';
-import { IssuerHashes, SHA1_OID } from './issuer-hashes.ts';
+import { IssuerHashes, SHA1_OID } from '../x509/issuer-hashes.ts';
 import { OcspResponseCache, servedResponse, type ServedResponse } from './ocsp-cache.ts';
 import { StoredResponseFeed } from './stored-responses.ts';
 import { OcspResponder, type OcspStatusSource } from './ocsp-responder.ts';
 import { signOcspResponse, type CertStatusInfo, type ResponderKey } from './ocsp-response.ts';
 import { DEFAULT_STATUS_OPTIONS, type StatusOptions } from './options.ts';
-import { issueResponder } from './responder-cert.ts';
+import { issueResponder } from '../authority/responder-certificate.ts';
 import { derTlv, serialContents } from '../domain/der.ts';
 
 export interface StatusServiceDeps {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { NONCE_TAG_KEY_INFO, NonceService, type SpentNonces } from '../../src/acme/nonces.ts';
 import { fixedClock } from '../../src/domain/clock.ts';
 import { openStore } from '../../src/store/store.ts';
-import { AcmeStore } from '../../src/store/acme/acme-store.ts';
+import { AcmeStore } from '../../src/store/acme-store.ts';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { x509 } from '../../src/signer/x509.ts';
+import { x509 } from '../../src/x509/x509.ts';
 import { problemOf } from './support/client.ts';
 import { csrFor } from './support/csr.ts';
 import { useAcmeFixture } from './support/fixture.ts';

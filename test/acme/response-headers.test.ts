@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createAcmeApp } from '../../src/http/acme/app.ts';
-import { createApp } from '../../src/http/app.ts';
+import { createAcmeApp } from '../../src/http/acme-https/fetch-app.ts';
+import { createApp } from '../../src/http/plain-app.ts';
 import { caCertificatesOf } from '../../src/http/routes/ca-certificates.ts';
 import { silentLogger } from '../../src/index.ts';
 import { ORIGIN, useAcmeFixture } from './support/fixture.ts';

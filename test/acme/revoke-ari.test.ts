@@ -1,10 +1,10 @@
 import { exportJWK, importPKCS8 } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { x509 } from '../../src/signer/x509.ts';
+import { x509 } from '../../src/x509/x509.ts';
 import { makeCsr } from '../helpers/ca.ts';
 import { problemOf, type AccountKey } from './support/client.ts';
 import { useAcmeFixture } from './support/fixture.ts';
-import { fromPem } from '../../src/signer/x509.ts';
+import { fromPem } from '../../src/x509/x509.ts';
 
 /** revokeCert (RFC 8555 §7.6) and renewalInfo (RFC 9773). */
 const t = useAcmeFixture({ requireEab: false });

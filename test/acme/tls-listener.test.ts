@@ -1,9 +1,9 @@
 import { Agent, request } from 'node:https';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renewDelayMs } from '../../src/http/acme/tls-certificate.ts';
+import { renewDelayMs } from '../../src/http/acme-https/tls-certificate.ts';
 import { silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
-import { x509 } from '../../src/signer/x509.ts';
+import { x509 } from '../../src/x509/x509.ts';
 import { createTestCa } from '../helpers/ca.ts';
 
 /** The ACME listener's own certificate: issued by our intermediate for the configured names, renewed two thirds in. */

@@ -7,7 +7,7 @@ import { Http01Validator } from '../../src/acme/validation/http-01.ts';
 import { makeResolver } from '../../src/acme/validation/resolve.ts';
 import { checkChallengeCertificate, OID_ACME_IDENTIFIER, reverseName } from '../../src/acme/validation/tls-alpn-01.ts';
 import { keyAuthorizationDigest } from '../../src/acme/validation/validator.ts';
-import { x509 } from '../../src/signer/x509.ts';
+import { x509 } from '../../src/x509/x509.ts';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.ts';
 
 /** The validators on their own: http-01 limits (RFC 8555 §8.3) and the tls-alpn-01 certificate rules (RFC 8737 §3). */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LEAF_PROFILES, LeafExtensionBuilder, ipOctets, issuerUrls } from '../../src/authority/profiles.ts';
-import { x509 } from '../../src/signer/x509.ts';
+import { x509 } from '../../src/x509/x509.ts';
 
 /** The per-leaf extensions built directly as DER encode byte for byte as @peculiar/x509's classes would. */
 const label = fc.stringMatching(/^[a-zA-Z0-9-]{1,12}$/);

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaInstance } from '../../src/index.ts';
-import { x509 } from '../../src/signer/x509.ts';
+import { x509 } from '../../src/x509/x509.ts';
 import { createTestCa, makeCsr } from '../helpers/ca.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { hasTool, run, runStatus } from '../helpers/tools.ts';

@@ -1,10 +1,10 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1X509 from '@peculiar/asn1-x509';
 import type { Identifier } from '../../src/domain/types.ts';
-import { signatureAlgorithmFor, type KeyAlg } from '../../src/keystore/algorithms.ts';
+import { signatureAlgorithmFor, type KeyAlg } from '../../src/domain/algorithms.ts';
 import type { LeafProfile, IssuerUrls } from '../../src/authority/profiles.ts';
-import { asnExtension, asnExtensions, type CertificateTemplate } from '../../src/signer/certificate.ts';
-import { x509 } from '../../src/signer/x509.ts';
+import { asnExtension, asnExtensions, type CertificateTemplate } from '../../src/x509/certificate.ts';
+import { x509 } from '../../src/x509/x509.ts';
 
 /**
  * The reference leaf encoder: the @peculiar/asn1-x509 objects + AsnConvert.serialize that

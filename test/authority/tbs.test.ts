@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { subjectNameDer } from '../../src/authority/authority.ts';
 import { lintTemplate } from '../../src/authority/lint.ts';
 import { LEAF_PROFILES, LeafExtensionBuilder, issuerUrls } from '../../src/authority/profiles.ts';
-import type { KeyAlg } from '../../src/keystore/algorithms.ts';
-import { tbsCertificateDer, type CertificateTemplate } from '../../src/signer/certificate.ts';
-import { x509 } from '../../src/signer/x509.ts';
+import type { KeyAlg } from '../../src/domain/algorithms.ts';
+import { tbsCertificateDer, type CertificateTemplate } from '../../src/x509/certificate.ts';
+import { x509 } from '../../src/x509/x509.ts';
 import { referenceLeafExtensions, referenceSubjectName, referenceTbsCertificateDer } from './reference-encoder.ts';
 
 /** The direct TBSCertificate encoder writes exactly the bytes the asn1-schema encoder wrote, for every leaf shape. */

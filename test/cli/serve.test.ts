@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pki, pkiBackground } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { x509 } from '../../src/signer/x509.ts';
+import { x509 } from '../../src/x509/x509.ts';
 
 describe('pki serve', () => {
   it('ok/serves health and the CA certificates, logs JSON, stops cleanly on SIGTERM', async () => {

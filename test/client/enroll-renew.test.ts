@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { useWorkloadTestEnv } from './support.ts';
 import { freePort } from '../helpers/ports.ts';
 import { PKI_BIN, pkiAsync as pki } from '../helpers/cli.ts';
-import { x509 } from '../../src/signer/x509.ts';
+import { x509 } from '../../src/x509/x509.ts';
 import { TEST_PASSPHRASE } from '../helpers/ca.ts';
 import { FileKeyStore } from '../../src/keystore/file.ts';
 import { renewalReason } from '../../src/client/renew.ts';

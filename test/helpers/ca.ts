@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { initInstance, openInstance, type CaInstance, type InitOptions } from '../../src/index.ts';
-import { x509 } from '../../src/signer/x509.ts';
+import { x509 } from '../../src/x509/x509.ts';
 import { tempDir } from './tmp.ts';
 
 export const TEST_PASSPHRASE = 'test-passphrase-not-secret';

@@ -2,7 +2,7 @@ import * as ocsp from '@peculiar/asn1-ocsp';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import * as asn1X509 from '@peculiar/asn1-x509';
 import { serialContents } from '../../src/domain/der.ts';
-import { IssuerHashes, SHA1_OID } from '../../src/status/issuer-hashes.ts';
+import { IssuerHashes, SHA1_OID } from '../../src/x509/issuer-hashes.ts';
 
 /**
  * The DER of a nonce-less OCSP request (what RFC 5019 clients send) asking about `serials`

@@ -58,7 +58,7 @@ describe.skipIf(!haveOpenssl)('acme-client interop', () => { // skips only local
     const chain = await enroll(['rolled.example.test'], 'http-01', client);
     expect(sansOf(expectVerifies(dir, live.rootPem, chain))).toEqual(['dns:rolled.example.test']);
     await client.revokeCertificate(chain, { reason: 4 });
-    const { normalizeSerial } = await import('../../src/signer/serial.ts');
+    const { normalizeSerial } = await import('../../src/x509/serial.ts');
     const serial = normalizeSerial(expectVerifies(dir, live.rootPem, chain).serialNumber);
     expect(live.ca.store.certificates.get(serial)?.status).toBe('revoked');
     const deactivated = await client.updateAccount({ status: 'deactivated' });

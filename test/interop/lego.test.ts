@@ -3,7 +3,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEabKey } from '../../src/acme/eab.ts';
-import { normalizeSerial } from '../../src/signer/serial.ts';
+import { normalizeSerial } from '../../src/x509/serial.ts';
 import { silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
 import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
 import { expectVerifies, sansOf } from '../acme/support/verify.ts';
@@ -107,7 +107,7 @@ describe.skipIf(!haveLego)('lego interop', () => { // skips only locally: hasToo
     const pem = readFileSync(join(path, 'certificates', 'www.lego.test.crt'), 'utf8');
     const r = await lego(['--server', server.acme!.directoryUrl, '--accept-tos', '--email', 'http@lego.test', '--path', path, '--eab', '--kid', eabOf.get('http')!.kid, '--hmac', eabOf.get('http')!.hmacKey, '--domains', 'www.lego.test', 'revoke']);
     expect(r.code, r.out).toBe(0);
-    const { x509 } = await import('../../src/signer/x509.ts');
+    const { x509 } = await import('../../src/x509/x509.ts');
     const serial = normalizeSerial(new x509.X509Certificate(pem).serialNumber);
     expect(ca.store.certificates.get(serial)?.status).toBe('revoked');
   });

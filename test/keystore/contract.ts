@@ -1,7 +1,7 @@
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CaError } from '../../src/domain/errors.ts';
-import { hashFor, type KeyAlg } from '../../src/keystore/algorithms.ts';
+import { hashFor, type KeyAlg } from '../../src/domain/algorithms.ts';
 import type { KeyStore } from '../../src/keystore/keystore.ts';
 
 /** How a backend under test is opened; `secret` is the passphrase or PIN. */

@@ -3,7 +3,7 @@ import pkcs11js from 'pkcs11js';
 import { Pkcs11KeyStore, parsePkcs11Settings } from '../../src/keystore/pkcs11.ts';
 import { openKeyStore } from '../../src/keystore/keystore.ts';
 import { readUlong } from '../../src/keystore/pkcs11-module.ts';
-import { keyIdentifier } from '../../src/signer/certificate.ts';
+import { keyIdentifier } from '../../src/x509/certificate.ts';
 import { createTestToken, hasSoftHsm } from '../helpers/softhsm.ts';
 import { hasTool, run } from '../helpers/tools.ts';
 

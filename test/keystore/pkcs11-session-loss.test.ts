@@ -2,7 +2,7 @@ import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import pkcs11js from 'pkcs11js';
 import { Pkcs11KeyStore } from '../../src/keystore/pkcs11.ts';
-import type { Signer } from '../../src/keystore/keystore.ts';
+import type { Signer } from '../../src/domain/signer.ts';
 import { createTestToken, hasSoftHsm, type TestToken } from '../helpers/softhsm.ts';
 import { run } from '../helpers/tools.ts';
 

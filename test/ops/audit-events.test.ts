@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditConfig, createEab, silentLogger, startServer, type CaInstance } from '../../src/index.ts';
 import type { KeyStore, KeyStoreEvent } from '../../src/keystore/keystore.ts';
-import { watchKeyStore } from '../../src/metrics/keystore-events.ts';
+import { watchKeyStore } from '../../src/health/keystore-events.ts';
 import { CaMetrics } from '../../src/metrics/metrics.ts';
 import { createTestCa } from '../helpers/ca.ts';
 import { pki, pkiAsync } from '../helpers/cli.ts';

@@ -3,7 +3,7 @@ import pkcs11js from 'pkcs11js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaInstance, Logger } from '../../src/index.ts';
 import { Pkcs11KeyStore } from '../../src/keystore/pkcs11.ts';
-import { watchKeyStore } from '../../src/metrics/keystore-events.ts';
+import { watchKeyStore } from '../../src/health/keystore-events.ts';
 import { CaMetrics } from '../../src/metrics/metrics.ts';
 import { createTestCa } from '../helpers/ca.ts';
 import { createTestToken, hasSoftHsm } from '../helpers/softhsm.ts';

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
-import { jsonLogger } from '../../src/log.ts';
+import { jsonLogger } from '../../src/domain/log.ts';
 
-const LOG_MODULE = fileURLToPath(new URL('../../src/log.ts', import.meta.url));
+const LOG_MODULE = fileURLToPath(new URL('../../src/domain/log.ts', import.meta.url));
 
 describe('jsonLogger', () => {
   it('ok/info lines of one event-loop turn reach stdout in one write; an error is written at once', async () => {

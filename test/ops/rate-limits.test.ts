@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
 import { rateLimitsSchema } from '../../src/config/rate-limits.ts';
-import { TokenBuckets } from '../../src/http/acme/token-buckets.ts';
+import { TokenBuckets } from '../../src/http/acme-https/token-buckets.ts';
 import { createTestCa } from '../helpers/ca.ts';
 import { LeanAcmeClient, problemType, type RawResponse } from '../../scripts/bench/lean-client.ts';
 import { parsePrometheus, sumOf } from './support/prom.ts';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaInstance } from '../../src/index.ts';
-import type { Signer } from '../../src/keystore/keystore.ts';
+import type { Signer } from '../../src/domain/signer.ts';
 import { CaMetrics } from '../../src/metrics/metrics.ts';
-import { Readiness } from '../../src/metrics/readiness.ts';
+import { Readiness } from '../../src/health/readiness.ts';
 import { instrumentSigner } from '../../src/metrics/signer.ts';
 import { createTestCa } from '../helpers/ca.ts';
 import { parsePrometheus, sumOf } from './support/prom.ts';

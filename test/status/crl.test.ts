@@ -3,9 +3,9 @@ import * as asn1js from 'asn1js';
 import * as asn1X509 from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
 import { FileKeyStore } from '../../src/keystore/file.ts';
-import { verifySignature } from '../../src/signer/certificate.ts';
-import { buildCrl, type CrlEntry } from '../../src/status/crl.ts';
-import { x509 } from '../../src/signer/x509.ts';
+import { verifySignature } from '../../src/x509/certificate.ts';
+import { buildCrl, type CrlEntry } from '../../src/x509/crl.ts';
+import { x509 } from '../../src/x509/x509.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 async function signer() {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAcmeService } from '../../src/acme/create.ts';
-import { defaultAcmeConfig } from '../../src/acme/settings.ts';
+import { defaultAcmeConfig } from '../../src/config/acme.ts';
 import { silentLogger, type CaInstance } from '../../src/index.ts';
 import { startStatusService } from '../../src/status/start.ts';
 import type { StatusService } from '../../src/status/status-service.ts';

@@ -1,8 +1,8 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as ocsp from '@peculiar/asn1-ocsp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/http/app.ts';
-import { OcspHttpHandler } from '../../src/http/routes/ocsp-handler.ts';
+import { createApp } from '../../src/http/plain-app.ts';
+import { OcspHttpHandler } from '../../src/http/ocsp/handler.ts';
 import { silentLogger, type CaInstance } from '../../src/index.ts';
 import { startStatusService } from '../../src/status/start.ts';
 import type { StatusService } from '../../src/status/status-service.ts';

@@ -123,8 +123,8 @@ describe('status service (injected clock)', () => {
   });
 
   it('ok/with shards, each CRL lists exactly the revoked serials whose shard its URL names', async () => {
-    const { crlShardFor } = await import('../../src/authority/authority.ts');
-    const { readCrl } = await import('../../src/status/crl-reader.ts');
+    const { crlShardFor } = await import('../../src/domain/crl-shards.ts');
+    const { readCrl } = await import('../../src/client/crl-reader.ts');
     const issuer = { ...ca.authority.issuer, crlShards: 3 };
     const sharded = new StatusService({ store: ca.store, issuer, clock, logger: silentLogger, options });
     await sharded.start();

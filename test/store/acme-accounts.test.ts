@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AcmeStore } from '../../src/store/acme/acme-store.ts';
-import type { AccountRecord } from '../../src/store/acme/records.ts';
+import { AcmeStore } from '../../src/store/acme-store.ts';
+import type { AccountRecord } from '../../src/store/acme-records.ts';
 import { openStore } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

@@ -1,5 +1,5 @@
 import type { JWK } from 'jose';
-import type { AccountRecord } from '../../store/acme/records.ts';
+import type { AccountRecord } from '../../store/acme-records.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
 import { verifyEab } from '../eab.ts';
 import { newId } from '../ids.ts';

@@ -1,4 +1,4 @@
-import { toPem } from '../../signer/x509.ts';
+import { toPem } from '../../x509/x509.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
 import { notFound, unauthorized } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';

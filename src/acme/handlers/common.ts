@@ -1,4 +1,4 @@
-import type { AccountRecord, AuthzRecord, OrderRecord } from '../../store/acme/records.ts';
+import type { AccountRecord, AuthzRecord, OrderRecord } from '../../store/acme-records.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
 import { notFound, unauthorized } from '../problems.ts';
 import { orderJson } from '../wire.ts';

@@ -1,8 +1,8 @@
 import { CaError, isCaError } from '../../domain/errors.ts';
 import type { Identifier } from '../../domain/types.ts';
-import { normalizeIdentifier } from '../../signer/identifiers.ts';
-import { normalizeSerial } from '../../signer/serial.ts';
-import type { AuthzRecord, ChallengeRecord, OrderRecord } from '../../store/acme/records.ts';
+import { normalizeIdentifier } from '../../domain/identifiers.ts';
+import { normalizeSerial } from '../../x509/serial.ts';
+import type { AuthzRecord, ChallengeRecord, OrderRecord } from '../../store/acme-records.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
 import { newId, newToken } from '../ids.ts';
 import { invalidProfile, malformed, rejectedIdentifier, unauthorized, unsupportedIdentifier } from '../problems.ts';

@@ -1,8 +1,8 @@
 import type { JWK } from 'jose';
 import { createPublicKey } from 'node:crypto';
 import { REVOCATION_REASONS, type RevocationReason } from '../../domain/types.ts';
-import { x509 } from '../../signer/x509.ts';
-import { normalizeSerial } from '../../signer/serial.ts';
+import { x509 } from '../../x509/x509.ts';
+import { normalizeSerial } from '../../x509/serial.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
 import { badRevocationReason, malformed, notFound, unauthorized } from '../problems.ts';
 import type { VerifiedRequest } from '../request.ts';

@@ -1,7 +1,7 @@
 import type { Clock } from '../../domain/clock.ts';
-import type { Logger } from '../../log.ts';
-import type { AcmeStore } from '../../store/acme/acme-store.ts';
-import type { StoredProblem } from '../../store/acme/records.ts';
+import type { Logger } from '../../domain/log.ts';
+import type { AcmeStore } from '../../store/acme-store.ts';
+import type { StoredProblem } from '../../store/acme-records.ts';
 import type { ValidationStarter } from '../context.ts';
 import { isAcmeProblem, serverInternal } from '../problems.ts';
 import { keyAuthorization, type Validator } from './validator.ts';

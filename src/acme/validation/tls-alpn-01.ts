@@ -1,7 +1,7 @@
 import type { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
-import { x509 } from '../../signer/x509.ts';
+import { x509 } from '../../x509/x509.ts';
 import { connection, incorrectResponse, tlsProblem } from '../problems.ts';
 import { addressOf } from './resolve.ts';
 import { keyAuthorizationDigest, type ValidationRequest, type ValidationSettings, type Validator } from './validator.ts';

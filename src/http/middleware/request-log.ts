@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import type { Logger } from '../../log.ts';
+import type { Logger } from '../../domain/log.ts';
 
 /**
  * Gives every request of the plain-HTTP app an id, echoed as X-Request-Id, and logs one JSON

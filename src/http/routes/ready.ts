@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { ReadyReport } from '../../metrics/readiness.ts';
+import type { ReadyReport } from '../../health/readiness.ts';
 
 /** GET /readyz: 200 when every check passes, else 503 with the reason (load balancers and Kubernetes read the status). */
 export function readyRoutes(check: () => Promise<ReadyReport>): Hono {

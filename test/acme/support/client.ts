@@ -1,5 +1,5 @@
 import { exportJWK, FlattenedSign, generateKeyPair, type JWK } from 'jose';
-import type { AcmeFetchApp } from '../../../src/http/acme/app.ts';
+import type { AcmeFetchApp } from '../../../src/http/acme-https/fetch-app.ts';
 
 export interface AccountKey {
   alg: 'ES256' | 'ES384' | 'RS256' | 'EdDSA';

@@ -1,4 +1,4 @@
-import { fromPem } from '../../../src/signer/x509.ts';
+import { fromPem } from '../../../src/x509/x509.ts';
 import { makeCsr } from '../../helpers/ca.ts';
 
 /** base64url DER of a fresh CSR for these DNS names, as finalize wants it (§7.4). */

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll } from 'vitest';
 import { createTestCa } from '../../helpers/ca.ts';
 import { createAcmeService, type AcmeService } from '../../../src/acme/create.ts';
-import { defaultAcmeConfig, type AcmeConfig } from '../../../src/acme/settings.ts';
+import { defaultAcmeConfig, type AcmeConfig } from '../../../src/config/acme.ts';
 import { fixedClock } from '../../../src/domain/clock.ts';
-import { createAcmeApp, type AcmeFetchApp } from '../../../src/http/acme/app.ts';
+import { createAcmeApp, type AcmeFetchApp } from '../../../src/http/acme-https/fetch-app.ts';
 import { silentLogger, type CaInstance } from '../../../src/index.ts';
 import { startChallengeServer } from './challenge-server.ts';
 import { startDnsServer } from './dns-server.ts';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { x509 } from '../../../src/signer/x509.ts';
+import { x509 } from '../../../src/x509/x509.ts';
 import { run } from '../../helpers/tools.ts';
 
 /** openssl verify of a leaf (first PEM of `chainPem`) against the root, with the rest as untrusted intermediates. */

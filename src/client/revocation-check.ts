@@ -1,0 +1,156 @@
+import { randomBytes, verify as nodeVerify } from 'node:crypto';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import * as ocsp from '@peculiar/asn1-ocsp';
+import * as asn1X509 from '@peculiar/asn1-x509';
+import { reasonNameOf } from '../domain/types.ts';
+import { CaError } from '../domain/errors.ts';
+import { fromPem, x509 } from '../x509/x509.ts';
+import { readCrl } from './crl-reader.ts';
+import { serialContents } from '../domain/der.ts';
+import { IssuerHashes, SHA1_OID } from '../x509/issuer-hashes.ts';
+
+export type SourceStatus = 'good' | 'revoked' | 'unknown' | 'error';
+
+export interface SourceResult {
+  url: string | null;
+  status: SourceStatus;
+  revokedAt?: Date;
+  reason?: string;
+  thisUpdate?: Date;
+  nextUpdate?: Date | null;
+  /** How the answer was authenticated, or why there is none. */
+  detail: string;
+}
+
+export interface RevocationCheck {
+  serial: string;
+  subject: string;
+  ocsp: SourceResult;
+  crl: SourceResult;
+}
+
+/** Signature algorithms a CA here signs with, by OID: the node:crypto hash to verify with. */
+const SIG_HASH: Record<string, string> = {
+  '1.2.840.10045.4.3.2': 'sha256',
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.113549.1.1.11': 'sha256',
+  '1.2.840.113549.1.1.12': 'sha384',
+};
+
+function verifyWith(spki: Uint8Array, algOid: string, data: Uint8Array, sig: Uint8Array): boolean {
+  const hash = SIG_HASH[algOid];
+  if (!hash) return false;
+  return nodeVerify(hash, data, { key: Buffer.from(spki), format: 'der', type: 'spki', dsaEncoding: 'der' }, sig);
+}
+
+/**
+ * The operator's check (`pki status`): asks the OCSP responder named in the certificate's
+ * AIA and fetches the CRL named in its CDP, authenticating both against the issuer (fetched
+ * from the AIA caIssuers URL unless given). Each source is reported on its own.
+ */
+export async function checkRevocation(p: { certDer: Uint8Array; issuerDer?: Uint8Array; timeoutMs?: number }): Promise<RevocationCheck> {
+  const cert = new x509.X509Certificate(new Uint8Array(p.certDer));
+  const aia = cert.getExtension(x509.AuthorityInfoAccessExtension);
+  const cdp = cert.getExtension(x509.CRLDistributionPointsExtension);
+  const ocspUrl = aia?.ocsp.find((g) => g.type === 'url')?.value ?? null;
+  const caIssuersUrl = aia?.caIssuers.find((g) => g.type === 'url')?.value ?? null;
+  const crlUrl = cdp?.distributionPoints[0]?.distributionPoint?.fullName?.find((g) => g.uniformResourceIdentifier)?.uniformResourceIdentifier ?? null;
+  const timeout = p.timeoutMs ?? 10_000;
+
+  let issuerDer = p.issuerDer;
+  if (!issuerDer) {
+    if (!caIssuersUrl) throw new CaError('malformed', 'the certificate names no caIssuers URL: pass --issuer');
+    issuerDer = await fetchBytes(caIssuersUrl, timeout);
+  }
+  const issuer = new x509.X509Certificate(new Uint8Array(issuerDer));
+  if (!(await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true }))) {
+    throw new CaError('malformed', `the certificate was not signed by ${issuer.subject}`);
+  }
+  const serial = cert.serialNumber.toLowerCase().replace(/^(00)+(?=[0-8])/, '');
+  const issuerSpki = new Uint8Array(issuer.publicKey.rawData);
+  const [o, c] = await Promise.all([
+    ocspUrl ? askOcsp(ocspUrl, serial, issuer, issuerSpki, timeout) : Promise.resolve<SourceResult>({ url: null, status: 'error', detail: 'no OCSP URL in the AIA' }),
+    crlUrl ? checkCrl(crlUrl, serial, issuerSpki, timeout) : Promise.resolve<SourceResult>({ url: null, status: 'error', detail: 'no CRL distribution point' }),
+  ]);
+  return { serial, subject: cert.subject, ocsp: o, crl: c };
+}
+
+async function fetchBytes(url: string, timeoutMs: number, init: RequestInit = {}): Promise<Uint8Array> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`);
+  const body = new Uint8Array(await res.arrayBuffer());
+  const text = Buffer.from(body).toString('latin1');
+  return text.startsWith('-----BEGIN') ? (fromPem(text, '[A-Z0-9 ]+')[0] ?? body) : body;
+}
+
+async function askOcsp(url: string, serial: string, issuer: x509.X509Certificate, issuerSpki: Uint8Array, timeoutMs: number): Promise<SourceResult> {
+  try {
+    const hashes = new IssuerHashes(new Uint8Array(issuer.rawData)).get(SHA1_OID);
+    const nonce = randomBytes(16);
+    const certId = new ocsp.CertID({
+      hashAlgorithm: new asn1X509.AlgorithmIdentifier({ algorithm: SHA1_OID, parameters: null }),
+      issuerNameHash: new OctetString(hashes.name),
+      issuerKeyHash: new OctetString(hashes.key),
+      serialNumber: serialContents(serial).buffer as ArrayBuffer,
+    });
+    const request = new ocsp.OCSPRequest({
+      tbsRequest: new ocsp.TBSRequest({
+        requestList: [new ocsp.Request({ reqCert: certId })],
+        requestExtensions: [new asn1X509.Extension({ extnID: ocsp.id_pkix_ocsp_nonce, extnValue: new OctetString(AsnConvert.serialize(new OctetString(nonce))) })],
+      }),
+    });
+    const body = new Uint8Array(AsnConvert.serialize(request));
+    const der = await fetchBytes(url, timeoutMs, { method: 'POST', body, headers: { 'Content-Type': 'application/ocsp-request' } });
+    const resp = AsnConvert.parse(der, ocsp.OCSPResponse);
+    if (resp.responseStatus !== ocsp.OCSPResponseStatus.successful || !resp.responseBytes) {
+      return { url, status: 'error', detail: `responder answered ${ocsp.OCSPResponseStatus[resp.responseStatus] ?? resp.responseStatus}` };
+    }
+    const basic = AsnConvert.parse(resp.responseBytes.response, ocsp.BasicOCSPResponse);
+    const tbs = new Uint8Array(AsnConvert.serialize(basic.tbsResponseData));
+    const signer = await responderKey(basic, issuer, issuerSpki);
+    if (!verifyWith(signer.spki, basic.signatureAlgorithm.algorithm, tbs, new Uint8Array(basic.signature))) {
+      return { url, status: 'error', detail: 'the response signature does not verify' };
+    }
+    const echoed = basic.tbsResponseData.responseExtensions?.find((e) => e.extnID === ocsp.id_pkix_ocsp_nonce);
+    if (echoed && !Buffer.from(echoed.extnValue.buffer).equals(Buffer.from(AsnConvert.serialize(new OctetString(nonce))))) {
+      return { url, status: 'error', detail: 'the response carries another nonce than ours' };
+    }
+    const single = basic.tbsResponseData.responses.find((r) => Buffer.from(r.certID.serialNumber).equals(Buffer.from(serialContents(serial))));
+    if (!single) return { url, status: 'error', detail: 'the response does not answer for this serial' };
+    const base = { url, thisUpdate: single.thisUpdate, nextUpdate: single.nextUpdate ?? null, detail: `signed by ${signer.name}${echoed ? ', nonce echoed' : ''}` };
+    if (single.certStatus.revoked) {
+      const reason = single.certStatus.revoked.revocationReason?.reason;
+      return { ...base, status: 'revoked', revokedAt: single.certStatus.revoked.revocationTime, reason: reasonNameOf(reason ?? 0) };
+    }
+    return { ...base, status: single.certStatus.good === null ? 'good' : 'unknown' };
+  } catch (e) {
+    return { url, status: 'error', detail: (e as Error).message };
+  }
+}
+
+/** The key that signed an OCSP response: the issuer itself, or a delegated responder it certified for OCSPSigning. */
+async function responderKey(basic: ocsp.BasicOCSPResponse, issuer: x509.X509Certificate, issuerSpki: Uint8Array): Promise<{ spki: Uint8Array; name: string }> {
+  for (const c of basic.certs ?? []) {
+    const cert = new x509.X509Certificate(AsnConvert.serialize(c));
+    if (!(await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true }))) continue;
+    const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
+    if (!eku?.usages.includes(x509.ExtendedKeyUsage.ocspSigning)) continue;
+    return { spki: new Uint8Array(cert.publicKey.rawData), name: `delegated responder ${cert.subject}` };
+  }
+  return { spki: issuerSpki, name: `the issuer ${issuer.subject}` };
+}
+
+async function checkCrl(url: string, serial: string, issuerSpki: Uint8Array, timeoutMs: number): Promise<SourceResult> {
+  try {
+    const crl = readCrl(await fetchBytes(url, timeoutMs));
+    if (!verifyWith(issuerSpki, crl.signatureAlgorithm, crl.tbs, crl.signature)) return { url, status: 'error', detail: 'the CRL signature does not verify against the issuer' };
+    const base = { url, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate };
+    const stale = crl.nextUpdate && crl.nextUpdate.getTime() < Date.now() ? ' (STALE: past its next update)' : '';
+    const detail = `CRL number ${crl.number ?? 'none'}, ${crl.entries} entries, signed by the issuer${stale}`;
+    const entry = crl.find(serial);
+    if (entry) return { ...base, status: 'revoked', revokedAt: entry.revokedAt, reason: reasonNameOf(entry.reason ?? 0), detail };
+    return { ...base, status: stale ? 'error' : 'good', detail };
+  } catch (e) {
+    return { url, status: 'error', detail: (e as Error).message };
+  }
+}

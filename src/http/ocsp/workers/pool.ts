@@ -1,0 +1,72 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Server } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../../../domain/log.ts';
+import type { WorkerConfig } from './worker.ts';
+
+const LAUNCH = fileURLToPath(new URL('./launch.js', import.meta.url));
+const START_TIMEOUT_MS = 30_000;
+const RESTART_DELAY_MS = 1_000;
+
+export interface OcspWorkers {
+  /** Stops every worker (SIGTERM) and waits for them to exit. */
+  close(): Promise<void>;
+}
+
+/**
+ * Forks `count` OCSP worker processes that accept connections on `listening` (the
+ * primary's own plain-HTTP socket, shared: the kernel hands each connection to one of
+ * the processes). Resolves once every worker has loaded the pre-signed responses and
+ * listens. A worker that dies is started again; the primary keeps serving meanwhile.
+ */
+export async function startOcspWorkers(o: { count: number; listening: Server; config: WorkerConfig; logger: Logger }): Promise<OcspWorkers> {
+  const children = new Set<ChildProcess>();
+  let closing = false;
+
+  const spawnOne = (id: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const child = fork(LAUNCH, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+      children.add(child);
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`OCSP worker ${id} did not start within ${START_TIMEOUT_MS} ms`));
+      }, START_TIMEOUT_MS);
+      child.on('message', (m: { type: string; responses?: number; error?: string }) => {
+        clearTimeout(timer);
+        if (m.type === 'ready') {
+          o.logger.info('ocsp.worker.ready', { worker: id, pid: child.pid, responses: m.responses });
+          resolve();
+        } else reject(new Error(`OCSP worker ${id} failed: ${m.error}`));
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        children.delete(child);
+        reject(new Error(`OCSP worker ${id} exited (${signal ?? code})`));
+        if (closing) return;
+        o.logger.error('ocsp.worker.exited', { worker: id, pid: child.pid, code, signal });
+        setTimeout(() => !closing && spawnOne(id).catch((e: Error) => o.logger.error('ocsp.worker.restart_failed', { worker: id, error: e.message })), RESTART_DELAY_MS).unref();
+      });
+      child.send({ type: 'start', config: o.config }, o.listening);
+    });
+
+  const close = async () => {
+    closing = true;
+    await Promise.all(
+      [...children].map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            c.once('exit', () => resolve());
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
+  };
+  try {
+    await Promise.all(Array.from({ length: o.count }, (_, i) => spawnOne(i + 1)));
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { close };
+}

@@ -1,0 +1,85 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:net';
+import { systemClock } from '../../../domain/clock.ts';
+import { openDatabase } from '../../../store/sqlite.ts';
+import { OcspResponseRepository } from '../../../store/ocsp-responses.ts';
+import { IssuerHashes } from '../../../x509/issuer-hashes.ts';
+import { OcspResponseCache } from '../../../status/ocsp-cache.ts';
+import { OcspResponder, type OcspStatusSource } from '../../../status/ocsp-responder.ts';
+import { StoredResponseFeed } from '../../../status/stored-responses.ts';
+import { NotAnsweredHere, OcspHttpHandler } from '../handler.ts';
+import { withOcspFastPath } from '../listener.ts';
+import { forwardTo } from './forward.ts';
+
+/** What the primary tells a worker (with the listening socket as the message's handle). */
+export interface WorkerConfig {
+  dbPath: string;
+  /** DER of the issuing certificate, base64: CertIDs are matched against its hashes. */
+  issuerCertificate: string;
+  /** The primary's internal listener on 127.0.0.1, for everything not answered here. */
+  primaryPort: number;
+  pollIntervalMs: number;
+  maintenanceIntervalMs: number;
+  ocspValidityMs: number;
+  maxCertsPerRequest: number;
+}
+
+/**
+ * An OCSP worker process: serves pre-signed responses from a read-only view of the
+ * database (no keys, no passphrase) on the socket the primary listens on, and hands
+ * everything else (nonce, several CertIDs, unknown serials, other routes) to the primary.
+ */
+function start(c: WorkerConfig, listening: Server): Promise<number> {
+  const db = openDatabase(c.dbPath, { readonly: true });
+  const cache = new OcspResponseCache();
+  const feed = new StoredResponseFeed({ db, responses: new OcspResponseRepository(db), cache, clock: systemClock });
+  feed.changed();
+  const loaded = feed.load();
+  // No signing key here: anything the responder would sign, or a serial with no fresh pre-signed response, is not ours to answer.
+  const notHere = (): never => {
+    throw new NotAnsweredHere();
+  };
+  const source: OcspStatusSource = {
+    presigned: async (serial) => cache.get(serial, systemClock.now().getTime()) ?? notHere(),
+    statusOf: notHere,
+    responder: async () => notHere(),
+  };
+  const responder = new OcspResponder({
+    hashes: new IssuerHashes(new Uint8Array(Buffer.from(c.issuerCertificate, 'base64'))),
+    source,
+    clock: systemClock,
+    validityMs: c.ocspValidityMs,
+    maxCertsPerRequest: c.maxCertsPerRequest,
+  });
+  const handler = new OcspHttpHandler({ responder, cache, clock: systemClock });
+  const passOn = forwardTo(c.primaryPort);
+  const poll = setInterval(() => {
+    try {
+      if (feed.changed()) feed.load();
+    } catch (e) {
+      // A busy or briefly unreadable database: the next poll tries again; meanwhile serve what we have.
+      process.stderr.write(`ocsp worker ${process.pid}: poll failed: ${(e as Error).message}\n`);
+    }
+  }, c.pollIntervalMs);
+  const evict = setInterval(() => cache.evictExpired(systemClock.now().getTime()), c.maintenanceIntervalMs);
+  poll.unref();
+  evict.unref();
+  const server = createServer(withOcspFastPath(handler, (req, res) => passOn(req, res), passOn));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listening, () => resolve(loaded));
+  });
+}
+
+// The primary owns this process: when its IPC channel closes (it exited, even by SIGKILL), so do we.
+process.on('disconnect', () => process.exit(0));
+// Ctrl-C reaches the whole process group; the primary stops its workers itself.
+process.on('SIGINT', () => {});
+process.once('message', (m: { type: 'start'; config: WorkerConfig }, handle: unknown) => {
+  start(m.config, handle as Server).then(
+    (responses) => process.send?.({ type: 'ready', responses }),
+    (e: unknown) => {
+      process.send?.({ type: 'failed', error: (e as Error).message }, () => process.exit(1));
+    },
+  );
+});

@@ -1,0 +1,18 @@
+import Database from 'better-sqlite3';
+import type { Db } from './sqlite.ts';
+
+/**
+ * A second connection to the instance database for ACME bookkeeping (orders,
+ * authorizations, challenges, spent nonces) with synchronous=NORMAL: in WAL mode
+ * a commit survives a process crash or restart and is only at risk on power loss,
+ * where the cost is a client retrying an order. `pki serve` passes the authority's
+ * group-commit connection instead (also NORMAL; docs/design.md "One connection for the
+ * hot path"); this one is for in-process use without it (tests).
+ */
+export function openAcmeConnection(main: Db): Db {
+  const db = new Database(main.name, { fileMustExist: true });
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('synchronous = NORMAL');
+  return db;
+}
