@@ -43,7 +43,7 @@ async function one(n: number): Promise<void> {
     ca.store.db.pragma('synchronous = FULL');
     const loadMs = performance.now() - t0;
     const rssBefore = process.memoryUsage().rss;
-    const publisher = new CrlPublisher({ store: ca.store, issuer, clock: ca.clock, logger: silentLogger, options: DEFAULT_STATUS_OPTIONS });
+    const publisher = new CrlPublisher({ store: ca.store, authority: ca.authority, clock: ca.clock, logger: silentLogger, options: DEFAULT_STATUS_OPTIONS });
     const t1 = performance.now();
     const crl = await publisher.rebuild(0);
     const buildMs = performance.now() - t1;

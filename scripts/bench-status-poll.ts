@@ -47,7 +47,7 @@ try {
   const { store, clock } = ca;
   const issuer = ca.authority.issuer;
   const options = { pollIntervalMs: 24 * HOUR, maintenanceIntervalMs: 24 * HOUR, crlRebuildDelayMs: 24 * HOUR };
-  const status = new StatusService({ store, issuer, clock, logger: silentLogger, options });
+  const status = new StatusService({ store, authority: ca.authority, clock, logger: silentLogger, options });
 
   // --- fixture: N live certificates, each with its audit event and a stored response ---
   const t0 = performance.now();

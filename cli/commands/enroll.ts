@@ -1,9 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { bootstrapRoot } from '../../src/client/trust.ts';
-import { enroll } from '../../src/client/enroll.ts';
-import { CaError, parseKeyAlg, type Identifier } from '../../src/index.ts';
-import { parseIdentifier } from '../../src/domain/identifiers.ts';
+import { bootstrapRoot, CaError, enroll, parseIdentifier, parseKeyAlg, type Identifier } from '../../src/index.ts';
 import { action } from '../common.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { renew } from '../../src/client/renew.ts';
-import { isRevoked } from '../../src/client/revocation.ts';
-import { CaError, parseDuration } from '../../src/index.ts';
+import { CaError, isRevoked, parseDuration, renew } from '../../src/index.ts';
 import { action } from '../common.ts';
 
 /** Exit codes: 0 renewed or not due; 1 failed, old pair intact; 2 usage; 3 renewed but the --exec hook failed. */

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { CaError, isCaError, normalizeSerial, openInstance, REVOCATION_REASONS, type RevocationReason } from '../../src/index.ts';
-import { x509 } from '../../src/x509/x509.ts';
+import { CaError, isCaError, normalizeSerial, openInstance, REVOCATION_REASONS, serialOfCertificate, type RevocationReason } from '../../src/index.ts';
 import { action, EXIT } from '../common.ts';
 
 const REASONS = Object.keys(REVOCATION_REASONS) as RevocationReason[];
@@ -54,8 +53,7 @@ async function serialFromFile(path: string): Promise<string> {
     throw new CaError('malformed', `cannot read certificate ${path}: ${(e as Error).message}`);
   }
   try {
-    const cert = new x509.X509Certificate(data.includes('-----BEGIN') ? data.toString('utf8') : new Uint8Array(data));
-    return normalizeSerial(cert.serialNumber);
+    return serialOfCertificate(data);
   } catch (e) {
     throw new CaError('malformed', `${path} is not a certificate: ${(e as Error).message}`);
   }

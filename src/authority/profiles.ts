@@ -9,7 +9,6 @@ import { x509 } from '../x509/x509.ts';
 export interface LeafProfile {
   name: string;
   description: string;
-  defaultLifetimeMs: number;
   maxLifetimeMs: number;
   eku: string[];
 }
@@ -21,28 +20,22 @@ export const LEAF_PROFILES: Record<string, LeafProfile> = {
   default: {
     name: 'default',
     description: '24 h, serverAuth + clientAuth (mutual TLS)',
-    defaultLifetimeMs: 24 * HOUR,
     maxLifetimeMs: 90 * DAY,
     eku: [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
   },
   server: {
     name: 'server',
     description: '24 h, serverAuth only',
-    defaultLifetimeMs: 24 * HOUR,
     maxLifetimeMs: 90 * DAY,
     eku: [x509.ExtendedKeyUsage.serverAuth],
   },
   client: {
     name: 'client',
     description: '24 h, clientAuth only',
-    defaultLifetimeMs: 24 * HOUR,
     maxLifetimeMs: 90 * DAY,
     eku: [x509.ExtendedKeyUsage.clientAuth],
   },
 };
-
-/** Clock-skew allowance: notBefore is set this far in the past (STANDARDS: at most 1-2 minutes). */
-export const BACKDATE_MS = 60_000;
 
 /** The URLs every issued certificate names (AIA and CDP), all on the plain-HTTP base URL. */
 export interface IssuerUrls {

@@ -1,38 +1,45 @@
-import { createHash, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
-import type { Issuer } from './authority.ts';
-import type { Clock } from '../domain/clock.ts';
-import { CaError } from '../domain/errors.ts';
-import { asnExtensions, keyIdentifier, signCertificate, type CertificateTemplate } from '../x509/certificate.ts';
+import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
+import type { KeyAlg } from '../domain/algorithms.ts';
+import { asnExtensions, keyIdentifier, type CertificateTemplate } from '../x509/certificate.ts';
 import { generateSerial } from '../x509/serial.ts';
 import { x509 } from '../x509/x509.ts';
-import type { Store } from '../store/store.ts';
-import type { ResponderKey } from '../status/ocsp-response.ts';
+import type { IssuanceRequest } from './issuance.ts';
+import { REQUIRED_EXTENSIONS } from './lint.ts';
+import { validityFor } from './validity.ts';
 
 const OCSP_NOCHECK = '1.3.6.1.5.5.7.48.1.5';
-const CLOCK_SKEW_MS = 60_000;
+
+/** What a responder needs to sign: its certificate, its key hash (ResponderID byKey) and a synchronous signer. */
+export interface ResponderKey {
+  serial: string;
+  certDer: Uint8Array;
+  /** SHA-1 of the responder public key's BIT STRING contents (RFC 6960 §4.2.1 ResponderID byKey). */
+  keyHash: Uint8Array;
+  alg: KeyAlg;
+  notAfter: Date;
+  sign(tbs: Uint8Array): Uint8Array;
+}
 
 /**
- * Issues a delegated OCSP signing certificate (RFC 6960 §4.2.2.2): EKU id-kp-OCSPSigning,
- * id-pkix-ocsp-nocheck (relying parties do not ask about the responder itself, so it must
- * be short-lived), signed once by the intermediate. Its P-256 key is made here and lives
- * only in this process's memory: the intermediate key (maybe in an HSM) signs once per
- * rotation instead of once per response. The certificate is recorded like any other
- * (reserve → sign → valid, with an audit row).
+ * A delegated OCSP signing certificate (RFC 6960 §4.2.2.2) to be issued: EKU id-kp-OCSPSigning,
+ * id-pkix-ocsp-nocheck (relying parties do not ask about the responder itself, so it must be
+ * short-lived). Its P-256 key is made here and lives only in this process's memory: the
+ * intermediate key (maybe in an HSM) signs once per rotation instead of once per response.
+ * Returns the issuance request and, once the certificate is signed, the responder key.
  */
-export async function issueResponder(p: { store: Store; issuer: Issuer; clock: Clock; lifetimeMs: number }): Promise<ResponderKey> {
-  const { store, issuer, clock } = p;
+export function prepareResponder(issuer: { certificate: x509.X509Certificate; keyId: string }, nowMs: number, lifetimeMs: number): {
+  request: IssuanceRequest;
+  responderKey(certDer: Uint8Array): ResponderKey;
+} {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
-  const now = clock.now().getTime();
-  const notBefore = new Date(Math.max(Math.floor((now - CLOCK_SKEW_MS) / 1000) * 1000, issuer.certificate.notBefore.getTime()));
-  const notAfter = new Date(Math.min(Math.floor((now + p.lifetimeMs) / 1000) * 1000, issuer.certificate.notAfter.getTime()));
+  const { notBefore, notAfter } = validityFor(nowMs, lifetimeMs, issuer.certificate);
   const serial = generateSerial();
-  const issuerCn = issuer.certificate.subjectName.getField('CN')[0] ?? 'CA';
-  const subject = new x509.Name([{ CN: [`${issuerCn} OCSP Responder`] }]);
+  const cn = `${issuer.certificate.subjectName.getField('CN')[0] ?? 'CA'} OCSP Responder`;
   const template: CertificateTemplate = {
     serial,
     issuerName: new Uint8Array(issuer.certificate.subjectName.toArrayBuffer()),
-    subjectName: new Uint8Array(subject.toArrayBuffer()),
+    subjectName: new Uint8Array(new x509.Name([{ CN: [cn] }]).toArrayBuffer()),
     notBefore,
     notAfter,
     publicKeySpki: spki,
@@ -45,39 +52,28 @@ export async function issueResponder(p: { store: Store; issuer: Issuer; clock: C
       new x509.AuthorityKeyIdentifierExtension(issuer.keyId),
     ]),
   };
-  const at = clock.now();
-  store.transaction(() =>
-    store.certificates.reserve({
-      serial,
-      issuer: issuer.keyId,
-      subject: subject.getField('CN')[0] ?? '',
-      sans: [],
-      profile: 'ocsp-responder',
-      notBefore,
-      notAfter,
-      publicKeySha256: createHash('sha256').update(spki).digest('hex'),
-      now: at,
-    }),
-  );
-  let certDer: Uint8Array;
-  try {
-    certDer = await signCertificate(template, issuer.signer);
-  } catch (e) {
-    store.transaction(() => store.certificates.markFailed(serial));
-    throw e instanceof CaError ? e : new CaError('keyStore', 'signing the OCSP responder certificate failed', { cause: e });
-  }
-  store.transaction(() => {
-    store.certificates.markValid(serial, certDer);
-    store.ocspResponders.add({ serial, issuer: issuer.keyId, notBefore, notAfter, createdAt: at });
-    store.audit.append({ at, action: 'ocsp.responder.issued', actor: 'system', target: serial, details: { notAfter: notAfter.toISOString() } });
-  });
+  const request: IssuanceRequest = {
+    template,
+    issuerKeyId: issuer.keyId,
+    issuerValidity: issuer.certificate,
+    required: REQUIRED_EXTENSIONS.ocspResponder,
+    subject: cn,
+    sans: [],
+    profile: 'ocsp-responder',
+    actor: 'system',
+    event: { action: 'ocsp.responder.issued', details: { notAfter: notAfter.toISOString() } },
+    alsoRecord: (store) => store.ocspResponders.add({ serial, issuer: issuer.keyId, notBefore, notAfter, createdAt: new Date(nowMs) }),
+  };
   return {
-    serial,
-    certDer,
-    // The SKI (method 1) is exactly RFC 6960's KeyHash: SHA-1 of the BIT STRING contents.
-    keyHash: Buffer.from(keyIdentifier(spki), 'hex'),
-    alg: 'ecdsa-p256',
-    notAfter,
-    sign: (tbs) => new Uint8Array(nodeSign('sha256', tbs, { key: privateKey, dsaEncoding: 'der' })),
+    request,
+    responderKey: (certDer) => ({
+      serial,
+      certDer,
+      // The SKI (method 1) is exactly RFC 6960's KeyHash: SHA-1 of the BIT STRING contents.
+      keyHash: Buffer.from(keyIdentifier(spki), 'hex'),
+      alg: 'ecdsa-p256',
+      notAfter,
+      sign: (tbs) => new Uint8Array(nodeSign('sha256', tbs, { key: privateKey, dsaEncoding: 'der' })),
+    }),
   };
 }

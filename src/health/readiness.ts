@@ -1,9 +1,8 @@
 import type { Clock } from '../domain/clock.ts';
-import type { Signer } from '../domain/signer.ts';
+import type { IssuerKeyHealth, SignOutcome } from '../authority/issuer-key.ts';
 import { HeartbeatRepository } from '../store/heartbeat.ts';
 import type { Db } from '../store/sqlite.ts';
 import type { CrlView } from '../metrics/metrics.ts';
-import type { SignOutcome } from '../metrics/signer.ts';
 
 export interface CheckResult {
   ok: boolean;
@@ -19,7 +18,8 @@ export interface ReadyReport {
 
 export interface ReadinessDeps {
   db: Db;
-  signer: Signer & { readonly lastSign?: SignOutcome | null };
+  /** The issuing key as the authority lets it be seen: last outcome and a probe. */
+  key: IssuerKeyHealth;
   crls: CrlView;
   clock: Clock;
   /** A real signature within this long counts as proof the signer works (default 60 s). */
@@ -27,9 +27,6 @@ export interface ReadinessDeps {
 }
 
 const RETRY_AFTER_FAILURE_MS = 5_000;
-
-/** Fixed, recognisable bytes for the probe signature: not DER, so never mistakable for a certificate, CRL or OCSP response. */
-const PROBE = new TextEncoder().encode('pki readiness probe: not a certificate, CRL or OCSP response');
 
 /**
  * Readiness (/readyz): can this process do its job right now? The database takes a durable
@@ -68,7 +65,7 @@ export class Readiness {
   async #signer(): Promise<CheckResult> {
     const window = this.#d.signerProofMs ?? 60_000;
     const now = Date.now();
-    const real = this.#d.signer.lastSign ?? null;
+    const real = this.#d.key.lastSign;
     const recent = [real, this.#probe].filter((o): o is SignOutcome => o !== null && now - o.at < window).sort((a, b) => b.at - a.at)[0];
     // After a failure, probe again (at most every few seconds) so a recovered key store is noticed without waiting for traffic.
     const outcome = recent && (recent.ok || now - recent.at < RETRY_AFTER_FAILURE_MS) ? recent : await this.#probeOnce();
@@ -76,17 +73,11 @@ export class Readiness {
   }
 
   #probeOnce(): Promise<SignOutcome> {
-    this.#probing ??= this.#d.signer
-      .sign(PROBE)
-      .then(
-        (): SignOutcome => ({ ok: true, at: Date.now() }),
-        (e: unknown): SignOutcome => ({ ok: false, at: Date.now(), error: (e as Error).message }),
-      )
-      .then((o) => {
-        this.#probe = o;
-        this.#probing = null;
-        return o;
-      });
+    this.#probing ??= this.#d.key.probe().then((o) => {
+      this.#probe = o;
+      this.#probing = null;
+      return o;
+    });
     return this.#probing;
   }
 

@@ -96,14 +96,14 @@ async function createInstance(
   const rootStore = rootInKeyStore ? keyStore : new FileKeyStore(join(dir, LAYOUT.rootKeyDir), passphrase);
   try {
     const rootKey = await rootStore.createKey({ label: LAYOUT.rootKeyLabel, alg: keyAlg });
-    const rootSigner = await rootStore.getSigner({ label: LAYOUT.rootKeyLabel });
     const root = await issueCaCertificate({
       store,
       clock,
       subjectName: `CN=${escapeDn(name)} Root, O=${escapeDn(name)}`,
       subjectSpki: rootKey.publicKeySpki,
       lifetimeMs: o.rootLifetimeMs ?? 10 * YEAR,
-      signer: rootSigner,
+      keyStore: rootStore,
+      signingKey: LAYOUT.rootKeyLabel,
       profile: 'root',
     });
     const interKey = await keyStore.createKey({ label: LAYOUT.intermediateKeyLabel, alg: keyAlg });
@@ -114,7 +114,8 @@ async function createInstance(
       subjectSpki: interKey.publicKeySpki,
       lifetimeMs: o.intermediateLifetimeMs ?? 5 * YEAR,
       issuer: { certificate: root, keyId: keyIdentifier(rootKey.publicKeySpki) },
-      signer: rootSigner,
+      keyStore: rootStore,
+      signingKey: LAYOUT.rootKeyLabel,
       pathLength: 0,
       profile: 'intermediate',
     });

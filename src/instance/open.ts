@@ -6,12 +6,12 @@ import { loadConfig, type Config } from '../config/config.ts';
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { parseDuration } from '../domain/duration.ts';
 import { CaError } from '../domain/errors.ts';
+import type { Logger } from '../domain/log.ts';
 import { openKeyStore, type KeyStore } from '../keystore/keystore.ts';
 import '../keystore/file.ts';
 import '../keystore/pkcs11.ts';
 import { CaMetrics } from '../metrics/metrics.ts';
-import { instrumentSigner } from '../metrics/signer.ts';
-import { keyIdentifier } from '../x509/certificate.ts';
+import { signMetrics } from '../metrics/signer.ts';
 import { x509 } from '../x509/x509.ts';
 import { openGroupCommitStore, openStore, type Store } from '../store/store.ts';
 import { resolveKeyStoreSecret } from './secrets.ts';
@@ -42,9 +42,11 @@ export interface OpenOptions {
   passphraseFile?: string;
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
+  /** Where the authority logs what fails after a commit (an observer); silent by default. */
+  logger?: Logger;
 }
 
-/** The composition root: config → store → key store → signer → authority. */
+/** Opens an instance: config → store → key store → authority (which takes the issuing key's signer itself). */
 export async function openInstance(o: OpenOptions): Promise<CaInstance> {
   const dir = resolve(o.dir);
   const config = await loadConfig(dir);
@@ -62,16 +64,18 @@ export async function openInstance(o: OpenOptions): Promise<CaInstance> {
   try {
     keyStore = await openKeyStore(type, { baseDir: dir, settings, secret });
     const metrics = new CaMetrics();
-    const signer = instrumentSigner(await keyStore.getSigner({ label: config.intermediate.keyLabel }), metrics);
-    const keyId = keyIdentifier(signer.publicKeySpki);
-    const certKeyId = keyIdentifier(new Uint8Array(intermediate.publicKey.rawData));
-    if (keyId !== certKeyId) throw new CaError('config', `key "${config.intermediate.keyLabel}" does not match ${config.intermediate.certificate}`);
-    const authority = new Authority({
+    const authority = await Authority.open({
       store: issuanceStore,
       clock,
-      issuer: { certificate: intermediate, keyId, signer, urls: issuerUrls(config.baseUrl, keyId), crlShards: config.crl.shards },
+      keyStore,
+      keyLabel: config.intermediate.keyLabel,
+      certificate: intermediate,
+      urls: (keyId) => issuerUrls(config.baseUrl, keyId),
+      crlShards: config.crl.shards,
       defaultLifetimeMs: parseDuration(config.issuance.lifetime),
       maxLifetimeMs: parseDuration(config.issuance.maxLifetime),
+      logger: o.logger,
+      onSign: signMetrics(metrics),
     });
     const ks = keyStore;
     return {

@@ -9,7 +9,7 @@ import type { Logger } from '../domain/log.ts';
 import { OcspHttpHandler } from '../http/ocsp/handler.ts';
 import { createServerWithOcsp } from '../http/ocsp/listener.ts';
 import type { StatusOptions } from '../status/options.ts';
-import { startStatusService } from '../status/start.ts';
+import { startStatusService } from './start-status.ts';
 import type { StatusService } from '../status/status-service.ts';
 import { reasonNameOf } from '../domain/types.ts';
 import { Readiness } from '../health/readiness.ts';
@@ -33,10 +33,10 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   const ocsp = new OcspHttpHandler({ responder: status.responderLogic, cache: status.cache, clock: ca.clock, counters: metrics.ocsp });
   const crls = { shards: ca.authority.issuer.crlShards, current: (shard: number) => status.crls.current(shard) };
   metrics.watchCrls(crls);
-  ca.authority.onIssued((c) => metrics.certificatesIssued.inc({ profile: ca.store.certificates.get(c.serial)?.profile ?? 'unknown' }));
+  ca.authority.onIssued((c) => metrics.certificatesIssued.inc({ profile: c.profile }));
   ca.authority.onRevoked((r) => metrics.certificatesRevoked.inc({ profile: r.profile, reason: reasonNameOf(r.reason) }));
   watchKeyStore({ keyStore: ca.keyStore, store: ca.store, metrics, logger: o.logger, clock: ca.clock });
-  const readiness = new Readiness({ db: ca.store.db, signer: ca.authority.issuer.signer, crls, clock: ca.clock });
+  const readiness = new Readiness({ db: ca.store.db, key: ca.authority.keyHealth, crls, clock: ca.clock });
   const app = createApp({
     logger: o.logger,
     metrics,

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { Issuer } from '../authority/authority.ts';
-import { crlShardFor } from '../domain/crl-shards.ts';
+import type { Authority, IssuerInfo } from '../authority/authority.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Logger } from '../domain/log.ts';
 import { toPem } from '../x509/x509.ts';
 import type { StoredCrl } from '../store/crls.ts';
 import type { Store } from '../store/store.ts';
-import { buildCrl, type CrlEntry } from '../x509/crl.ts';
 import type { StatusOptions } from './options.ts';
 
 /** A CRL shard ready to serve, DER and PEM, with its caching headers worked out once. */
@@ -22,6 +20,14 @@ export interface PublishedCrl {
   etag: string;
 }
 
+interface CrlPublisherDeps {
+  store: Store;
+  authority: Pick<Authority, 'issuer' | 'issueCrl'>;
+  clock: Clock;
+  logger: Logger;
+  options: StatusOptions;
+}
+
 /**
  * Builds, stores and serves the CRL shards of one issuer. A certificate's shard is fixed
  * at issuance (its CDP names it), so each shard lists exactly the revoked certificates
@@ -29,21 +35,23 @@ export interface PublishedCrl {
  * `crlRebuildDelayMs` of each other share one rebuild.
  */
 export class CrlPublisher {
-  readonly #d: { store: Store; issuer: Issuer; clock: Clock; logger: Logger; options: StatusOptions };
+  readonly #d: CrlPublisherDeps;
+  readonly #issuer: IssuerInfo;
   readonly #current = new Map<number, PublishedCrl>();
   readonly #dirty = new Set<number>();
   #timer: NodeJS.Timeout | null = null;
   #chain: Promise<void> = Promise.resolve();
   #stopped = false;
 
-  constructor(d: { store: Store; issuer: Issuer; clock: Clock; logger: Logger; options: StatusOptions }) {
+  constructor(d: CrlPublisherDeps) {
     this.#d = d;
+    this.#issuer = d.authority.issuer;
   }
 
   /** Loads stored CRLs and builds every shard that has none or whose nextUpdate is near. */
   async start(): Promise<void> {
     this.syncFromStore();
-    for (let s = 0; s < this.#d.issuer.crlShards; s++) if (!this.#current.has(s)) this.#dirty.add(s);
+    for (let s = 0; s < this.#issuer.crlShards; s++) if (!this.#current.has(s)) this.#dirty.add(s);
     this.markDue();
     await this.flush();
   }
@@ -72,7 +80,7 @@ export class CrlPublisher {
   /** Marks shards whose nextUpdate is within the refresh margin. */
   markDue(): void {
     const limit = this.#d.clock.now().getTime() + this.#d.options.crlRefreshBeforeMs;
-    for (let s = 0; s < this.#d.issuer.crlShards; s++) {
+    for (let s = 0; s < this.#issuer.crlShards; s++) {
       const c = this.#current.get(s);
       if (!c || c.nextUpdate.getTime() <= limit) this.markDirty(s);
     }
@@ -97,53 +105,30 @@ export class CrlPublisher {
 
   /** Picks up CRLs another process stored (e.g. a newer number). */
   syncFromStore(): void {
-    for (let s = 0; s < this.#d.issuer.crlShards; s++) {
-      const stored = this.#d.store.crls.latest(this.#d.issuer.keyId, s);
+    for (let s = 0; s < this.#issuer.crlShards; s++) {
+      const stored = this.#d.store.crls.latest(this.#issuer.keyId, s);
       const mine = this.#current.get(s);
       if (stored && (!mine || stored.number > mine.number)) this.#current.set(s, published(stored));
     }
   }
 
-  /** Builds, signs and stores one shard with the next CRL number. */
+  /** Has the authority issue the next CRL of one shard, and serves it. */
   async rebuild(shard: number): Promise<PublishedCrl> {
-    const { store, issuer, clock, options } = this.#d;
+    const { clock, options } = this.#d;
     const started = performance.now();
-    for (let attempt = 0; ; attempt++) {
-      const now = clock.now();
-      const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);
-      const nextUpdate = new Date(thisUpdate.getTime() + options.crlValidityMs);
-      const number = store.crls.nextNumber(issuer.keyId);
-      const entries = shardEntries(store.crls.revoked(issuer.keyId, new Date(now.getTime() - options.expiredGraceMs)), shard, issuer.crlShards);
-      const built = await buildCrl(
-        {
-          issuerName: new Uint8Array(issuer.certificate.subjectName.toArrayBuffer()),
-          issuerKeyId: issuer.keyId,
-          number,
-          thisUpdate,
-          nextUpdate,
-          distributionPoint: issuer.urls.crl(shard),
-          entries,
-        },
-        issuer.signer,
-      );
-      const record: StoredCrl = { issuer: issuer.keyId, shard, number, thisUpdate, nextUpdate, entries: built.entries, der: built.der };
-      try {
-        store.transaction(() => store.crls.add(record));
-      } catch (e) {
-        // Another process took this number meanwhile: build again with the next one.
-        if ((e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') && attempt < 3) continue;
-        throw e;
-      }
-      const p = published(record);
-      this.#current.set(shard, p);
-      this.#d.logger.info('crl.published', { shard, number: number.toString(), entries: built.entries, ms: Math.round(performance.now() - started) });
-      return p;
-    }
+    const now = clock.now();
+    const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);
+    const record = await this.#d.authority.issueCrl({
+      shard,
+      thisUpdate,
+      nextUpdate: new Date(thisUpdate.getTime() + options.crlValidityMs),
+      listExpiredSince: new Date(now.getTime() - options.expiredGraceMs),
+    });
+    const p = published(record);
+    this.#current.set(shard, p);
+    this.#d.logger.info('crl.published', { shard, number: record.number.toString(), entries: record.entries, ms: Math.round(performance.now() - started) });
+    return p;
   }
-}
-
-function* shardEntries(all: Iterable<CrlEntry>, shard: number, shards: number): Iterable<CrlEntry> {
-  for (const e of all) if (shards <= 1 || crlShardFor(e.serial, shards) === shard) yield e;
 }
 
 function published(c: StoredCrl): PublishedCrl {

@@ -4,17 +4,9 @@ import * as asn1X509 from '@peculiar/asn1-x509';
 import { derGeneralizedTime, derTlv } from '../domain/der.ts';
 import { signatureAlgorithmFor, type KeyAlg } from '../domain/algorithms.ts';
 import { signedSequence } from '../x509/certificate.ts';
+import type { ResponderKey } from '../authority/responder-certificate.ts';
 
-/** What a responder needs to sign: its certificate, its key hash (ResponderID byKey) and a synchronous signer. */
-export interface ResponderKey {
-  serial: string;
-  certDer: Uint8Array;
-  /** SHA-1 of the responder public key's BIT STRING contents (RFC 6960 §4.2.1 ResponderID byKey). */
-  keyHash: Uint8Array;
-  alg: KeyAlg;
-  notAfter: Date;
-  sign(tbs: Uint8Array): Uint8Array;
-}
+export type { ResponderKey };
 
 export type CertStatusInfo = { kind: 'good' } | { kind: 'revoked'; revokedAt: Date; reason: number | null } | { kind: 'unknown' };
 

@@ -1,4 +1,4 @@
-import type { Authority, CertRecord, Issuer } from '../authority/authority.ts';
+import type { Authority, CertRecord, IssuerInfo, ResponderKey } from '../authority/authority.ts';
 import { crlShardFor } from '../domain/crl-shards.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Logger } from '../domain/log.ts';
@@ -8,9 +8,8 @@ import { IssuerHashes, SHA1_OID } from '../x509/issuer-hashes.ts';
 import { OcspResponseCache, servedResponse, type ServedResponse } from './ocsp-cache.ts';
 import { StoredResponseFeed } from './stored-responses.ts';
 import { OcspResponder, type OcspStatusSource } from './ocsp-responder.ts';
-import { signOcspResponse, type CertStatusInfo, type ResponderKey } from './ocsp-response.ts';
+import { signOcspResponse, type CertStatusInfo } from './ocsp-response.ts';
 import { DEFAULT_STATUS_OPTIONS, type StatusOptions } from './options.ts';
-import { issueResponder } from '../authority/responder-certificate.ts';
 import { derTlv, serialContents } from '../domain/der.ts';
 
 export interface StatusServiceDeps {
@@ -21,11 +20,14 @@ export interface StatusServiceDeps {
    * commit neither switches `store`'s sync mode nor empties its page cache. Default: `store`.
    */
   freshStore?: Store;
-  issuer: Issuer;
+  /** Who the issuer is, the signatures only it makes (responder certificates, CRLs), and word of what it did. */
+  authority: StatusAuthority;
   clock: Clock;
   logger: Logger;
   options?: Partial<StatusOptions>;
 }
+
+export type StatusAuthority = Pick<Authority, 'issuer' | 'issueResponder' | 'issueCrl' | 'onIssued' | 'onRevoked'>;
 
 /**
  * Revocation status for one issuer: keeps a pre-signed OCSP response for every live
@@ -40,6 +42,7 @@ export class StatusService implements OcspStatusSource {
   readonly crls: CrlPublisher;
   readonly options: StatusOptions;
   readonly #d: StatusServiceDeps;
+  readonly #issuer: IssuerInfo;
   readonly #hashes: IssuerHashes;
   #responder: ResponderKey | null = null;
   #rotating: Promise<ResponderKey> | null = null;
@@ -54,8 +57,9 @@ export class StatusService implements OcspStatusSource {
 
   constructor(d: StatusServiceDeps) {
     this.#d = d;
+    this.#issuer = d.authority.issuer;
     this.options = { ...DEFAULT_STATUS_OPTIONS, ...d.options };
-    this.#hashes = new IssuerHashes(new Uint8Array(d.issuer.certificate.rawData));
+    this.#hashes = new IssuerHashes(new Uint8Array(this.#issuer.certificate.rawData));
     this.responderLogic = new OcspResponder({
       hashes: this.#hashes,
       source: this,
@@ -64,11 +68,12 @@ export class StatusService implements OcspStatusSource {
       maxCertsPerRequest: this.options.maxCertsPerRequest,
     });
     this.#feed = new StoredResponseFeed({ db: d.store.db, responses: d.store.ocspResponses, cache: this.cache, clock: d.clock });
-    this.crls = new CrlPublisher({ store: d.store, issuer: d.issuer, clock: d.clock, logger: d.logger, options: this.options });
+    this.crls = new CrlPublisher({ store: d.store, authority: d.authority, clock: d.clock, logger: d.logger, options: this.options });
   }
 
   /** Hooks onto the authority: pre-sign at issuance, re-sign and rebuild the CRL at revocation. */
-  attach(authority: Authority): void {
+  attach(): void {
+    const { authority } = this.#d;
     // A fresh certificate's "good" response is committed without waiting for the disk: if power
     // loss takes it back, start() re-signs every certificate that has none (#reconcile).
     authority.onIssued(async (c) => {
@@ -76,7 +81,7 @@ export class StatusService implements OcspStatusSource {
     });
     authority.onRevoked(async (r) => {
       await this.presign(r.serial);
-      this.crls.markDirty(crlShardFor(r.serial, this.#d.issuer.crlShards));
+      this.crls.markDirty(crlShardFor(r.serial, this.#issuer.crlShards));
     });
   }
 
@@ -106,7 +111,8 @@ export class StatusService implements OcspStatusSource {
 
   /** Signs and stores the SHA-1 CertID response for one of our certificates, and serves it from now on. */
   async presign(serial: string, o: { fresh?: boolean } = {}): Promise<ServedResponse> {
-    const { store, clock, issuer } = this.#d;
+    const { store, clock } = this.#d;
+    const issuer = this.#issuer;
     // `fresh`: just issued by this process's authority, so ours and good (no row to read).
     const cert = o.fresh ? null : store.certificates.get(serial);
     const status: CertStatusInfo = o.fresh ? { kind: 'good' } : statusOfRecord(cert, issuer.keyId);
@@ -138,14 +144,15 @@ export class StatusService implements OcspStatusSource {
   }
 
   statusOf(serial: string): CertStatusInfo {
-    return statusOfRecord(this.#d.store.certificates.get(serial), this.#d.issuer.keyId);
+    return statusOfRecord(this.#d.store.certificates.get(serial), this.#issuer.keyId);
   }
 
   /** The current responder key, issuing a new one when none exists or the current one is near its end. */
   async responder(): Promise<ResponderKey> {
     const r = this.#responder;
     if (r && r.notAfter.getTime() - this.#d.clock.now().getTime() > this.options.responderRenewBeforeMs) return r;
-    this.#rotating ??= issueResponder({ store: this.#d.store, issuer: this.#d.issuer, clock: this.#d.clock, lifetimeMs: this.options.responderLifetimeMs })
+    this.#rotating ??= this.#d.authority
+      .issueResponder(this.options.responderLifetimeMs)
       .then((k) => {
         this.#responder = k;
         this.#d.logger.info('ocsp.responder.rotated', { serial: k.serial, notAfter: k.notAfter.toISOString() });
@@ -198,7 +205,8 @@ export class StatusService implements OcspStatusSource {
    * (`staleAmong`), and the work follows the number of changes, not the number of certificates.
    */
   async #catchUp(): Promise<void> {
-    const { store, issuer, clock } = this.#d;
+    const { store, clock } = this.#d;
+    const issuer = this.#issuer;
     this.#behind = true;
     if (this.#auditMark === null) {
       // Polled before start(): nothing to resume from, so take the mark and look at everything once.
@@ -222,7 +230,8 @@ export class StatusService implements OcspStatusSource {
 
   /** Certificates with no response yet, or whose response no longer tells their status (revoked elsewhere): scans them all, for start(). */
   async #reconcile(): Promise<void> {
-    const { store, issuer, clock } = this.#d;
+    const { store, clock } = this.#d;
+    const issuer = this.#issuer;
     for (;;) {
       const stale = store.ocspResponses.stale(issuer.keyId, new Date(clock.now().getTime() - this.options.expiredGraceMs), 500);
       if (stale.length === 0) return;

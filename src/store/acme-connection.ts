@@ -1,5 +1,4 @@
-import Database from 'better-sqlite3';
-import type { Db } from './sqlite.ts';
+import { openConnection, type Db } from './sqlite.ts';
 
 /**
  * A second connection to the instance database for ACME bookkeeping (orders,
@@ -10,9 +9,5 @@ import type { Db } from './sqlite.ts';
  * hot path"); this one is for in-process use without it (tests).
  */
 export function openAcmeConnection(main: Db): Db {
-  const db = new Database(main.name, { fileMustExist: true });
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('synchronous = NORMAL');
-  return db;
+  return openConnection(main, 'NORMAL');
 }

@@ -35,11 +35,27 @@ export function openDatabase(path: string, opts: { create?: boolean; readonly?: 
     throw new CaError('config', `cannot open database ${path}: ${(e as Error).message}`, { cause: e });
   }
   if (!opts.readonly) db.pragma('journal_mode = WAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('synchronous = FULL');
+  connectionPragmas(db, 'FULL');
   if (!opts.readonly) migrate(db);
   return db;
+}
+
+/**
+ * Another connection to an open (migrated, WAL) database, with the same pragmas and the given
+ * durability: NORMAL where a commit may wait for an explicit WAL flush (group commit) or may be
+ * lost to power loss only (ACME bookkeeping).
+ */
+export function openConnection(main: Db, synchronous: 'NORMAL' | 'FULL'): Db {
+  const db = new Database(main.name, { fileMustExist: true });
+  connectionPragmas(db, synchronous);
+  return db;
+}
+
+/** The one place connection pragmas are set. */
+function connectionPragmas(db: Db, synchronous: 'NORMAL' | 'FULL'): void {
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.pragma(`synchronous = ${synchronous}`);
 }
 
 /**

@@ -3,8 +3,7 @@ import { CertificateRepository } from './certificates.ts';
 import { CrlRepository } from './crls.ts';
 import { OcspResponderRepository } from './ocsp-responders.ts';
 import { OcspResponseRepository } from './ocsp-responses.ts';
-import Database from 'better-sqlite3';
-import { immediateTransactions, openDatabase, type Db } from './sqlite.ts';
+import { immediateTransactions, openConnection, openDatabase, type Db } from './sqlite.ts';
 import { WalFlusher, type DataSync } from './wal-flush.ts';
 
 /** The instance database: one repository per aggregate, and transactions that span them. */
@@ -81,9 +80,5 @@ export function openStore(path: string, opts: { create?: boolean } = {}): Store 
  * event loop and concurrent issuances share one flush (docs/design.md, Durability).
  */
 export function openGroupCommitStore(main: Db, o: { sync?: DataSync } = {}): Store {
-  const db = new Database(main.name, { fileMustExist: true });
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('synchronous = NORMAL');
-  return new Store(db, { flusher: new WalFlusher(main.name, o) });
+  return new Store(openConnection(main, 'NORMAL'), { flusher: new WalFlusher(main.name, o) });
 }

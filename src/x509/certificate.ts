@@ -88,17 +88,22 @@ export function signedSequence(tbsDer: Uint8Array, alg: KeyAlg, signature: Uint8
 }
 
 /**
- * Signs a prepared template exactly once and returns the certificate DER.
- * The signature is checked against the signer's public key before returning,
- * so a misbehaving key store cannot hand out a certificate that does not verify.
- * The Certificate around the TBSCertificate is the signed bytes, the cached
- * AlgorithmIdentifier and the signature, concatenated.
+ * Signs a prepared template exactly once and returns the certificate DER (see signOnce).
  */
 export async function signCertificate(tpl: CertificateTemplate, signer: Signer): Promise<Uint8Array> {
-  const tbsDer = tbsCertificateDer(tpl, signer.alg);
+  return signOnce(tbsCertificateDer(tpl, signer.alg), signer, 'certificate');
+}
+
+/**
+ * Signs to-be-signed bytes (TBSCertificate, TBSCertList) exactly once and returns the signed
+ * structure: the TBS, the cached AlgorithmIdentifier and the signature, concatenated. The
+ * signature is checked against the signer's public key first, so a misbehaving key store
+ * cannot hand out anything that does not verify.
+ */
+export async function signOnce(tbsDer: Uint8Array, signer: Signer, what: 'certificate' | 'CRL'): Promise<Uint8Array> {
   const signature = await signer.sign(tbsDer);
   if (!verifySignature(signer.alg, signer.publicKeySpki, tbsDer, signature)) {
-    throw new CaError('keyStore', `key "${signer.label}" produced a signature that does not verify`);
+    throw new CaError('keyStore', `key "${signer.label}" produced a ${what} signature that does not verify`);
   }
   return signedSequence(tbsDer, signer.alg, signature);
 }

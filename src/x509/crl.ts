@@ -1,9 +1,7 @@
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import * as asn1X509 from '@peculiar/asn1-x509';
-import { CaError } from '../domain/errors.ts';
-import { signatureAlgorithmFor } from '../domain/algorithms.ts';
 import type { Signer } from '../domain/signer.ts';
-import { verifySignature } from './certificate.ts';
+import { signatureAlgorithmDer, signOnce } from './certificate.ts';
 import { derTime, derTlv } from '../domain/der.ts';
 
 /** A revoked certificate as a CRL lists it. */
@@ -35,12 +33,11 @@ export interface CrlContents {
  * through the issuer's Signer, so an HSM-held key works the same way.
  */
 export async function buildCrl(c: CrlContents, signer: Signer): Promise<{ der: Uint8Array; entries: number }> {
-  const algorithm = new Uint8Array(AsnConvert.serialize(new asn1X509.AlgorithmIdentifier(signatureAlgorithmFor(signer.alg))));
   const revoked = encodeRevokedList(c.entries);
   const tbs = derTlv(
     0x30,
     Uint8Array.of(0x02, 0x01, 0x01), // version v2
-    algorithm,
+    signatureAlgorithmDer(signer.alg),
     c.issuerName,
     derTime(Math.floor(c.thisUpdate.getTime() / 1000)),
     derTime(Math.floor(c.nextUpdate.getTime() / 1000)),
@@ -48,12 +45,7 @@ export async function buildCrl(c: CrlContents, signer: Signer): Promise<{ der: U
     ...(revoked.count > 0 ? [derTlv(0x30, revoked.bytes)] : []),
     derTlv(0xa0, crlExtensions(c)),
   );
-  const signature = await signer.sign(tbs);
-  if (!verifySignature(signer.alg, signer.publicKeySpki, tbs, signature)) {
-    throw new CaError('keyStore', `key "${signer.label}" produced a CRL signature that does not verify`);
-  }
-  const der = derTlv(0x30, tbs, algorithm, derTlv(0x03, Uint8Array.of(0), signature));
-  return { der, entries: revoked.count };
+  return { der: await signOnce(tbs, signer, 'CRL'), entries: revoked.count };
 }
 
 function crlExtensions(c: CrlContents): Uint8Array {

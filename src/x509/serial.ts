@@ -1,3 +1,4 @@
+import { x509 } from './x509.ts';
 import { randomBytes } from 'node:crypto';
 
 /** Octets of randomness per serial: 16 octets, 126 bits of CSPRNG output after fixing the top two bits. */
@@ -23,4 +24,11 @@ export function normalizeSerial(text: string): string {
   // Keep one zero octet only where it is needed to stay positive in DER.
   while (hex.length > 2 && hex.startsWith('00') && parseInt(hex.slice(2, 4), 16) < 0x80) hex = hex.slice(2);
   return hex;
+}
+
+/** The serial of a certificate given as PEM or DER bytes (normalised as the store keeps it); throws on anything else. */
+export function serialOfCertificate(data: Uint8Array): string {
+  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const cert = new x509.X509Certificate(text.includes('-----BEGIN') ? text.toString('utf8') : new Uint8Array(data));
+  return normalizeSerial(cert.serialNumber);
 }

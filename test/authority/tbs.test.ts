@@ -2,8 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { describe, expect, it } from 'vitest';
-import { subjectNameDer } from '../../src/authority/authority.ts';
-import { lintTemplate } from '../../src/authority/lint.ts';
+import { subjectNameDer } from '../../src/authority/leaf.ts';
+import { lintTemplate, REQUIRED_EXTENSIONS } from '../../src/authority/lint.ts';
 import { LEAF_PROFILES, LeafExtensionBuilder, issuerUrls } from '../../src/authority/profiles.ts';
 import type { KeyAlg } from '../../src/domain/algorithms.ts';
 import { tbsCertificateDer, type CertificateTemplate } from '../../src/x509/certificate.ts';
@@ -97,7 +97,7 @@ describe('direct TBSCertificate encoder', () => {
   it('lint still refuses what it refused: negative serial, superfluous zero, inverted validity, missing and repeated extensions', () => {
     const leaf = { authorityKeyId: 'cd'.repeat(20), urls: issuerUrls('http://ca.test', 'ab'), profile: LEAF_PROFILES.default!, sans: [{ type: 'dns' as const, value: 'a.test' }], subjectKeyId: '01'.repeat(20), isRsa: false, crlShard: 0, subjectIsEmpty: true };
     const exts = new LeafExtensionBuilder(leaf).build(leaf);
-    const issuer = { issuerNotBefore: new Date(0), issuerNotAfter: new Date(Date.UTC(2060, 0, 1)) };
+    const issuer = { issuer: { notBefore: new Date(0), notAfter: new Date(Date.UTC(2060, 0, 1)) }, required: REQUIRED_EXTENSIONS.leaf };
     const tpl: CertificateTemplate = { serial: '4f01', issuerName: issuers[0]!, subjectName: subjectNameDer(null), notBefore: new Date(1000_000), notAfter: new Date(2000_000), publicKeySpki: keys[0]!, extensions: exts };
     expect(() => lintTemplate(tpl, issuer)).not.toThrow();
     const refused = (t: Partial<CertificateTemplate>, message: string) => expect(() => lintTemplate({ ...tpl, ...t }, issuer)).toThrow(message);

@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
-import { initInstance, openInstance, type CaInstance, type InitOptions } from '../../src/index.ts';
+import { initInstance, openInstance, parseDuration, type CaInstance, type InitOptions } from '../../src/index.ts';
+import { Authority } from '../../src/authority/authority.ts';
+import { issuerUrls } from '../../src/authority/profiles.ts';
 import { x509 } from '../../src/x509/x509.ts';
 import { tempDir } from './tmp.ts';
 
@@ -28,3 +30,21 @@ export async function makeCsr(p: { cn?: string; sans?: { type: 'dns' | 'ip' | 'u
 }
 
 export { generateKeyPairSync };
+
+/**
+ * Another Authority over the same instance (store, issuing key, certificate) with a different
+ * CRL sharding: what a `crl.shards` setting in pki.json would open.
+ */
+export async function authorityWithShards(ca: CaInstance, crlShards: number): Promise<Authority> {
+  return Authority.open({
+    store: ca.issuanceStore,
+    clock: ca.clock,
+    keyStore: ca.keyStore,
+    keyLabel: ca.config.intermediate.keyLabel,
+    certificate: ca.intermediate,
+    urls: (keyId) => issuerUrls(ca.config.baseUrl, keyId),
+    crlShards,
+    defaultLifetimeMs: parseDuration(ca.config.issuance.lifetime),
+    maxLifetimeMs: parseDuration(ca.config.issuance.maxLifetime),
+  });
+}

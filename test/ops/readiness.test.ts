@@ -3,7 +3,8 @@ import type { CaInstance } from '../../src/index.ts';
 import type { Signer } from '../../src/domain/signer.ts';
 import { CaMetrics } from '../../src/metrics/metrics.ts';
 import { Readiness } from '../../src/health/readiness.ts';
-import { instrumentSigner } from '../../src/metrics/signer.ts';
+import { signMetrics } from '../../src/metrics/signer.ts';
+import { IssuerKey } from '../../src/authority/issuer-key.ts';
 import { createTestCa } from '../helpers/ca.ts';
 import { parsePrometheus, sumOf } from './support/prom.ts';
 
@@ -38,8 +39,8 @@ describe('readiness: signer', () => {
   it('ok/a failing signer makes /readyz not ready with the key store error; a working one proves itself with one probe per window', async () => {
     const metrics = new CaMetrics();
     const raw = flakySigner();
-    const signer = instrumentSigner(raw, metrics);
-    const r = new Readiness({ db: ca.store.db, signer, crls: freshCrl, clock: ca.clock, signerProofMs: 60_000 });
+    const signer = new IssuerKey(raw, signMetrics(metrics));
+    const r = new Readiness({ db: ca.store.db, key: signer.health(), crls: freshCrl, clock: ca.clock, signerProofMs: 60_000 });
 
     expect(await r.check()).toMatchObject({ ready: true });
     expect(await r.check()).toMatchObject({ ready: true });
@@ -59,20 +60,23 @@ describe('readiness: signer', () => {
 
     // Recovered: noticed by the next probe a few seconds after the failure, without any traffic.
     raw.broken = false;
-    const later = new Readiness({ db: ca.store.db, signer, crls: freshCrl, clock: ca.clock });
+    const later = new Readiness({ db: ca.store.db, key: signer.health(), crls: freshCrl, clock: ca.clock });
     expect((await later.check()).ready).toBe(false); // the failure is fresh: trusted for a few seconds
     await signer.sign(new Uint8Array([1]));
     expect(await r.check()).toMatchObject({ ready: true });
   });
 
-  it('ok/the instrumented signer is the same signer: label, algorithm, key and extra members pass through', () => {
-    const raw = Object.assign(flakySigner(), { extra: () => 'kept' });
-    const s = instrumentSigner(raw, new CaMetrics()) as unknown as typeof raw;
-    expect([s.label, s.alg, s.publicKeySpki, s.extra()]).toEqual(['intermediate', 'ecdsa-p256', raw.publicKeySpki, 'kept']);
+  it('ok/readiness sees the issuing key only as health: the last outcome and a probe of fixed bytes, nothing that signs chosen bytes', async () => {
+    const raw = flakySigner();
+    const health = new IssuerKey(raw).health();
+    expect(Object.keys(health).sort()).toEqual(['lastSign', 'probe']);
+    expect('sign' in health).toBe(false);
+    expect((await health.probe()).ok).toBe(true);
+    expect(health.lastSign?.ok).toBe(true);
   });
 
   it('fail/no CRL yet is not ready', async () => {
-    const r = new Readiness({ db: ca.store.db, signer: flakySigner(), crls: { shards: 2, current: (s) => (s === 0 ? freshCrl.current() : null) }, clock: ca.clock });
+    const r = new Readiness({ db: ca.store.db, key: new IssuerKey(flakySigner()).health(), crls: { shards: 2, current: (s) => (s === 0 ? freshCrl.current() : null) }, clock: ca.clock });
     expect((await r.check()).reason).toBe('crl: shard 1 has no CRL yet');
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAcmeService } from '../../src/acme/create.ts';
 import { defaultAcmeConfig } from '../../src/config/acme.ts';
 import { silentLogger, type CaInstance } from '../../src/index.ts';
-import { startStatusService } from '../../src/status/start.ts';
+import { startStatusService } from '../../src/instance/start-status.ts';
 import type { StatusService } from '../../src/status/status-service.ts';
 import { createTestCa, makeCsr } from '../helpers/ca.ts';
 

@@ -7,7 +7,8 @@ import { fixedClock } from '../../src/domain/clock.ts';
 import { initInstance, openInstance, silentLogger, type CaInstance } from '../../src/index.ts';
 import { readCrl } from '../../src/client/crl-reader.ts';
 import { StatusService } from '../../src/status/status-service.ts';
-import { makeCsr, TEST_PASSPHRASE } from '../helpers/ca.ts';
+import { authorityWithShards, makeCsr, TEST_PASSPHRASE } from '../helpers/ca.ts';
+import type { Authority } from '../../src/authority/authority.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const HOUR = 3_600_000;
@@ -28,6 +29,8 @@ describe('status service poll: incremental, driven by the audit trail', () => {
   const clock = fixedClock(new Date('2026-03-01T12:00:00Z'));
   let ca: CaInstance;
   let status: StatusService;
+  /** The instance's authority with SHARDS CRL shards. */
+  let authority: Authority;
   let prepare: MockInstance;
   /** SQL the main connection prepared while a poll ran (statements first used by the poll). */
   const preparedByPoll: string[] = [];
@@ -38,8 +41,9 @@ describe('status service poll: incremental, driven by the audit trail', () => {
     ca = await openInstance({ dir, env: { PKI_PASSPHRASE: TEST_PASSPHRASE }, clock });
     // Polls, upkeep and CRL rebuilds run only when a test asks (runPoll, crls.flush): a timer's
     // round could take events from under a test or run its own queries during a poll.
-    status = new StatusService({ store: ca.store, issuer: { ...ca.authority.issuer, crlShards: SHARDS }, clock, logger: silentLogger, options });
-    status.attach(ca.authority);
+    authority = await authorityWithShards(ca, SHARDS);
+    status = new StatusService({ store: ca.store, authority, clock, logger: silentLogger, options });
+    status.attach();
     await status.start();
     prepare = vi.spyOn(ca.store.db, 'prepare');
   });
@@ -71,7 +75,7 @@ describe('status service poll: incremental, driven by the audit trail', () => {
   const csr = async (name: string) => (await makeCsr({ cn: name, sans: [{ type: 'dns', value: name }] })).pem;
 
   it('ok/a revocation committed by another process: the poll serves it revoked and rebuilds its CRL shard with it listed', async () => {
-    const leaf = await ca.authority.issue(await csr('revoked-elsewhere.example'), { lifetimeMs: 24 * HOUR });
+    const leaf = await authority.issue(await csr('revoked-elsewhere.example'), { lifetimeMs: 24 * HOUR });
     expect(ca.store.ocspResponses.get(leaf.serial)!.certStatus).toBe('good');
     await elsewhere((other) => other.authority.revoke(leaf.serial, { reason: 'keyCompromise', actor: 'cli' }));
     const shard = crlShardFor(leaf.serial, SHARDS);
@@ -100,7 +104,7 @@ describe('status service poll: incremental, driven by the audit trail', () => {
   });
 
   it('ok/a revocation committed while start() scans is caught by the first poll (the mark is taken before the scan)', async () => {
-    const leaf = await ca.authority.issue(await csr('during-start.example'), { lifetimeMs: 24 * HOUR });
+    const leaf = await authority.issue(await csr('during-start.example'), { lifetimeMs: 24 * HOUR });
     await elsewhere(async (other) => {
       // Commits like `pki revoke` (certificate row and audit event in one transaction), right after
       // start()'s last scan came back empty: too late for the scan, so only the poll can see it.
@@ -117,7 +121,7 @@ describe('status service poll: incremental, driven by the audit trail', () => {
         }
         return found;
       });
-      const fresh = new StatusService({ store: ca.store, issuer: { ...ca.authority.issuer, crlShards: SHARDS }, clock, logger: silentLogger, options });
+      const fresh = new StatusService({ store: ca.store, authority, clock, logger: silentLogger, options });
       await fresh.start();
       try {
         expect(committed).toBe(true);
@@ -141,9 +145,9 @@ describe('status service poll: incremental, driven by the audit trail', () => {
     );
     const untold = Array.from({ length: 2000 }, (_, i) => `7e${i.toString(16).padStart(30, '0')}`);
     ca.store.db.transaction(() => {
-      for (const serial of untold) insert.run(serial, ca.authority.issuer.keyId, now - 60, now + 24 * 3600, now);
+      for (const serial of untold) insert.run(serial, authority.issuer.keyId, now - 60, now + 24 * 3600, now);
     })();
-    const victim = await ca.authority.issue(await csr('victim.example'), { lifetimeMs: 24 * HOUR });
+    const victim = await authority.issue(await csr('victim.example'), { lifetimeMs: 24 * HOUR });
     const [issued] = await elsewhere(async (other) => [
       await other.authority.issue(await csr('new-elsewhere.example'), { lifetimeMs: 24 * HOUR, actor: 'cli' }),
       await other.authority.revoke(victim.serial, { reason: 'superseded', actor: 'cli' }),

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/plain-app.ts';
 import { OcspHttpHandler } from '../../src/http/ocsp/handler.ts';
 import { silentLogger, type CaInstance } from '../../src/index.ts';
-import { startStatusService } from '../../src/status/start.ts';
+import { startStatusService } from '../../src/instance/start-status.ts';
 import type { StatusService } from '../../src/status/status-service.ts';
 import { createTestCa, makeCsr } from '../helpers/ca.ts';
 import { ocspRequestDer } from '../helpers/ocsp-request.ts';

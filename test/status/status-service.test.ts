@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/domain/clock.ts';
 import { initInstance, openInstance, silentLogger, type CaInstance } from '../../src/index.ts';
 import { StatusService } from '../../src/status/status-service.ts';
-import { makeCsr, TEST_PASSPHRASE } from '../helpers/ca.ts';
+import { authorityWithShards, makeCsr, TEST_PASSPHRASE } from '../helpers/ca.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const HOUR = 3_600_000;
@@ -25,8 +25,8 @@ describe('status service (injected clock)', () => {
     const dir = join(tempDir(), 'ca');
     await initInstance({ dir, passphrase: TEST_PASSPHRASE, clock });
     ca = await openInstance({ dir, env: { PKI_PASSPHRASE: TEST_PASSPHRASE }, clock });
-    status = new StatusService({ store: ca.store, issuer: ca.authority.issuer, clock, logger: silentLogger, options });
-    status.attach(ca.authority);
+    status = new StatusService({ store: ca.store, authority: ca.authority, clock, logger: silentLogger, options });
+    status.attach();
     await status.start();
   });
   afterAll(async () => {
@@ -101,7 +101,7 @@ describe('status service (injected clock)', () => {
     const last = status.crls.current(0)!.number;
     status.stop();
     // A fresh service over the same database (the old one stays attached to the authority, harmlessly).
-    status = new StatusService({ store: ca.store, issuer: ca.authority.issuer, clock, logger: silentLogger, options });
+    status = new StatusService({ store: ca.store, authority: ca.authority, clock, logger: silentLogger, options });
     await status.start();
     expect(status.crls.current(0)!.number).toBeGreaterThanOrEqual(last);
     expect((await status.crls.rebuild(0)).number).toBeGreaterThan(last);
@@ -125,8 +125,9 @@ describe('status service (injected clock)', () => {
   it('ok/with shards, each CRL lists exactly the revoked serials whose shard its URL names', async () => {
     const { crlShardFor } = await import('../../src/domain/crl-shards.ts');
     const { readCrl } = await import('../../src/client/crl-reader.ts');
-    const issuer = { ...ca.authority.issuer, crlShards: 3 };
-    const sharded = new StatusService({ store: ca.store, issuer, clock, logger: silentLogger, options });
+    const authority = await authorityWithShards(ca, 3);
+    const { issuer } = authority;
+    const sharded = new StatusService({ store: ca.store, authority, clock, logger: silentLogger, options });
     await sharded.start();
     try {
       // Shard 0 was last built by the one-shard service above: build every shard afresh.

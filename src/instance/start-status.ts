@@ -1,7 +1,7 @@
-import type { CaInstance } from '../instance/open.ts';
+import type { CaInstance } from './open.ts';
 import type { Logger } from '../domain/log.ts';
-import { statusOptionsFromConfig, type StatusOptions } from './options.ts';
-import { StatusService } from './status-service.ts';
+import { statusOptionsFromConfig, type StatusOptions } from '../status/options.ts';
+import { StatusService } from '../status/status-service.ts';
 
 /**
  * Starts revocation status for a serving instance: hooks onto its authority (pre-sign at
@@ -12,12 +12,12 @@ export async function startStatusService(ca: Pick<CaInstance, 'store' | 'issuanc
   const service = new StatusService({
     store: ca.store,
     freshStore: ca.issuanceStore,
-    issuer: ca.authority.issuer,
+    authority: ca.authority,
     clock: ca.clock,
     logger,
     options: { ...statusOptionsFromConfig(ca.config), ...overrides },
   });
-  service.attach(ca.authority);
+  service.attach();
   await service.start();
   return service;
 }

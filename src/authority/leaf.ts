@@ -1,0 +1,132 @@
+import { CaError } from '../domain/errors.ts';
+import { derOid, derTlv } from '../domain/der.ts';
+import { sha256Hex } from '../domain/hash.ts';
+import { crlShardFor } from '../domain/crl-shards.ts';
+import { canonicalSet, parseIdentifier } from '../domain/identifiers.ts';
+import { formatIdentifier, type Identifier } from '../domain/types.ts';
+import type { CsrInfo } from '../x509/csr.ts';
+import { generateSerial } from '../x509/serial.ts';
+import { x509 } from '../x509/x509.ts';
+import type { IssuanceRequest } from './issuance.ts';
+import { REQUIRED_EXTENSIONS } from './lint.ts';
+import { LeafExtensionBuilder, type LeafProfile } from './profiles.ts';
+import type { IssuerInfo } from './issuer.ts';
+import { validityFor } from './validity.ts';
+
+export interface IssueOptions {
+  profile?: string;
+  /** Requested lifetime; defaults to the authority's default, refused above the maximum. */
+  lifetimeMs?: number;
+  /** When set (ACME), the CSR must ask for exactly these names. */
+  identifiers?: Identifier[];
+  /** Who asked, for the audit trail: `cli`, `acme:<account id>`. */
+  actor?: string;
+}
+
+/**
+ * Phase one of a leaf's issuance: decides every field of the certificate from a judged CSR,
+ * the profile and the issuer, and checks what the request may ask for. Nothing is written or
+ * signed here; the result goes to issueCertificate (issuance.ts).
+ */
+export class LeafPreparer {
+  readonly #o: { issuer: IssuerInfo; defaultLifetimeMs: number; maxLifetimeMs: number; profiles: Record<string, LeafProfile> };
+  readonly #extensions: LeafExtensionBuilder;
+  /** Issuer-derived parts of every leaf, taken once. */
+  readonly #issuerName: Uint8Array;
+  readonly #issuerKeySha256: string;
+
+  constructor(o: { issuer: IssuerInfo; issuerSpki: Uint8Array; defaultLifetimeMs: number; maxLifetimeMs: number; profiles: Record<string, LeafProfile> }) {
+    this.#o = o;
+    this.#extensions = new LeafExtensionBuilder({ authorityKeyId: o.issuer.keyId, urls: o.issuer.urls });
+    this.#issuerName = new Uint8Array(o.issuer.certificate.subjectName.toArrayBuffer());
+    this.#issuerKeySha256 = sha256Hex(o.issuerSpki);
+  }
+
+  prepare(info: CsrInfo, opts: IssueOptions, nowMs: number): IssuanceRequest & { sans: string[] } {
+    const { issuer } = this.#o;
+    const profile = this.#o.profiles[opts.profile ?? 'default'];
+    if (!profile) throw new CaError('malformed', `unknown profile "${opts.profile}" (known: ${Object.keys(this.#o.profiles).join(', ')})`);
+
+    const identifiers = identifiersFor(info, opts);
+    for (const eku of info.requestedEku) {
+      if (!profile.eku.includes(eku)) throw new CaError('badCsr', `the CSR asks for extended key usage ${eku}, which profile "${profile.name}" does not allow`);
+    }
+    if (sha256Hex(info.publicKeySpki) === this.#issuerKeySha256) {
+      throw new CaError('badCsr', "the CSR uses the CA's own public key");
+    }
+
+    const lifetime = opts.lifetimeMs ?? Math.min(this.#o.defaultLifetimeMs, profile.maxLifetimeMs);
+    const maxLifetime = Math.min(this.#o.maxLifetimeMs, profile.maxLifetimeMs);
+    if (!(lifetime > 0) || lifetime > maxLifetime) {
+      throw new CaError('malformed', `lifetime of ${Math.round(lifetime / 1000)} s is outside what profile "${profile.name}" allows (up to ${Math.round(maxLifetime / 1000)} s)`);
+    }
+    const { notBefore, notAfter } = validityFor(nowMs, lifetime, issuer.certificate);
+    const serial = generateSerial();
+    const sans = canonicalSet(identifiers);
+    return {
+      template: {
+        serial,
+        issuerName: this.#issuerName,
+        subjectName: subjectNameDer(info.commonName),
+        notBefore,
+        notAfter,
+        publicKeySpki: info.publicKeySpki,
+        extensions: this.#extensions.build({
+          profile,
+          sans: identifiers,
+          subjectKeyId: info.subjectKeyId,
+          isRsa: info.keyAlg.startsWith('rsa'),
+          crlShard: crlShardFor(serial, issuer.crlShards),
+          subjectIsEmpty: info.commonName === null,
+        }),
+      },
+      issuerKeyId: issuer.keyId,
+      issuerValidity: issuer.certificate,
+      required: REQUIRED_EXTENSIONS.leaf,
+      subject: info.commonName ?? '',
+      sans,
+      profile: profile.name,
+      actor: opts.actor ?? 'system',
+      event: { action: 'certificate.issued', details: { profile: profile.name, sans, notAfter: notAfter.toISOString() } },
+    };
+  }
+}
+
+/** The names the certificate will carry: the CSR's SANs plus its CN; for ACME they must equal the order's. */
+function identifiersFor(info: CsrInfo, opts: IssueOptions): Identifier[] {
+  const fromCsr = [...info.sans];
+  if (info.commonName !== null) {
+    let cn: Identifier;
+    try {
+      cn = parseIdentifier(info.commonName);
+    } catch {
+      throw new CaError('badCsr', `the CSR's common name "${info.commonName}" is not a DNS name or IP address`);
+    }
+    if (!fromCsr.some((s) => formatIdentifier(s) === formatIdentifier(cn))) fromCsr.push(cn);
+  }
+  if (fromCsr.length === 0) throw new CaError('badCsr', 'the CSR names no identifiers: add subjectAltName entries (DNS, IP or URI)');
+  if (fromCsr.length > 100) throw new CaError('badCsr', 'the CSR names more than 100 identifiers');
+  if (opts.identifiers) {
+    const want = canonicalSet(opts.identifiers);
+    const got = canonicalSet(fromCsr);
+    if (want.join(',') !== got.join(',')) {
+      throw new CaError('badCsr', `the CSR names [${got.join(', ')}] but the order is for [${want.join(', ')}]`);
+    }
+  }
+  // Keep a stable, de-duplicated order in the SAN extension.
+  const seen = new Set<string>();
+  return fromCsr.filter((i) => !seen.has(formatIdentifier(i)) && seen.add(formatIdentifier(i)));
+}
+
+/**
+ * The leaf's subject DER: empty, or the CSR's common name alone, encoded as @peculiar/x509's
+ * `new x509.Name([{ CN: [cn] }])` would (PrintableString when the text allows it, else UTF8String).
+ */
+export function subjectNameDer(commonName: string | null): Uint8Array {
+  if (commonName === null) return EMPTY_NAME;
+  const value = x509.Name.isPrintableString(commonName) ? derTlv(0x13, Buffer.from(commonName, 'latin1')) : derTlv(0x0c, Buffer.from(commonName, 'utf8'));
+  return derTlv(0x30, derTlv(0x31, derTlv(0x30, OID_CN, value)));
+}
+const EMPTY_NAME = Uint8Array.of(0x30, 0x00);
+const OID_CN = derOid('2.5.4.3');
+
