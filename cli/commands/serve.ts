@@ -19,7 +19,7 @@ export function registerServe(program: Command): void {
     .action(
       action(async (o: ServeFlags) => {
         const logger = jsonLogger();
-        const ca = await openInstance({ dir: o.dir, passphraseFile: o.passphraseFile });
+        const ca = await openInstance({ dir: o.dir, passphraseFile: o.passphraseFile, logger });
         const port = o.httpPort !== undefined ? Number(o.httpPort) : ca.config.http.port;
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CaError('malformed', `invalid --http-port "${o.httpPort}"`);
         const ocspWorkers = Number(o.ocspWorkers);

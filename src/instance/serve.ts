@@ -2,7 +2,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../http/plain-app.ts';
 import { caCertificatesOf } from '../http/routes/ca-certificates.ts';
-import { startAcmeListener, type AcmeListener } from '../http/acme-https/listener.ts';
+import type { AcmeListener } from '../http/acme-https/listener.ts';
+import { startAcme } from './acme.ts';
 import type { AcmeConfig } from '../config/acme.ts';
 import type { CaInstance } from './open.ts';
 import type { Logger } from '../domain/log.ts';
@@ -67,7 +68,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
       // An ephemeral plain-HTTP port (tests) implies an ephemeral ACME port unless one is given.
       const given = Object.fromEntries(Object.entries(o.acme ?? {}).filter(([, v]) => v !== undefined));
       const overrides = { ...(o.port === 0 ? { port: 0 } : {}), ...given };
-      acme = await startAcmeListener(ca, { host: o.host, logger: o.logger, overrides });
+      acme = await startAcme(ca, { host: o.host, logger: o.logger, overrides });
     } catch (e) {
       status.stop();
       await workers?.close();

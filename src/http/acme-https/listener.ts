@@ -1,15 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { createAcmeService, type AcmeService } from '../../acme/create.ts';
-import type { AcmeConfig } from '../../config/acme.ts';
-import type { CaInstance } from '../../instance/open.ts';
+import type { AcmeService } from '../../acme/create.ts';
+import type { Clock } from '../../domain/clock.ts';
 import type { Logger } from '../../domain/log.ts';
 import { payloadTooLarge } from '../../acme/problems.ts';
-import { createAcmePipeline } from './fetch-app.ts';
 import { MAX_JWS_BYTES, type AcmePipeline } from './pipeline.ts';
-import { caCertificatesOf } from '../routes/ca-certificates.ts';
-import { issueServerCertificate, renewDelayMs } from './tls-certificate.ts';
+import { renewDelayMs, type ServerCertificate } from './tls-certificate.ts';
 
 export interface AcmeListener {
   /** https://HOST:PORT/acme/directory */
@@ -18,77 +15,74 @@ export interface AcmeListener {
   close(): Promise<void>;
 }
 
-export interface AcmeListenOptions {
+/** What the listener needs, handed in by the composition root (instance/acme.ts). */
+export interface AcmeListenerDeps {
   host: string;
+  port: number;
+  /** Names in the listener's certificate; the first is used in the directory URL when `host` is a wildcard. */
+  hostnames: string[];
   logger: Logger;
-  /** Overrides of the config's acme section (CLI flags, tests). */
-  overrides?: Partial<AcmeConfig>;
+  clock: Clock;
+  /** Issues the listener's own certificate (again two thirds into its lifetime). */
+  issueCertificate(): Promise<ServerCertificate>;
+  /** The ACME service and its pipeline for the origin clients use, known once the port is bound. */
+  openPipeline(origin: string): Promise<{ service: AcmeService; pipeline: AcmePipeline }>;
 }
 
 /**
  * Serves ACME over HTTPS on its own port with a certificate the CA issues to
  * itself for the configured hostnames, renewed two thirds into its lifetime.
  */
-export async function startAcmeListener(ca: CaInstance, o: AcmeListenOptions): Promise<AcmeListener> {
-  const config: AcmeConfig = { ...ca.config.acme, ...stripUndefined(o.overrides ?? {}) };
-  let cert = await issueServerCertificate(ca.authority, config.hostnames);
+export async function startAcmeListener(d: AcmeListenerDeps): Promise<AcmeListener> {
+  let cert = await d.issueCertificate();
   let pipeline: AcmePipeline | null = null;
   const server: Server = createServer({ key: cert.keyPem, cert: cert.chainPem }, (req, res) => {
-    if (pipeline) serve(pipeline, req, res, o.logger);
+    if (pipeline) serve(pipeline, req, res, d.logger);
     else res.writeHead(503, { 'Content-Type': 'text/plain' }).end('starting\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, o.host, () => resolve());
+    server.listen(d.port, d.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const wildcard = o.host === '0.0.0.0' || o.host === '::' || o.host === '';
-  const hostInUrl = wildcard ? config.hostnames[0]! : o.host.includes(':') ? `[${o.host}]` : o.host;
+  const wildcard = d.host === '0.0.0.0' || d.host === '::' || d.host === '';
+  const hostInUrl = wildcard ? d.hostnames[0]! : d.host.includes(':') ? `[${d.host}]` : d.host;
   const origin = `https://${hostInUrl}:${port}`;
-
-  const service = await createAcmeService({
-    dir: ca.dir,
-    db: ca.store.db,
-    connection: ca.issuanceStore.db,
-    authority: ca.authority,
-    certificates: ca.issuanceStore.certificates,
-    clock: ca.clock,
-    logger: o.logger,
-    intermediatePem: ca.intermediate.toString('pem') + '\n',
-    config,
-    defaultProfile: ca.config.issuance.defaultProfile,
-    origin,
-  });
-  service.validations.onValidated((r) => ca.metrics.validations.observe({ type: r.type, outcome: r.outcome }, r.seconds));
-  // The CA certificates here too: `pki enroll --root-fingerprint` fetches the root from the ACME origin.
-  pipeline = createAcmePipeline(service.ctx, { caCertificates: caCertificatesOf(ca), rateLimits: ca.config.rateLimits, metrics: ca.metrics });
+  let opened: { service: AcmeService; pipeline: AcmePipeline };
+  try {
+    opened = await d.openPipeline(origin);
+  } catch (e) {
+    server.close();
+    throw e;
+  }
+  pipeline = opened.pipeline;
 
   let timer: NodeJS.Timeout;
   const scheduleRenewal = () => {
     timer = setTimeout(() => {
-      issueServerCertificate(ca.authority, config.hostnames)
+      d.issueCertificate()
         .then((next) => {
           cert = next;
           server.setSecureContext({ key: cert.keyPem, cert: cert.chainPem });
-          o.logger.info('acme.tls.renewed', { notAfter: cert.notAfter.toISOString() });
+          d.logger.info('acme.tls.renewed', { notAfter: cert.notAfter.toISOString() });
         })
-        .catch((e) => o.logger.error('acme.tls.renewal-failed', { error: (e as Error).message }))
+        .catch((e) => d.logger.error('acme.tls.renewal-failed', { error: (e as Error).message }))
         .finally(scheduleRenewal);
-    }, renewDelayMs(cert, ca.clock.now()));
+    }, renewDelayMs(cert, d.clock.now()));
     timer.unref();
   };
   scheduleRenewal();
 
   return {
     directoryUrl: `${origin}/acme/directory`,
-    service,
+    service: opened.service,
     close: async () => {
       clearTimeout(timer);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      await service.close();
+      await opened.service.close();
     },
   };
 }
@@ -147,8 +141,4 @@ function bodyText(req: IncomingMessage): Promise<string> {
     const onEnd = () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
     req.on('data', onData).once('end', onEnd).once('error', reject);
   });
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
