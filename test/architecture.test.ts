@@ -28,7 +28,7 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   acme: ['domain', 'x509', 'store', 'config'],
   health: ['domain', 'store', 'keystore', 'authority', 'metrics'],
   client: ['domain', 'x509'],
-  http: ['domain', 'x509', 'config', 'store', 'metrics', 'health', 'acme', 'status'],
+  http: ['domain', 'x509', 'config', 'metrics', 'health', 'acme', 'status'],
   instance: ['domain', 'x509', 'config', 'store', 'keystore', 'authority', 'metrics', 'status', 'acme', 'health', 'http'],
   index: ['domain', 'x509', 'config', 'keystore', 'instance', 'acme', 'client'],
 };

@@ -1,5 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { createApp } from '../http/plain-app.ts';
 import { caCertificatesOf } from '../http/routes/ca-certificates.ts';
 import type { AcmeListener } from '../http/acme-https/listener.ts';
@@ -115,6 +116,7 @@ async function startWorkers(
     internal = await listen('127.0.0.1', 0);
     const workers = await startOcspWorkers({
       count: o.ocspWorkers,
+      entry: fileURLToPath(new URL('./ocsp-worker-launch.js', import.meta.url)),
       listening: server,
       logger: o.logger,
       config: {

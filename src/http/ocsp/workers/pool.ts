@@ -1,12 +1,22 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../../domain/log.ts';
-import type { WorkerConfig } from './worker.ts';
 
-const LAUNCH = fileURLToPath(new URL('./launch.js', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 const RESTART_DELAY_MS = 1_000;
+
+/** What the primary tells a worker (with the listening socket as the message's handle). */
+export interface WorkerConfig {
+  dbPath: string;
+  /** DER of the issuing certificate, base64: CertIDs are matched against its hashes. */
+  issuerCertificate: string;
+  /** The primary's internal listener on 127.0.0.1, for everything not answered here. */
+  primaryPort: number;
+  pollIntervalMs: number;
+  maintenanceIntervalMs: number;
+  ocspValidityMs: number;
+  maxCertsPerRequest: number;
+}
 
 export interface OcspWorkers {
   /** Stops every worker (SIGTERM) and waits for them to exit. */
@@ -19,13 +29,13 @@ export interface OcspWorkers {
  * the processes). Resolves once every worker has loaded the pre-signed responses and
  * listens. A worker that dies is started again; the primary keeps serving meanwhile.
  */
-export async function startOcspWorkers(o: { count: number; listening: Server; config: WorkerConfig; logger: Logger }): Promise<OcspWorkers> {
+export async function startOcspWorkers(o: { count: number; listening: Server; config: WorkerConfig; logger: Logger; /** The worker process's entry module (instance/ocsp-worker-launch.js). */ entry: string }): Promise<OcspWorkers> {
   const children = new Set<ChildProcess>();
   let closing = false;
 
   const spawnOne = (id: number): Promise<void> =>
     new Promise((resolve, reject) => {
-      const child = fork(LAUNCH, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+      const child = fork(o.entry, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
       children.add(child);
       const timer = setTimeout(() => {
         child.kill('SIGKILL');

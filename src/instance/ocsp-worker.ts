@@ -1,28 +1,16 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:net';
-import { systemClock } from '../../../domain/clock.ts';
-import { openDatabase } from '../../../store/sqlite.ts';
-import { OcspResponseRepository } from '../../../store/ocsp-responses.ts';
-import { IssuerHashes } from '../../../x509/issuer-hashes.ts';
-import { OcspResponseCache } from '../../../status/ocsp-cache.ts';
-import { OcspResponder, type OcspStatusSource } from '../../../status/ocsp-responder.ts';
-import { StoredResponseFeed } from '../../../status/stored-responses.ts';
-import { NotAnsweredHere, OcspHttpHandler } from '../handler.ts';
-import { withOcspFastPath } from '../listener.ts';
-import { forwardTo } from './forward.ts';
-
-/** What the primary tells a worker (with the listening socket as the message's handle). */
-export interface WorkerConfig {
-  dbPath: string;
-  /** DER of the issuing certificate, base64: CertIDs are matched against its hashes. */
-  issuerCertificate: string;
-  /** The primary's internal listener on 127.0.0.1, for everything not answered here. */
-  primaryPort: number;
-  pollIntervalMs: number;
-  maintenanceIntervalMs: number;
-  ocspValidityMs: number;
-  maxCertsPerRequest: number;
-}
+import { systemClock } from '../domain/clock.ts';
+import { openDatabase } from '../store/sqlite.ts';
+import { OcspResponseRepository } from '../store/ocsp-responses.ts';
+import { IssuerHashes } from '../x509/issuer-hashes.ts';
+import { OcspResponseCache } from '../status/ocsp-cache.ts';
+import { OcspResponder, type OcspStatusSource } from '../status/ocsp-responder.ts';
+import { StoredResponseFeed } from '../status/stored-responses.ts';
+import { NotAnsweredHere, OcspHttpHandler } from '../http/ocsp/handler.ts';
+import { withOcspFastPath } from '../http/ocsp/listener.ts';
+import { forwardTo } from '../http/ocsp/workers/forward.ts';
+import type { WorkerConfig } from '../http/ocsp/workers/pool.ts';
 
 /**
  * An OCSP worker process: serves pre-signed responses from a read-only view of the
