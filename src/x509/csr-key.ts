@@ -1,14 +1,17 @@
 /**
- * The subject key of a CSR: the key rules (which keys this CA certifies), the key's import and
- * the RFC 2986 §4.2 signature check with it. Every CSR parser applies these before the policy
- * (csr-policy.ts) sees the request: they are about the key, not about what the request asks for.
+ * The subject key of a CSR: the key rules (which keys this CA certifies), the key's import, the
+ * RFC 2986 §4.2 signature check with it and its key identifier. Every CSR parser applies these
+ * before the policy (csr-policy.ts) sees the request: they are about the key, not about what the
+ * request asks for.
  */
-import { createPublicKey, verify as nodeVerify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify as nodeVerify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { CaError } from '../domain/errors.ts';
 import { keyAlgOf, type KeyAlg } from '../domain/algorithms.ts';
 import type { StrictKey } from './csr-der.ts';
 
-export function verifyCsrSignature(hash: string, data: Uint8Array, key: KeyObject, signature: Uint8Array): void {
+/** RFC 2986 §4.2: the request is signed with the private key of the key it carries, by an algorithm for that key's type. */
+export function verifyCsrSignature(key: KeyObject, keyType: 'ec' | 'rsa', hash: string, data: Uint8Array, signature: Uint8Array): void {
+  if (key.asymmetricKeyType !== keyType) throw new CaError('badCsr', 'the CSR signature cannot be checked: its algorithm does not match its key');
   let verified = false;
   try {
     verified = nodeVerify(hash, data, { key, dsaEncoding: 'der' }, signature);
@@ -16,6 +19,11 @@ export function verifyCsrSignature(hash: string, data: Uint8Array, key: KeyObjec
     throw new CaError('badCsr', 'the CSR signature cannot be checked', { cause: e });
   }
   if (!verified) throw new CaError('badCsr', 'the CSR signature does not verify with its public key');
+}
+
+/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's contents, hex. */
+export function subjectKeyIdOf(subjectPublicKey: Uint8Array): string {
+  return createHash('sha1').update(subjectPublicKey).digest('hex');
 }
 
 /**
