@@ -83,8 +83,9 @@ function requestedName(n: asn1X509.GeneralName): RequestedName {
   if (n.dNSName !== undefined) return { type: 'dns', value: n.dNSName };
   if (n.iPAddress !== undefined) return { type: 'ip', value: n.iPAddress };
   if (n.uniformResourceIdentifier !== undefined) return { type: 'url', value: n.uniformResourceIdentifier };
+  if (n.rfc822Name !== undefined) return { type: 'email', value: n.rfc822Name };
   // The policy refuses the other types by type alone.
-  const type = n.rfc822Name !== undefined ? 'email' : n.directoryName !== undefined ? 'dn' : n.registeredID !== undefined ? 'id' : 'other';
+  const type = n.directoryName !== undefined ? 'dn' : n.registeredID !== undefined ? 'id' : 'other';
   return { type, value: '' };
 }
 

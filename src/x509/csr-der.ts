@@ -2,9 +2,11 @@
  * A strict DER reader for the usual PKCS#10 request (RFC 2986): one pass over the bytes with
  * readTlv, no generic ASN.1 parse (AsnConvert.parse of the envelope cost ~19% of an issuance).
  * It accepts only the shapes it can read exactly — EC P-256/P-384 or RSA keys, ECDSA / RSA
- * PKCS#1 v1.5 signatures over SHA-2, a subject of string attributes, at most an extensionRequest
- * with SAN (DNS, IP, URI), basicConstraints, EKU, keyUsage, SKI or extensions no library decodes —
- * and returns null on anything else, so the asn1-schema path and then @peculiar/x509 decide.
+ * PKCS#1 v1.5 signatures over SHA-2, a subject of string attributes, extensionRequest attributes
+ * with SAN (DNS, IP, URI, email), basicConstraints, EKU, keyUsage, SKI or extensions no library
+ * decodes — and returns null on anything else, so the asn1-schema path and then @peculiar/x509
+ * decide. What a request asks for is read, not judged: an email SAN or a second extensionRequest
+ * is read so that the policy refuses it here as it does after the other parsers.
  * Nothing here throws: refusals are the key rules' and the signature check's (csr-key.ts), then
  * the policy's (csr-policy.ts), after it.
  */
@@ -170,16 +172,29 @@ function positiveInteger(buf: Uint8Array, pos: number, limit: number): { value: 
   return { value: buf.slice(start, t.end), end: t.end };
 }
 
-/** attributes [0]: nothing, or exactly one extensionRequest with one value; its extensions. */
+/**
+ * attributes [0]: extensionRequest attributes only, each with one value, every one readable. How
+ * many (the policy allows one) and the first's extensions, the ones the other parsers read.
+ */
 function readAttributes(der: Uint8Array, attrs: Tlv): { extensionRequests: number; extensions: RequestedExtension[] } | null {
-  if (attrs.start === attrs.end) return { extensionRequests: 0, extensions: [] };
-  const attr = element(der, attrs.start, attrs.end, 0x30);
-  if (!attr || attr.end !== attrs.end) return null;
-  const type = element(der, attr.start, attr.end, 0x06);
-  if (!type || !bytesEqual(der, attr.start, type.end, EXTENSION_REQUEST)) return null;
-  const values = element(der, type.end, attr.end, 0x31);
-  const exts = values && values.end === attr.end ? element(der, values.start, values.end, 0x30) : null;
-  if (!exts || exts.end !== values!.end) return null;
+  let extensionRequests = 0;
+  let extensions: RequestedExtension[] = [];
+  for (let pos = attrs.start; pos < attrs.end; extensionRequests++) {
+    const attr = element(der, pos, attrs.end, 0x30);
+    const type = attr && element(der, attr.start, attr.end, 0x06);
+    if (!type || !bytesEqual(der, attr!.start, type.end, EXTENSION_REQUEST)) return null;
+    const values = element(der, type.end, attr!.end, 0x31);
+    const exts = values && values.end === attr!.end ? element(der, values.start, values.end, 0x30) : null;
+    const read = exts && exts.end === values!.end ? readExtensions(der, exts) : null;
+    if (!read) return null;
+    if (extensionRequests === 0) extensions = read;
+    pos = attr!.end;
+  }
+  return { extensionRequests, extensions };
+}
+
+/** Extensions ::= SEQUENCE OF Extension, each read or the whole declined. */
+function readExtensions(der: Uint8Array, exts: Tlv): RequestedExtension[] | null {
   const out: RequestedExtension[] = [];
   for (let pos = exts.start; pos < exts.end; ) {
     const ext = element(der, pos, exts.end, 0x30);
@@ -188,7 +203,7 @@ function readAttributes(der: Uint8Array, attrs: Tlv): { extensionRequests: numbe
     out.push(decoded);
     pos = ext!.end;
   }
-  return { extensionRequests: 1, extensions: out };
+  return out;
 }
 
 /** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE (DER: present only as TRUE), extnValue OCTET STRING }. */
@@ -231,7 +246,14 @@ function readExtension(der: Uint8Array, ext: Tlv): RequestedExtension | null {
   }
 }
 
-/** GeneralNames of dNSName [2], uniformResourceIdentifier [6] (printable ASCII) and iPAddress [7] (4 or 16 octets) only. */
+/** IA5String GeneralName tags → @peculiar/x509's type names (RFC 5280 §4.2.1.6). */
+const ASCII_NAMES = new Map([
+  [0x81, 'email'],
+  [0x82, 'dns'],
+  [0x86, 'url'],
+]);
+
+/** GeneralNames of rfc822Name [1], dNSName [2], uniformResourceIdentifier [6] (printable ASCII) and iPAddress [7] (4 or 16 octets) only. */
 function readGeneralNames(body: Uint8Array): RequestedName[] | null {
   const names = element(body, 0, body.length, 0x30);
   if (!names || names.end !== body.length || names.start === names.end) return null;
@@ -242,12 +264,11 @@ function readGeneralNames(body: Uint8Array): RequestedName[] | null {
     if (n.tag === 0x87) {
       if (n.end - n.start !== 4 && n.end - n.start !== 16) return null;
       out.push({ type: 'ip', value: ipText(body.subarray(n.start, n.end)) });
-    } else if (n.tag === 0x82 || n.tag === 0x86) {
-      const value = ascii(body.subarray(n.start, n.end));
-      if (value === null) return null;
-      out.push({ type: n.tag === 0x82 ? 'dns' : 'url', value });
     } else {
-      return null;
+      const type = ASCII_NAMES.get(n.tag);
+      const value = type === undefined ? null : ascii(body.subarray(n.start, n.end));
+      if (value === null) return null;
+      out.push({ type: type!, value });
     }
     pos = n.end;
   }
