@@ -2,19 +2,18 @@
  * A strict DER reader for the usual PKCS#10 request (RFC 2986): one pass over the bytes with
  * readTlv, no generic ASN.1 parse (AsnConvert.parse of the envelope cost ~19% of an issuance).
  * It accepts only the shapes it can read exactly — EC P-256/P-384 or RSA keys, ECDSA / RSA
- * PKCS#1 v1.5 signatures over SHA-2, a subject of string attributes, at most an extensionRequest
- * with SAN (DNS, IP, URI), basicConstraints, EKU, keyUsage, SKI or extensions no library decodes —
- * and returns null on anything else, so the asn1-schema path and then @peculiar/x509 decide.
- * Nothing here throws: refusals (key rules, signature, CA:true, …) are the caller's, after it.
+ * PKCS#1 v1.5 signatures over SHA-2, a subject of string attributes, extensionRequest attributes
+ * with SAN (DNS, IP, URI, email), basicConstraints, EKU, keyUsage, SKI or extensions no library
+ * decodes — and returns null on anything else, so the asn1-schema path and then @peculiar/x509
+ * decide. What a request asks for is read, not judged: an email SAN or a second extensionRequest
+ * is read so that the policy refuses it here as it does after the other parsers.
+ * Nothing here throws: refusals are the key rules' and the signature check's (csr-key.ts), then
+ * the policy's (csr-policy.ts), after it.
  */
 import { bytesEqual, derOid, oidText, readTlv, type Tlv } from '../domain/der.ts';
+import { OID_EXTENSION_REQUEST, type RequestedExtension, type RequestedName } from './csr-types.ts';
 
 export type StrictKey = { type: 'ec'; curve: 'P-256' | 'P-384'; point: Uint8Array } | { type: 'rsa'; n: Uint8Array; e: Uint8Array };
-
-export type StrictName = { type: 'dns' | 'url'; value: string } | { type: 'ip'; octets: Uint8Array };
-
-/** A requested extension, decoded as far as the authority needs it. */
-export type StrictExtension = { id: string; critical: boolean } & ({ kind: 'basicConstraints'; ca: boolean } | { kind: 'san'; names: StrictName[] } | { kind: 'eku'; oids: string[] } | { kind: 'other' });
 
 export interface StrictCsr {
   /** CertificationRequestInfo, tag to end: the signed bytes. */
@@ -27,7 +26,8 @@ export interface StrictCsr {
   signatureHash: string;
   signature: Uint8Array;
   commonName: string | null;
-  extensions: StrictExtension[];
+  extensionRequests: number;
+  extensions: RequestedExtension[];
 }
 
 /** AlgorithmIdentifier DER as RFC 5758 (ECDSA: no parameters) and RFC 4055 (RSA: NULL) write them. */
@@ -38,7 +38,7 @@ const SIGNATURE_ALGS: { der: Uint8Array; keyType: 'ec' | 'rsa'; hash: string }[]
 const EC_ALG = { 'P-256': seq(derOid('1.2.840.10045.2.1'), derOid('1.2.840.10045.3.1.7')), 'P-384': seq(derOid('1.2.840.10045.2.1'), derOid('1.3.132.0.34')) };
 const EC_POINT_OCTETS = { 'P-256': 65, 'P-384': 97 };
 const RSA_ALG = seq(derOid('1.2.840.113549.1.1.1'), Uint8Array.of(0x05, 0x00));
-const OID_EXTENSION_REQUEST = derOid('1.2.840.113549.1.9.14');
+const EXTENSION_REQUEST = derOid(OID_EXTENSION_REQUEST);
 const CN_CONTENTS = derOid('2.5.4.3').subarray(2);
 const VERSION_0 = Uint8Array.of(0x02, 0x01, 0x00);
 /** Extension types @peculiar/x509 decodes (so may refuse) that this reader does not read: left to it. */
@@ -77,8 +77,8 @@ export function readCsrStrict(der: Uint8Array): StrictCsr | null {
   if (!spki) return null;
   const attrs = element(der, spkiTlv.end, info.end, 0xa0);
   if (!attrs || attrs.end !== info.end) return null;
-  const extensions = readAttributes(der, attrs);
-  if (!extensions) return null;
+  const requested = readAttributes(der, attrs);
+  if (!requested) return null;
   return {
     info: der.slice(outer.start, info.end),
     spki: der.slice(subject.end, spkiTlv.end),
@@ -88,7 +88,7 @@ export function readCsrStrict(der: Uint8Array): StrictCsr | null {
     signatureHash: alg.hash,
     signature: der.slice(sig.start + 1, sig.end),
     commonName,
-    extensions,
+    ...requested,
   };
 }
 
@@ -172,17 +172,30 @@ function positiveInteger(buf: Uint8Array, pos: number, limit: number): { value: 
   return { value: buf.slice(start, t.end), end: t.end };
 }
 
-/** attributes [0]: nothing, or exactly one extensionRequest with one value; its extensions. */
-function readAttributes(der: Uint8Array, attrs: Tlv): StrictExtension[] | null {
-  if (attrs.start === attrs.end) return [];
-  const attr = element(der, attrs.start, attrs.end, 0x30);
-  if (!attr || attr.end !== attrs.end) return null;
-  const type = element(der, attr.start, attr.end, 0x06);
-  if (!type || !bytesEqual(der, attr.start, type.end, OID_EXTENSION_REQUEST)) return null;
-  const values = element(der, type.end, attr.end, 0x31);
-  const exts = values && values.end === attr.end ? element(der, values.start, values.end, 0x30) : null;
-  if (!exts || exts.end !== values!.end) return null;
-  const out: StrictExtension[] = [];
+/**
+ * attributes [0]: extensionRequest attributes only, each with one value, every one readable. How
+ * many (the policy allows one) and the first's extensions, the ones the other parsers read.
+ */
+function readAttributes(der: Uint8Array, attrs: Tlv): { extensionRequests: number; extensions: RequestedExtension[] } | null {
+  let extensionRequests = 0;
+  let extensions: RequestedExtension[] = [];
+  for (let pos = attrs.start; pos < attrs.end; extensionRequests++) {
+    const attr = element(der, pos, attrs.end, 0x30);
+    const type = attr && element(der, attr.start, attr.end, 0x06);
+    if (!type || !bytesEqual(der, attr!.start, type.end, EXTENSION_REQUEST)) return null;
+    const values = element(der, type.end, attr!.end, 0x31);
+    const exts = values && values.end === attr!.end ? element(der, values.start, values.end, 0x30) : null;
+    const read = exts && exts.end === values!.end ? readExtensions(der, exts) : null;
+    if (!read) return null;
+    if (extensionRequests === 0) extensions = read;
+    pos = attr!.end;
+  }
+  return { extensionRequests, extensions };
+}
+
+/** Extensions ::= SEQUENCE OF Extension, each read or the whole declined. */
+function readExtensions(der: Uint8Array, exts: Tlv): RequestedExtension[] | null {
+  const out: RequestedExtension[] = [];
   for (let pos = exts.start; pos < exts.end; ) {
     const ext = element(der, pos, exts.end, 0x30);
     const decoded = ext && readExtension(der, ext);
@@ -194,7 +207,7 @@ function readAttributes(der: Uint8Array, attrs: Tlv): StrictExtension[] | null {
 }
 
 /** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE (DER: present only as TRUE), extnValue OCTET STRING }. */
-function readExtension(der: Uint8Array, ext: Tlv): StrictExtension | null {
+function readExtension(der: Uint8Array, ext: Tlv): RequestedExtension | null {
   const oid = element(der, ext.start, ext.end, 0x06);
   const id = oid && oidText(der, oid.start, oid.end);
   if (!id) return null;
@@ -233,23 +246,29 @@ function readExtension(der: Uint8Array, ext: Tlv): StrictExtension | null {
   }
 }
 
-/** GeneralNames of dNSName [2], uniformResourceIdentifier [6] (printable ASCII) and iPAddress [7] (4 or 16 octets) only. */
-function readGeneralNames(body: Uint8Array): StrictName[] | null {
+/** IA5String GeneralName tags → @peculiar/x509's type names (RFC 5280 §4.2.1.6). */
+const ASCII_NAMES = new Map([
+  [0x81, 'email'],
+  [0x82, 'dns'],
+  [0x86, 'url'],
+]);
+
+/** GeneralNames of rfc822Name [1], dNSName [2], uniformResourceIdentifier [6] (printable ASCII) and iPAddress [7] (4 or 16 octets) only. */
+function readGeneralNames(body: Uint8Array): RequestedName[] | null {
   const names = element(body, 0, body.length, 0x30);
   if (!names || names.end !== body.length || names.start === names.end) return null;
-  const out: StrictName[] = [];
+  const out: RequestedName[] = [];
   for (let pos = names.start; pos < names.end; ) {
     const n = readTlv(body, pos, names.end);
     if (!n) return null;
     if (n.tag === 0x87) {
       if (n.end - n.start !== 4 && n.end - n.start !== 16) return null;
-      out.push({ type: 'ip', octets: body.slice(n.start, n.end) });
-    } else if (n.tag === 0x82 || n.tag === 0x86) {
-      const value = ascii(body.subarray(n.start, n.end));
-      if (value === null) return null;
-      out.push({ type: n.tag === 0x82 ? 'dns' : 'url', value });
+      out.push({ type: 'ip', value: ipText(body.subarray(n.start, n.end)) });
     } else {
-      return null;
+      const type = ASCII_NAMES.get(n.tag);
+      const value = type === undefined ? null : ascii(body.subarray(n.start, n.end));
+      if (value === null) return null;
+      out.push({ type: type!, value });
     }
     pos = n.end;
   }
@@ -288,11 +307,11 @@ function isKeyUsage(body: Uint8Array): boolean {
 }
 
 /**
- * An iPAddress as @peculiar/asn1-x509 writes it (so both CSR paths give the same text): dotted
+ * An iPAddress as @peculiar/asn1-x509 writes it (so every CSR path gives the same text): dotted
  * IPv4; IPv6 as eight hex groups without leading zeros, the first longest run of two or more
  * zero groups shortened to `::`.
  */
-export function ipText(octets: Uint8Array): string {
+function ipText(octets: Uint8Array): string {
   if (octets.length === 4) return octets.join('.');
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((octets[i]! << 8) | octets[i + 1]!).toString(16));

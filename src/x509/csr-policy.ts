@@ -1,0 +1,43 @@
+/**
+ * The CSR policy: what a request may ask for. One function for every parser (csr.ts reads a
+ * request three ways), so a rule is written, changed and tested once.
+ */
+import { CaError } from '../domain/errors.ts';
+import type { Identifier } from '../domain/types.ts';
+import { normalizeIdentifier } from '../domain/identifiers.ts';
+import type { CsrInfo, CsrParts } from './csr-types.ts';
+
+/** Requested extensions we understand (SAN, basicConstraints, keyUsage, EKU, SKI); anything else marked critical is refused. */
+const KNOWN_EXTENSIONS = new Set(['2.5.29.17', '2.5.29.19', '2.5.29.15', '2.5.29.37', '2.5.29.14']);
+
+/**
+ * Judges a parsed request: at most one extensionRequest attribute, then its extensions in order —
+ * no CA:true (end-entity certificates only), SANs of DNS, IP and URI names only (normalised), the
+ * requested EKUs collected, and no critical extension we do not understand (RFC 5280 §4.2: one
+ * not recognised must not be ignored). Throws CaError('badCsr' | 'rejectedIdentifier').
+ */
+export function judgeCsr(p: CsrParts): CsrInfo {
+  // RFC 2985 §5.4.2 extensionRequest is single-valued; two would be two answers to one question.
+  if (p.extensionRequests > 1) throw new CaError('badCsr', 'the CSR carries more than one extensionRequest attribute');
+  const sans: Identifier[] = [];
+  let requestedEku: string[] = [];
+  for (const ext of p.extensions) {
+    if (ext.kind === 'basicConstraints') {
+      if (ext.ca) throw new CaError('badCsr', 'the CSR asks for CA:true; this CA issues end-entity certificates only');
+    } else if (ext.kind === 'san') {
+      for (const n of ext.names) sans.push(sanToIdentifier(n.type, n.value));
+    } else if (ext.kind === 'eku') {
+      requestedEku = ext.oids;
+    } else if (!KNOWN_EXTENSIONS.has(ext.id) && ext.critical) {
+      throw new CaError('badCsr', `the CSR asks for unsupported critical extension ${ext.id}`);
+    }
+  }
+  return { der: p.der, publicKeySpki: p.publicKeySpki, keyAlg: p.keyAlg, commonName: p.commonName, sans, requestedEku, subjectKeyId: p.subjectKeyId };
+}
+
+function sanToIdentifier(type: string, value: string): Identifier {
+  if (type === 'dns') return normalizeIdentifier({ type: 'dns', value });
+  if (type === 'ip') return normalizeIdentifier({ type: 'ip', value });
+  if (type === 'url') return normalizeIdentifier({ type: 'uri', value });
+  throw new CaError('badCsr', `the CSR asks for a ${type} subject alternative name; only DNS, IP and URI names are issued`);
+}
