@@ -10,7 +10,7 @@ import { changeKey } from '../../acme/handlers/key-change.ts';
 import { getOrder, newOrder } from '../../acme/handlers/order.ts';
 import { getRenewalInfo } from '../../acme/handlers/renewal-info.ts';
 import { revokeCertificate } from '../../acme/handlers/revoke.ts';
-import { ACME_ERROR, malformed, methodNotAllowed, notFound, rateLimited, unsupportedMediaType, type AcmeProblem } from '../../acme/problems.ts';
+import { malformed, methodNotAllowed, notFound, rateLimited, unsupportedMediaType, problemName, type AcmeProblem } from '../../acme/problems.ts';
 import { verifyAcmeRequest, type VerifiedRequest } from '../../acme/request.ts';
 import type { BucketConfig, RateLimitsConfig } from '../../config/rate-limits.ts';
 import type { CaMetrics } from '../../metrics/metrics.ts';
@@ -143,7 +143,7 @@ export class AcmePipeline {
       problem = p.type;
       res = this.#out.problem(requestId, p);
     }
-    this.#count(acmeResourceOf(req.path), problem.startsWith(ACME_ERROR) ? problem.slice(ACME_ERROR.length) : problem);
+    this.#count(acmeResourceOf(req.path), problemName(problem));
     this.#ctx.logger.info('http.request', { requestId, method: req.method, path: req.path, status: res.status, ms: Math.round((performance.now() - start) * 100) / 100 });
     return res;
   }
