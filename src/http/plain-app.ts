@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '../domain/log.ts';
-import { requestLog } from './middleware/request-log.ts';
+import { requestLog } from './request-log.ts';
 import { caCertificateRoutes, type CaCertificates } from './routes/ca-certificates.ts';
 import { crlRoutes, type CrlSource } from './routes/crl.ts';
 import { ocspRoutes } from './ocsp/routes.ts';

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { AcmeContext } from '../../acme/context.ts';
 import { GET_HANDLERS, POST_HANDLERS, type GetHandler, type PostHandler } from '../../acme/handlers/by-route.ts';
 import { malformed, methodNotAllowed, notFound, problemName, rateLimited, unsupportedMediaType, type AcmeProblem } from '../../acme/problems.ts';
@@ -7,6 +6,7 @@ import { acmeRouter, type AcmeRouteName, type KeyMode } from '../../acme/routes.
 import type { RateLimitsConfig } from '../../config/rate-limits.ts';
 import type { CaMetrics } from '../../metrics/metrics.ts';
 import { toProblem } from '../problem.ts';
+import { logRequest, startRequest } from '../request-log.ts';
 import { TokenBuckets } from './token-buckets.ts';
 import { AcmeResponder, type AcmeResponse } from './respond.ts';
 
@@ -89,21 +89,20 @@ export class AcmePipeline {
   }
 
   async handle(req: AcmeHttpRequest): Promise<AcmeResponse> {
-    const start = performance.now();
-    const requestId = randomUUID();
+    const start = startRequest();
     const match = req.path.startsWith('/acme/') ? this.#match(req.path.slice(6)) : null;
     let res: AcmeResponse;
     let problem = 'none';
     try {
-      res = await this.#route(req, match, requestId);
+      res = await this.#route(req, match, start.id);
       if (res.status >= 400) problem = res.problemType ?? (res.status >= 500 ? 'serverInternal' : 'malformed');
     } catch (e) {
       const p = toProblem(e, this.#ctx.logger, { path: req.path });
       problem = p.type;
-      res = this.#out.problem(requestId, p);
+      res = this.#out.problem(start.id, p);
     }
     this.#count(match ? match.route.name : req.path.startsWith('/ca/') ? 'caCertificates' : 'other', problemName(problem));
-    this.#ctx.logger.info('http.request', { requestId, method: req.method, path: req.path, status: res.status, ms: Math.round((performance.now() - start) * 100) / 100 });
+    logRequest(this.#ctx.logger, start, req.method, req.path, res.status);
     return res;
   }
 
