@@ -1,17 +1,18 @@
 import type { AcmeContext } from '../../acme/context.ts';
 import { GET_HANDLERS, POST_HANDLERS, type GetHandler, type PostHandler } from '../../acme/handlers/by-route.ts';
-import { malformed, methodNotAllowed, notFound, problemName, rateLimited, unsupportedMediaType, type AcmeProblem } from '../../acme/problems.ts';
+import { malformed, methodNotAllowed, notFound, payloadTooLarge, problemName, rateLimited, unsupportedMediaType } from '../../acme/problems.ts';
 import { verifyAcmeRequest } from '../../acme/request.ts';
 import { acmeRouter, type AcmeRouteName, type KeyMode } from '../../acme/routes.ts';
 import type { RateLimitsConfig } from '../../config/rate-limits.ts';
 import type { CaMetrics } from '../../metrics/metrics.ts';
+import { BodyTooLarge, type BodyLimit } from '../body-limit.ts';
 import { toProblem } from '../problem.ts';
 import { logRequest, startRequest } from '../request-log.ts';
 import { TokenBuckets } from './token-buckets.ts';
 import { AcmeResponder, type AcmeResponse } from './respond.ts';
 
 /** Largest JWS accepted: CSRs with 100 names and RSA-4096 keys fit well within it. */
-export const MAX_JWS_BYTES = 64 * 1024;
+const ACME_BODY: BodyLimit = { maxBytes: 64 * 1024 };
 
 /** What the pipeline needs of an HTTP request, whoever parsed it (node:http, or a fetch Request in tests). */
 export interface AcmeHttpRequest {
@@ -21,8 +22,8 @@ export interface AcmeHttpRequest {
   contentType: string | undefined;
   /** The client address (per-IP rate limits). */
   remoteAddress: string;
-  /** The body as text, at most MAX_JWS_BYTES (else it rejects with a 413 problem). */
-  body(): Promise<string>;
+  /** The body, read under `limit` (../body-limit.ts: it rejects with BodyTooLarge past it). */
+  body(limit: BodyLimit): Promise<Buffer>;
 }
 
 /** Anything outside /acme/ that the ACME origin also serves (the CA certificates), as a plain response. */
@@ -130,9 +131,9 @@ export class AcmePipeline {
     this.#take(route.ipLimit, req.remoteAddress);
     let body: unknown;
     try {
-      body = JSON.parse(await req.body());
+      body = JSON.parse((await req.body(ACME_BODY)).toString('utf8'));
     } catch (e) {
-      if ((e as AcmeProblem).status === 413) throw e;
+      if (e instanceof BodyTooLarge) throw payloadTooLarge(e.message);
       throw malformed('the request body is not JSON');
     }
     const verified = await verifyAcmeRequest(this.#ctx, body, path, route.post.keyMode);
