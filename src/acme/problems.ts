@@ -83,5 +83,5 @@ export const dnsProblem = (detail: string) => new AcmeProblem('dns', 400, detail
 export const tlsProblem = (detail: string) => new AcmeProblem('tls', 400, detail);
 /** draft-aaron-acme-profiles: a newOrder naming a profile the server does not offer. */
 export const invalidProfile = (detail: string) => new AcmeProblem('invalidProfile', 400, detail);
-/** Never carries internal detail: the cause goes to the log only. */
+/** Its detail never names the internal cause: that goes to the log only. */
 export const serverInternal = (detail = 'the server could not complete the request') => new AcmeProblem('serverInternal', 500, detail);

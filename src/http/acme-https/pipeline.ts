@@ -102,6 +102,7 @@ export class AcmePipeline {
       problem = p.type;
       res = this.#out.problem(start.id, p);
     }
+    // Labelled by route name, never by path: ids would make unbounded series.
     this.#count(match ? match.route.name : req.path.startsWith('/ca/') ? 'caCertificates' : 'other', problemName(problem));
     logRequest(this.#ctx.logger, start, req.method, req.path, res.status);
     return res;
