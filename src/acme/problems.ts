@@ -2,7 +2,12 @@
  * ACME problem documents (RFC 8555 §6.7, RFC 7807). Each constructor fixes the
  * type and the HTTP status together, so a handler can only say *what* went wrong.
  */
-export const ACME_ERROR = 'urn:ietf:params:acme:error:';
+import type { StoredProblem } from '../store/acme-records.ts';
+
+const ACME_ERROR = 'urn:ietf:params:acme:error:';
+
+/** "rateLimited" for `urn:ietf:params:acme:error:rateLimited` (metrics labels); other types as they are. */
+export const problemName = (type: string): string => (type.startsWith(ACME_ERROR) ? type.slice(ACME_ERROR.length) : type);
 
 export interface Subproblem {
   type: string;
@@ -33,6 +38,16 @@ export class AcmeProblem extends Error {
 
   toJSON(): Record<string, unknown> {
     return { type: this.type, detail: this.detail, status: this.status, ...(this.subproblems ? { subproblems: this.subproblems } : {}), ...this.extra };
+  }
+
+  /** As the `error` member of an order or challenge (§7.1.3, §8), stored with it: type, detail and status only. */
+  embedded(): StoredProblem {
+    return { type: this.type, detail: this.detail, status: this.status };
+  }
+
+  /** As one of a problem's subproblems, about one identifier (§6.7.1). */
+  about(identifier: { type: string; value: string }): Subproblem {
+    return { type: this.type, detail: this.detail, identifier };
   }
 }
 
@@ -68,5 +83,5 @@ export const dnsProblem = (detail: string) => new AcmeProblem('dns', 400, detail
 export const tlsProblem = (detail: string) => new AcmeProblem('tls', 400, detail);
 /** draft-aaron-acme-profiles: a newOrder naming a profile the server does not offer. */
 export const invalidProfile = (detail: string) => new AcmeProblem('invalidProfile', 400, detail);
-/** Never carries internal detail: the cause goes to the log only. */
-export const serverInternal = () => new AcmeProblem('serverInternal', 500, 'the server could not complete the request');
+/** Its detail never names the internal cause: that goes to the log only. */
+export const serverInternal = (detail = 'the server could not complete the request') => new AcmeProblem('serverInternal', 500, detail);

@@ -3,6 +3,7 @@ import type { AccountRecord } from '../store/acme-records.ts';
 import type { AcmeContext } from './context.ts';
 import { checkRequestHeader, decodePayload, importAccountKey, parseFlattenedJws, thumbprint, verifyAccountSignature, type FlattenedJws, type ProtectedHeader } from './jws.ts';
 import { accountDoesNotExist, badNonce, malformed, unauthorized } from './problems.ts';
+import type { KeyMode } from './routes.ts';
 
 /** A POST whose JWS passed every check of RFC 8555 §6.2–§6.5. */
 export interface VerifiedRequest {
@@ -23,7 +24,7 @@ export interface VerifiedRequest {
  * algorithm, key reference, url (§6.4), signature, then the nonce (§6.5) is spent.
  * `keyMode` says which of jwk/kid the resource demands (§6.2).
  */
-export async function verifyAcmeRequest(ctx: AcmeContext, body: unknown, path: string, keyMode: 'jwk' | 'kid' | 'either'): Promise<VerifiedRequest> {
+export async function verifyAcmeRequest(ctx: AcmeContext, body: unknown, path: string, keyMode: KeyMode): Promise<VerifiedRequest> {
   const { jws, header } = parseFlattenedJws(body);
   const ref = checkRequestHeader(header);
   const url = ctx.links.requestUrl(path);

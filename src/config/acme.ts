@@ -1,21 +1,6 @@
 import { z } from 'zod';
-import { parseDuration, parseDurationOrZero } from '../domain/duration.ts';
+import { duration } from './duration.ts';
 
-const duration = z.string().refine((s) => {
-  try {
-    return parseDuration(s) > 0;
-  } catch {
-    return false;
-  }
-}, 'must be a duration such as 1h or 30m');
-/** Like `duration`, but 0 (written `0s`) is allowed. */
-const durationOrZero = z.string().refine((s) => {
-  try {
-    return parseDurationOrZero(s) >= 0;
-  } catch {
-    return false;
-  }
-}, 'must be a duration such as 2s, or 0s');
 const port = z.number().int().min(0).max(65535);
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT');
 
@@ -28,21 +13,21 @@ export const acmeConfigSchema = z.object({
   hostnames: z.array(z.string().min(1)).min(1).default(['localhost', '127.0.0.1']),
   /** External account binding required for newAccount (RFC 8555 §7.3.4). */
   requireEab: z.boolean().default(true),
-  orderLifetime: duration.default('1h'),
-  authzLifetime: duration.default('1h'),
-  nonceLifetime: duration.default('1h'),
+  orderLifetime: duration().default('1h'),
+  authzLifetime: duration().default('1h'),
+  nonceLifetime: duration().default('1h'),
   /** Where validation connects (RFC 8555 §8.3, RFC 8737 §3); override for tests and local use. */
   http01Port: port.default(80),
   tlsAlpn01Port: port.default(443),
   /** HOST:PORT of the DNS server for A/AAAA/TXT lookups; absent = the system resolver. */
   dnsServer: hostPort.optional(),
-  validationTimeout: duration.default('10s'),
+  validationTimeout: duration().default('10s'),
   /**
    * How long the challenge POST waits for its validation before answering (RFC 8555 §7.5.1 allows
    * either): a validation that finishes in time is answered with its outcome, saving the client
    * its polls; a slower one is answered `processing` with Retry-After as before. 0s = never wait.
    */
-  challengeWait: durationOrZero.default('2s'),
+  challengeWait: duration({ orZero: true }).default('2s'),
   website: z.string().url().optional(),
 });
 

@@ -2,21 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CaError } from '../domain/errors.ts';
-import { parseDuration } from '../domain/duration.ts';
 import { KEY_ALGS } from '../domain/algorithms.ts';
 import { acmeConfigSchema } from './acme.ts';
+import { duration } from './duration.ts';
 import { rateLimitsSchema } from './rate-limits.ts';
+import { crlConfigSchema, ocspConfigSchema } from './status.ts';
 
 export const CONFIG_FILE = 'pki.json';
-
-const duration = z.string().refine((s) => {
-  try {
-    parseDuration(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be a duration such as 24h or 7d');
 
 const httpUrl = z.string().url().refine((u) => u.startsWith('http://'), 'must be a plain http:// URL (relying parties fetch OCSP and CRLs without TLS)');
 
@@ -46,33 +38,19 @@ export const configSchema = z.object({
   issuance: z
     .object({
       defaultProfile: z.string().default('default'),
-      lifetime: duration.default('24h'),
-      maxLifetime: duration.default('90d'),
-      /** How old a `pending` serial must be before `pki serve` declares it abandoned (default 60s): longer than any signing takes. */
-      pendingGrace: duration.optional(),
+      lifetime: duration().default('24h'),
+      maxLifetime: duration().default('90d'),
+      /** How old a `pending` serial must be before `pki serve` declares it abandoned: longer than any signing takes. */
+      pendingGrace: duration().default('60s').optional(),
     })
-    .default({ defaultProfile: 'default', lifetime: '24h', maxLifetime: '90d' }),
-  crl: z
-    .object({
-      shards: z.number().int().min(1).max(1024).default(1),
-      /** thisUpdate → nextUpdate of each CRL (default 24h); rebuilt on schedule at half of it. */
-      validity: duration.optional(),
-      /** How long a revoked certificate stays listed after it expires (default 1d). */
-      expiredGrace: duration.optional(),
-    })
-    .default({ shards: 1 }),
-  /** OCSP responder settings; all optional (defaults in src/status/options.ts). */
-  ocsp: z
-    .object({
-      validity: duration.optional(),
-      responderLifetime: duration.optional(),
-      maxCertsPerRequest: z.number().int().min(1).max(100).optional(),
-    })
-    .optional(),
-  http: z
-    .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9080) })
-    .default({ host: '127.0.0.1', port: 9080 }),
-  /** ACME server (HTTPS, own port): fields and defaults in src/acme/settings.ts. */
+    .prefault({}),
+  // Fields that parsing always fills but Config's type leaves optional (`.optional()` after the
+  // default, `.partial`) are so because `pki init` writes configs without them.
+  crl: crlConfigSchema.partial({ validity: true, expiredGrace: true }).prefault({}),
+  /** OCSP responder settings (src/config/status.ts). */
+  ocsp: ocspConfigSchema.optional(),
+  http: z.object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9080) }).prefault({}),
+  /** ACME server (HTTPS, own port): fields and defaults in src/config/acme.ts. */
   acme: acmeConfigSchema.prefault({}),
   /** Token buckets on ACME newOrder/finalize (per account) and newAccount/newNonce (per IP): src/config/rate-limits.ts. */
   rateLimits: rateLimitsSchema.prefault({}),

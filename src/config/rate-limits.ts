@@ -8,7 +8,7 @@ export type BucketConfig = z.infer<typeof bucket>;
  * The `rateLimits` section of pki.json (STANDARDS "Abuse"). Defaults are generous for an internal
  * CA (a fleet sharing one account, machines behind one NAT address) and still stop a runaway
  * client. OCSP is not rate-limited: relying parties must always get an answer; its request
- * body is capped instead (src/http/routes/ocsp-handler.ts).
+ * body is capped instead (src/http/ocsp/handler.ts).
  */
 export const rateLimitsSchema = z.object({
   /** newOrder per ACME account. */

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '../domain/log.ts';
-import { requestLog } from './middleware/request-log.ts';
+import { bodyLimit } from './body-limit.ts';
+import { requestLog } from './request-log.ts';
 import { caCertificateRoutes, type CaCertificates } from './routes/ca-certificates.ts';
 import { crlRoutes, type CrlSource } from './routes/crl.ts';
 import { ocspRoutes } from './ocsp/routes.ts';
@@ -29,7 +29,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.use('*', requestLog(deps.logger));
-  app.use('*', bodyLimit({ maxSize: deps.maxBodyBytes ?? 64 * 1024, onError: (c) => c.text('request body too large\n', 413) }));
+  app.use('*', bodyLimit({ maxBytes: deps.maxBodyBytes ?? 64 * 1024 }, (c) => c.text('request body too large\n', 413)));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   if (deps.ready) app.route('/readyz', readyRoutes(deps.ready));
   if (deps.metrics) app.route('/metrics', metricsRoutes(deps.metrics));

@@ -1,6 +1,8 @@
+import type { z } from 'zod';
+import { crlConfigSchema, ocspConfigSchema } from '../config/status.ts';
 import { parseDuration } from '../domain/duration.ts';
 
-/** Timings and limits of the status service; every field has a default fit for 24 h leaves. */
+/** Timings and limits of the status service; the defaults suit 24 h leaves. */
 export interface StatusOptions {
   /** thisUpdate → nextUpdate of OCSP responses (RFC 5019 / BRs: between hours and days). */
   ocspValidityMs: number;
@@ -25,39 +27,34 @@ export interface StatusOptions {
 }
 
 const HOUR = 3_600_000;
+/** A responder is rotated with at most this much of its lifetime left (more only when validity needs it). */
+const RESPONDER_RENEW_BEFORE_MS = 2 * 24 * HOUR;
 
-export const DEFAULT_STATUS_OPTIONS: StatusOptions = {
-  ocspValidityMs: 12 * HOUR,
-  ocspRefreshBeforeMs: 6 * HOUR,
-  responderLifetimeMs: 4 * 24 * HOUR,
-  responderRenewBeforeMs: 2 * 24 * HOUR,
-  maxCertsPerRequest: 8,
-  crlValidityMs: 24 * HOUR,
-  crlRefreshBeforeMs: 12 * HOUR,
-  expiredGraceMs: 24 * HOUR,
-  crlRebuildDelayMs: 200,
-  pollIntervalMs: 500,
-  maintenanceIntervalMs: 60_000,
-};
-
-/** The `ocsp` and `crl` sections of pki.json (durations as text), over the defaults. */
-export function statusOptionsFromConfig(c: {
-  ocsp?: { validity?: string; responderLifetime?: string; maxCertsPerRequest?: number };
-  crl?: { validity?: string; expiredGrace?: string };
-}): StatusOptions {
-  const o = { ...DEFAULT_STATUS_OPTIONS };
-  if (c.ocsp?.validity) {
-    o.ocspValidityMs = parseDuration(c.ocsp.validity);
-    o.ocspRefreshBeforeMs = o.ocspValidityMs / 2;
-  }
-  if (c.ocsp?.responderLifetime) o.responderLifetimeMs = parseDuration(c.ocsp.responderLifetime);
-  // Rotate early enough that every response a responder signs expires before the responder does.
-  o.responderRenewBeforeMs = Math.max(o.ocspValidityMs + HOUR, Math.min(DEFAULT_STATUS_OPTIONS.responderRenewBeforeMs, o.responderLifetimeMs / 2));
-  if (c.ocsp?.maxCertsPerRequest) o.maxCertsPerRequest = c.ocsp.maxCertsPerRequest;
-  if (c.crl?.validity) {
-    o.crlValidityMs = parseDuration(c.crl.validity);
-    o.crlRefreshBeforeMs = o.crlValidityMs / 2;
-  }
-  if (c.crl?.expiredGrace) o.expiredGraceMs = parseDuration(c.crl.expiredGrace);
-  return o;
+/**
+ * The `ocsp` and `crl` sections of pki.json as status options. Anything missing takes the
+ * schema's default (src/config/status.ts): the defaults live there and nowhere else.
+ */
+export function statusOptionsFromConfig(c: { ocsp?: z.input<typeof ocspConfigSchema>; crl?: z.input<typeof crlConfigSchema> }): StatusOptions {
+  const ocsp = ocspConfigSchema.parse(c.ocsp ?? {});
+  const crl = crlConfigSchema.parse(c.crl ?? {});
+  const ocspValidityMs = parseDuration(ocsp.validity);
+  const responderLifetimeMs = parseDuration(ocsp.responderLifetime);
+  const crlValidityMs = parseDuration(crl.validity);
+  return {
+    ocspValidityMs,
+    ocspRefreshBeforeMs: ocspValidityMs / 2,
+    responderLifetimeMs,
+    // Rotate early enough that every response a responder signs expires before the responder does.
+    responderRenewBeforeMs: Math.max(ocspValidityMs + HOUR, Math.min(RESPONDER_RENEW_BEFORE_MS, responderLifetimeMs / 2)),
+    maxCertsPerRequest: ocsp.maxCertsPerRequest,
+    crlValidityMs,
+    crlRefreshBeforeMs: crlValidityMs / 2,
+    expiredGraceMs: parseDuration(crl.expiredGrace),
+    crlRebuildDelayMs: 200,
+    pollIntervalMs: 500,
+    maintenanceIntervalMs: 60_000,
+  };
 }
+
+/** The options of a pki.json without `ocsp` and `crl` sections. */
+export const DEFAULT_STATUS_OPTIONS: StatusOptions = statusOptionsFromConfig({});

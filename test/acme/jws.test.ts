@@ -108,6 +108,14 @@ describe('fail/ JWS', () => {
     expect(await problemOf(r)).toMatchObject({ status: 413 });
   });
 
+  it('fail/the limit is 64 KiB: a body of that size is read (and is not JSON), one byte more is 413 malformed with Connection: close', async () => {
+    const send = (n: number) => t.f.client.fetch(t.f.links.newAccount, { method: 'POST', headers: { 'Content-Type': 'application/jose+json' }, body: 'x'.repeat(n) });
+    expect(await problemOf(await send(64 * 1024))).toMatchObject({ status: 400, type: 'malformed', detail: 'the request body is not JSON' });
+    const over = await send(64 * 1024 + 1);
+    expect(over.headers.get('Connection')).toBe('close');
+    expect(await problemOf(over)).toMatchObject({ status: 413, type: 'malformed', detail: 'request bodies are limited to 65536 bytes' });
+  });
+
   it('fail/plain GET on a resource → 405 (POST-as-GET only)', async () => {
     const r = await t.f.client.fetch(t.f.links.order('abc'));
     expect(await problemOf(r)).toMatchObject({ status: 405, type: 'malformed' });

@@ -61,6 +61,23 @@ describe('ACME TLS listener', () => {
     expect(await post('{"protected":', true)).toMatchObject({ status: 400, type: 'urn:ietf:params:acme:error:malformed' });
   });
 
+  it('fail/clients that send half a body and go away do not take the listener down', async () => {
+    const url = new URL(server.acme!.directoryUrl.replace('/directory', '/new-account'));
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port: Number(url.port), ca: ca.root.toString('pem'), servername: 'localhost' }, () => {
+          s.write(`POST ${url.pathname} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/jose+json\r\nContent-Length: 1000\r\n\r\n{"protected":`);
+          setTimeout(() => {
+            s.destroy();
+            resolve();
+          }, i * 5);
+        });
+      });
+    }
+    const r = await new Promise<number>((resolve, reject) => request(server.acme!.directoryUrl, { ca: ca.root.toString('pem') }, (res) => resolve(res.resume().statusCode!)).on('error', reject).end());
+    expect(r).toBe(200);
+  });
+
   it('fail/over real HTTPS: the route table answers odd paths and methods with the right status, never 5xx', async () => {
     const origin = new URL(server.acme!.directoryUrl).origin;
     const send = (method: string, path: string, contentType?: string) =>

@@ -96,6 +96,17 @@ describe('OCSP fast path (node:http listener)', () => {
     }
   });
 
+  it('fail/a client still sending past 64 KiB loses the connection', async () => {
+    const big = Buffer.alloc(100_000, 0x30);
+    const closed = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(Buffer.concat([post(big), big])));
+      socket.on('error', () => {});
+      socket.on('close', () => resolve(true));
+      socket.resume();
+    });
+    expect(closed).toBe(true);
+  });
+
   it('fail/a client that sends half a body and disconnects does not take the listener down', async () => {
     for (let i = 0; i < 5; i++) {
       await new Promise<void>((resolve) => {

@@ -66,6 +66,14 @@ describe('OCSP and CRL routes on the Hono app', () => {
     expect(Buffer.from(await res.arrayBuffer()).toString('hex')).toBe('30030a0101');
   });
 
+  it('fail/a body past 8 KiB is malformedRequest; past the app limit of 64 KiB it is 413 text, unread', async () => {
+    const junk = (n: number) => app.request('/ocsp', { method: 'POST', body: new Uint8Array(n).fill(0x30), headers: { 'Content-Length': String(n) } });
+    const over = await junk(8 * 1024 + 1);
+    expect([over.status, Buffer.from(await over.arrayBuffer()).toString('hex')]).toEqual([200, '30030a0101']);
+    const far = await junk(64 * 1024 + 1);
+    expect([far.status, await far.text()]).toEqual([413, 'request body too large\n']);
+  });
+
   it('ok/the CRL shard as DER and PEM; a conditional GET with its ETag gets 304', async () => {
     const url = new URL(ca.authority.issuer.urls.crl(0)).pathname;
     const der = await app.request(url);

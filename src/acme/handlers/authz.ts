@@ -1,5 +1,5 @@
 import type { AcmeContext, AcmeReply } from '../context.ts';
-import { malformed } from '../problems.ts';
+import { malformed, unauthorized } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';
 import { authzJson } from '../wire.ts';
 import { ownedAuthz } from './common.ts';
@@ -15,7 +15,7 @@ export function postAuthz(ctx: AcmeContext, req: VerifiedRequest, id: string): A
       if (!ctx.store.orders.transitionAuthz(id, ['pending', 'valid'], 'deactivated')) throw malformed(`an authorization that is ${authz.status} cannot be deactivated`);
       // An order whose authorization is gone can no longer be finalized (§7.1.6).
       ctx.store.orders.transitionOrder(authz.orderId, ['pending', 'ready'], 'invalid', {
-        error: { type: 'urn:ietf:params:acme:error:unauthorized', detail: `authorization for ${authz.identifier.value} was deactivated`, status: 403 },
+        error: unauthorized(`authorization for ${authz.identifier.value} was deactivated`).embedded(),
       });
     });
     authz = ctx.store.orders.authz(id)!;

@@ -1,6 +1,6 @@
 import type { AccountRecord, AuthzRecord, OrderRecord } from '../../store/acme-records.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
-import { notFound, unauthorized } from '../problems.ts';
+import { malformed, notFound, unauthorized } from '../problems.ts';
 import { orderJson } from '../wire.ts';
 
 /**
@@ -16,8 +16,7 @@ export function ownedOrder(ctx: AcmeContext, account: AccountRecord, id: string)
 
 export function expireOrder(ctx: AcmeContext, order: OrderRecord): OrderRecord {
   if ((order.status === 'pending' || order.status === 'ready') && order.expiresAt.getTime() <= ctx.clock.now().getTime()) {
-    const error = { type: 'urn:ietf:params:acme:error:malformed', detail: 'the order expired', status: 400 };
-    ctx.store.orders.transitionOrder(order.id, ['pending', 'ready'], 'invalid', { error });
+    ctx.store.orders.transitionOrder(order.id, ['pending', 'ready'], 'invalid', { error: malformed('the order expired').embedded() });
     return ctx.store.orders.order(order.id)!;
   }
   return order;

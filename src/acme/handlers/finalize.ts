@@ -1,6 +1,6 @@
 import { isCaError } from '../../domain/errors.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
-import { badCsr, malformed, orderNotReady } from '../problems.ts';
+import { badCsr, malformed, orderNotReady, serverInternal } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';
 import { orderReply, ownedOrder } from './common.ts';
 
@@ -31,9 +31,7 @@ export async function finalizeOrder(ctx: AcmeContext, req: VerifiedRequest, id: 
       ctx.store.orders.transitionOrder(id, ['processing'], 'ready');
       throw badCsr(e.detail);
     }
-    ctx.store.orders.transitionOrder(id, ['processing'], 'invalid', {
-      error: { type: 'urn:ietf:params:acme:error:serverInternal', detail: 'issuance failed', status: 500 },
-    });
+    ctx.store.orders.transitionOrder(id, ['processing'], 'invalid', { error: serverInternal('issuance failed').embedded() });
     throw e;
   }
   return orderReply(ctx, ctx.store.orders.order(id)!);

@@ -55,7 +55,7 @@ export function newOrder(ctx: AcmeContext, req: VerifiedRequest): AcmeReply {
     if (outside.length > 0) {
       throw rejectedIdentifier(
         `outside this account's issuance scopes: ${outside.map((i) => `${i.type}:${i.value}`).join(', ')}`,
-        outside.map((i) => ({ type: 'urn:ietf:params:acme:error:rejectedIdentifier', detail: 'outside the account scopes', identifier: i })),
+        outside.map((i) => rejectedIdentifier('outside the account scopes').about(i)),
       );
     }
   }

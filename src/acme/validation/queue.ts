@@ -3,7 +3,7 @@ import type { Logger } from '../../domain/log.ts';
 import type { AcmeStore } from '../../store/acme-store.ts';
 import type { StoredProblem } from '../../store/acme-records.ts';
 import type { ValidationStarter } from '../context.ts';
-import { isAcmeProblem, serverInternal } from '../problems.ts';
+import { isAcmeProblem, problemName, serverInternal } from '../problems.ts';
 import { keyAuthorization, type Validator } from './validator.ts';
 
 /**
@@ -57,7 +57,7 @@ export class ValidationQueue implements ValidationStarter {
     } catch (e) {
       const p = isAcmeProblem(e) ? e : serverInternal();
       if (!isAcmeProblem(e)) this.#logger.error('acme.validation.error', { challenge: challengeId, error: (e as Error).message });
-      error = { type: p.type, detail: p.detail, status: p.status };
+      error = p.embedded();
     }
     const seconds = (performance.now() - started) / 1000;
     const now = this.#clock.now();
@@ -73,7 +73,7 @@ export class ValidationQueue implements ValidationStarter {
       // §7.1.6: the order is ready once every authorization is valid.
       if (orders.authzsOf(authz.orderId).every((a) => a.status === 'valid')) orders.transitionOrder(authz.orderId, ['pending'], 'ready');
     });
-    for (const l of this.#listeners) l({ type: ch.type, outcome: error ? error.type.replace('urn:ietf:params:acme:error:', '') : 'valid', seconds });
+    for (const l of this.#listeners) l({ type: ch.type, outcome: error ? problemName(error.type) : 'valid', seconds });
     this.#logger.info('acme.validation.done', { challenge: ch.id, type: ch.type, identifier: authz.identifier.value, valid: !error, ...(error ? { problem: error.type, detail: error.detail } : {}) });
   }
 }

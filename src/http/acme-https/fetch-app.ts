@@ -1,9 +1,9 @@
 import type { AcmeContext } from '../../acme/context.ts';
-import { payloadTooLarge } from '../../acme/problems.ts';
 import type { RateLimitsConfig } from '../../config/rate-limits.ts';
 import type { CaMetrics } from '../../metrics/metrics.ts';
 import { caCertificateRoutes, type CaCertificates } from '../routes/ca-certificates.ts';
-import { AcmePipeline, MAX_JWS_BYTES, type SubResource } from './pipeline.ts';
+import { readFetchBody } from '../body-limit.ts';
+import { AcmePipeline, type SubResource } from './pipeline.ts';
 import type { AcmeResponse } from './respond.ts';
 
 export interface AcmeAppOptions {
@@ -36,11 +36,7 @@ export function createAcmeApp(ctx: AcmeContext, o: AcmeAppOptions = {}): AcmeFet
       path: new URL(req.url).pathname,
       contentType: req.headers.get('content-type') ?? undefined,
       remoteAddress: 'unknown',
-      body: async () => {
-        const text = await req.text();
-        if (Buffer.byteLength(text) > MAX_JWS_BYTES) throw payloadTooLarge(`request bodies are limited to ${MAX_JWS_BYTES} bytes`);
-        return text;
-      },
+      body: (limit) => readFetchBody(req, limit),
     });
     return toFetchResponse(req.method, r);
   };

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { AcmeService } from '../../acme/create.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { Logger } from '../../domain/log.ts';
-import { payloadTooLarge } from '../../acme/problems.ts';
-import { MAX_JWS_BYTES, type AcmePipeline } from './pipeline.ts';
+import { readNodeBody } from '../body-limit.ts';
+import type { AcmePipeline } from './pipeline.ts';
 import { renewDelayMs, type ServerCertificate } from './tls-certificate.ts';
 
 export interface AcmeListener {
@@ -95,7 +95,7 @@ function serve(pipeline: AcmePipeline, req: IncomingMessage, res: ServerResponse
       path: pathOf(req.url ?? '/'),
       contentType: req.headers['content-type'],
       remoteAddress: req.socket.remoteAddress ?? 'unknown',
-      body: () => bodyText(req),
+      body: (limit) => readNodeBody(req, limit),
     })
     .then((r) => {
       const headers = r.headers as Record<string, string | string[] | number>;
@@ -124,21 +124,4 @@ function pathOf(target: string): string {
   } catch {
     return '/';
   }
-}
-
-/** The request body as text, at most MAX_JWS_BYTES: past that it rejects with a 413 problem and the rest is discarded. */
-function bodyText(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_JWS_BYTES) return void chunks.push(chunk);
-      // Stop collecting but keep the socket: the rest is discarded so the 413 can still be sent.
-      req.off('data', onData).off('end', onEnd).resume();
-      reject(payloadTooLarge(`request bodies are limited to ${MAX_JWS_BYTES} bytes`));
-    };
-    const onEnd = () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
-    req.on('data', onData).once('end', onEnd).once('error', reject);
-  });
 }

@@ -3,6 +3,7 @@ import { OCSP, OcspCounters } from '../../metrics/ocsp-counters.ts';
 import type { OcspResponseCache, ServedResponse } from '../../status/ocsp-cache.ts';
 import type { OcspResponder } from '../../status/ocsp-responder.ts';
 import { MALFORMED_REQUEST, TRY_LATER } from '../../status/ocsp-response.ts';
+import type { BodyLimit } from '../body-limit.ts';
 
 /** An HTTP answer as flat raw headers ([name, value, name, value…]), which node:http writes without re-processing. */
 export interface OcspReply {
@@ -12,7 +13,10 @@ export interface OcspReply {
 }
 
 /** Largest OCSP request accepted: a few CertIDs and a nonce fit in far less. */
-export const MAX_OCSP_REQUEST_BYTES = 8 * 1024;
+const MAX_OCSP_REQUEST_BYTES = 8 * 1024;
+
+/** POST bodies: past the cap, once the body has ended, the answer is malformedRequest (tooLarge); a client still sending past 64 KiB loses the connection. */
+export const OCSP_BODY: BodyLimit = { maxBytes: MAX_OCSP_REQUEST_BYTES, drainUpToBytes: 64 * 1024 };
 
 const CONTENT_TYPE = 'application/ocsp-response';
 
@@ -67,12 +71,15 @@ export class OcspHttpHandler {
     return this.#answer(der, 'G' + rawPath);
   }
 
+  /** `body` was read under OCSP_BODY. */
   async post(body: Buffer): Promise<OcspReply> {
-    if (body.length > MAX_OCSP_REQUEST_BYTES) {
-      this.#n[OCSP.POST_ERROR]!++;
-      return errorReply(MALFORMED_REQUEST);
-    }
     return this.#answer(body, 'P' + body.toString('latin1'));
+  }
+
+  /** The answer to a POST body over OCSP_BODY: not a request we can read (RFC 6960 §4.2.1). */
+  tooLarge(): OcspReply {
+    this.#n[OCSP.POST_ERROR]!++;
+    return errorReply(MALFORMED_REQUEST);
   }
 
   async #answer(der: Uint8Array, cacheKey: string): Promise<OcspReply> {

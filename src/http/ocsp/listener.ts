@@ -1,12 +1,10 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerOptions, type ServerResponse } from 'node:http';
+import { BodyTooLarge, readNodeBody } from '../body-limit.ts';
 import type { OcspHttpHandler, OcspReply } from './handler.ts';
-import { MAX_OCSP_REQUEST_BYTES, NotAnsweredHere } from './handler.ts';
+import { NotAnsweredHere, OCSP_BODY } from './handler.ts';
 
 /** Where a request the handler cannot answer here goes (OCSP workers: the primary); `body` is the POST body already read. */
 export type PassOn = (req: IncomingMessage, res: ServerResponse, body?: Buffer) => void;
-
-/** Past this many bytes a POST body is not even buffered: the connection is dropped. */
-const DROP_AFTER_BYTES = 64 * 1024;
 
 /**
  * A node:http request listener that answers OCSP itself and hands every other request to
@@ -36,41 +34,24 @@ export function withOcspFastPath(handler: OcspHttpHandler, next: RequestListener
 /**
  * An OCSP POST is a few hundred bytes and nearly always arrives in the packet that carries its
  * headers; once Node's parser has finished that packet (by the next check phase of the event
- * loop) all of it is buffered, and it is taken with one read() instead of 'data'/'end' events.
- * Anything still arriving by then goes through the event path.
+ * loop) all of it is buffered, and the body reader takes it with one read() instead of
+ * 'data'/'end' events.
  */
 function readBody(req: IncomingMessage, res: ServerResponse, handler: OcspHttpHandler, passOn?: PassOn): void {
   // A client that goes away before then must not leave an 'error' with no listener.
   req.once('error', () => res.destroy());
-  setImmediate(() => {
-    if (!req.complete) return readBodyEvents(req, res, handler, passOn);
-    const body = (req.read() as Buffer | null) ?? Buffer.alloc(0);
-    answerPost(req, res, handler, body, body.length, passOn);
-  });
+  setImmediate(() =>
+    readNodeBody(req, OCSP_BODY).then(
+      (body) => answerPost(req, res, handler, body, passOn),
+      (e) => (e instanceof BodyTooLarge ? send(res, handler.tooLarge()) : res.destroy()),
+    ),
+  );
 }
 
-function readBodyEvents(req: IncomingMessage, res: ServerResponse, handler: OcspHttpHandler, passOn?: PassOn): void {
-  let first: Buffer | null = null;
-  let chunks: Buffer[] | null = null;
-  let size = 0;
-  req.on('data', (c: Buffer) => {
-    size += c.length;
-    if (size > DROP_AFTER_BYTES) {
-      req.destroy();
-      return;
-    }
-    if (size > MAX_OCSP_REQUEST_BYTES + 1) return; // keep draining; the answer will be malformedRequest
-    if (first === null) first = c;
-    else (chunks ??= [first]).push(c);
-  });
-  req.on('end', () => answerPost(req, res, handler, chunks ? Buffer.concat(chunks) : (first ?? Buffer.alloc(0)), size, passOn));
-}
-
-/** `size` is the body's full length; past the cap only its start was kept, and the answer is malformedRequest. */
-function answerPost(req: IncomingMessage, res: ServerResponse, handler: OcspHttpHandler, body: Buffer, size: number, passOn?: PassOn): void {
-  const hit = size <= MAX_OCSP_REQUEST_BYTES ? handler.cachedPost(body) : null;
+function answerPost(req: IncomingMessage, res: ServerResponse, handler: OcspHttpHandler, body: Buffer, passOn?: PassOn): void {
+  const hit = handler.cachedPost(body);
   if (hit) return send(res, hit);
-  handler.post(size > MAX_OCSP_REQUEST_BYTES ? Buffer.alloc(MAX_OCSP_REQUEST_BYTES + 1) : body).then(
+  handler.post(body).then(
     (r) => send(res, r),
     (e) => (passOn && e instanceof NotAnsweredHere ? passOn(req, res, body) : failed(res)),
   );

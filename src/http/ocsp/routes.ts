@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
-import type { OcspHttpHandler, OcspReply } from './handler.ts';
-import { MAX_OCSP_REQUEST_BYTES } from './handler.ts';
+import { BodyTooLarge, readFetchBody } from '../body-limit.ts';
+import { OCSP_BODY, type OcspHttpHandler, type OcspReply } from './handler.ts';
 
 /**
  * OCSP on the Hono app (RFC 6960 Appendix A): GET /ocsp/<url-encoded base64> and POST /ocsp.
@@ -10,8 +10,14 @@ import { MAX_OCSP_REQUEST_BYTES } from './handler.ts';
 export function ocspRoutes(handler: OcspHttpHandler): Hono {
   const app = new Hono();
   app.post('/', async (c) => {
-    const body = Buffer.from(await c.req.arrayBuffer());
-    return toResponse(handler.cachedPost(body) ?? (await handler.post(body.subarray(0, MAX_OCSP_REQUEST_BYTES + 1))));
+    let body: Buffer;
+    try {
+      body = await readFetchBody(c.req.raw, OCSP_BODY);
+    } catch (e) {
+      if (e instanceof BodyTooLarge) return toResponse(handler.tooLarge());
+      throw e;
+    }
+    return toResponse(handler.cachedPost(body) ?? (await handler.post(body)));
   });
   app.get('/*', async (c) => {
     // The raw path, not Hono's decoded one: base64 may hold '/' and '+'.

@@ -1,0 +1,123 @@
+import type { IncomingMessage } from 'node:http';
+import type { Context, MiddlewareHandler } from 'hono';
+
+/** How large a request body may be; each listener has its own (ACME, OCSP, the plain-HTTP app). */
+export interface BodyLimit {
+  /** Largest body accepted, in bytes. */
+  maxBytes: number;
+  /**
+   * Past maxBytes, without this the read fails at once and the rest is thrown away as it comes
+   * (the answer should close the connection). With it the rest is read to its end first, so the
+   * answer follows the whole request on a connection that stays usable; a client still sending
+   * past this many bytes loses the connection instead of getting an answer.
+   */
+  drainUpToBytes?: number;
+}
+
+/** A body over its limit; each listener answers it its own way (413 problem, OCSP malformedRequest, 413 text). */
+export class BodyTooLarge extends Error {
+  constructor(maxBytes: number) {
+    super(`request bodies are limited to ${maxBytes} bytes`);
+    this.name = 'BodyTooLarge';
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The chunks of a body, kept while it is within the limit. */
+class Kept {
+  readonly #chunks: Buffer[] = [];
+  size = 0;
+  readonly #max: number;
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  /** False once the body is past the limit: from then on nothing is kept. */
+  add(chunk: Buffer): boolean {
+    this.size += chunk.length;
+    if (this.size > this.#max) return false;
+    this.#chunks.push(chunk);
+    return true;
+  }
+
+  get body(): Buffer {
+    return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.size);
+  }
+}
+
+/**
+ * The body of a node:http request; past the limit it rejects with BodyTooLarge (see
+ * BodyLimit.drainUpToBytes for when). A client that goes away mid-body rejects it with its
+ * error, so no listener waits on it forever. A body already complete (the OCSP fast path waits
+ * for the check phase) is taken with one read().
+ */
+export function readNodeBody(req: IncomingMessage, limit: BodyLimit): Promise<Buffer> {
+  if (req.complete) {
+    const body = (req.read() as Buffer | null) ?? EMPTY;
+    return body.length > limit.maxBytes ? Promise.reject(new BodyTooLarge(limit.maxBytes)) : Promise.resolve(body);
+  }
+  if (req.destroyed) return Promise.reject(new Error('the client went away'));
+  const drainUpTo = limit.drainUpToBytes;
+  return new Promise((resolve, reject) => {
+    const kept = new Kept(limit.maxBytes);
+    const stop = (e: Error) => {
+      req.off('data', onData).off('end', onEnd);
+      reject(e);
+    };
+    const onData = (chunk: Buffer) => {
+      if (kept.add(chunk)) return;
+      if (drainUpTo === undefined) {
+        // Without our listener the stream keeps flowing: the rest is read and dropped as it comes.
+        stop(new BodyTooLarge(limit.maxBytes));
+      } else if (kept.size > drainUpTo) {
+        stop(new Error(`a request body past ${drainUpTo} bytes: connection dropped`));
+        req.destroy();
+      }
+    };
+    const onEnd = () => (kept.size > limit.maxBytes ? reject(new BodyTooLarge(limit.maxBytes)) : resolve(kept.body));
+    req.on('data', onData).once('end', onEnd).once('error', reject);
+  });
+}
+
+/** The Content-Length a fetch Request declares, when it is the length of the body (not chunked). */
+function declaredLength(req: Request): number | null {
+  const v = req.headers.get('content-length');
+  return v === null || req.headers.has('transfer-encoding') ? null : Number(v);
+}
+
+/** The body of a fetch Request (the ACME app in process, Hono routes), under the same limit. */
+export async function readFetchBody(req: Request, limit: BodyLimit): Promise<Buffer> {
+  if (!req.body) return EMPTY;
+  const kept = new Kept(limit.maxBytes);
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return kept.body;
+    if (!kept.add(Buffer.from(value.buffer, value.byteOffset, value.byteLength))) {
+      void reader.cancel();
+      throw new BodyTooLarge(limit.maxBytes);
+    }
+  }
+}
+
+/**
+ * The limit as Hono middleware: `tooLarge` answers before any route runs. A declared length
+ * is checked as it stands (the HTTP parser holds the body to it); a chunked body is read here
+ * and handed on as bytes.
+ */
+export function bodyLimit(limit: BodyLimit, tooLarge: (c: Context) => Response): MiddlewareHandler {
+  return async (c, next) => {
+    const req = c.req.raw;
+    if (!req.body) return next();
+    const declared = declaredLength(req);
+    if (declared !== null) return declared > limit.maxBytes ? tooLarge(c) : next();
+    try {
+      c.req.raw = new Request(req, { body: new Uint8Array(await readFetchBody(req, limit)) });
+    } catch (e) {
+      if (e instanceof BodyTooLarge) return tooLarge(c);
+      throw e;
+    }
+    return next();
+  };
+}
