@@ -24,7 +24,7 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   keystore: ['domain', 'x509'],
   authority: ['domain', 'x509', 'store', 'keystore'],
   metrics: ['domain', 'authority'],
-  status: ['domain', 'x509', 'store', 'authority'],
+  status: ['domain', 'x509', 'config', 'store', 'authority'],
   acme: ['domain', 'x509', 'store', 'config'],
   health: ['domain', 'store', 'keystore', 'authority', 'metrics'],
   client: ['domain', 'x509'],

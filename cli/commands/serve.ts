@@ -27,7 +27,7 @@ export function registerServe(program: Command): void {
         const config = auditConfig(ca.store, ca.config, { at: new Date(), actor: 'serve', file: 'pki.json' });
         if (config.action) logger.info(config.action, { changed: config.changed });
         // Now and periodically: pending serials left by a process that stopped mid-issuance are explained (issuance.reconciled).
-        const reconciler = startPendingReconciler({ authority: ca.authority, logger, metrics: ca.metrics, graceMs: parseDuration(ca.config.issuance.pendingGrace ?? '60s') });
+        const reconciler = startPendingReconciler({ authority: ca.authority, logger, metrics: ca.metrics, graceMs: parseDuration(ca.config.issuance.pendingGrace) });
         ca.metrics.collectProcessMetrics();
         let server;
         try {

@@ -41,14 +41,12 @@ export const configSchema = z.object({
       lifetime: duration().default('24h'),
       maxLifetime: duration().default('90d'),
       /** How old a `pending` serial must be before `pki serve` declares it abandoned: longer than any signing takes. */
-      pendingGrace: duration().default('60s').optional(),
+      pendingGrace: duration().default('60s'),
     })
     .prefault({}),
-  // Fields that parsing always fills but Config's type leaves optional (`.optional()` after the
-  // default, `.partial`) are so because `pki init` writes configs without them.
-  crl: crlConfigSchema.partial({ validity: true, expiredGrace: true }).prefault({}),
+  crl: crlConfigSchema.prefault({}),
   /** OCSP responder settings (src/config/status.ts). */
-  ocsp: ocspConfigSchema.optional(),
+  ocsp: ocspConfigSchema.prefault({}),
   http: z.object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9080) }).prefault({}),
   /** ACME server (HTTPS, own port): fields and defaults in src/config/acme.ts. */
   acme: acmeConfigSchema.prefault({}),

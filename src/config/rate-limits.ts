@@ -22,4 +22,3 @@ export const rateLimitsSchema = z.object({
 });
 
 export type RateLimitsConfig = z.infer<typeof rateLimitsSchema>;
-export const defaultRateLimits = (): RateLimitsConfig => rateLimitsSchema.parse({});

@@ -9,9 +9,7 @@ import { openKeyStore, type KeyStore } from '../keystore/keystore.ts';
 import '../keystore/pkcs11.ts';
 import { keyIdentifier } from '../x509/certificate.ts';
 import { openStore } from '../store/store.ts';
-import type { Config } from '../config/config.ts';
-import { acmeConfigSchema } from '../config/acme.ts';
-import { defaultRateLimits } from '../config/rate-limits.ts';
+import { configSchema, type Config } from '../config/config.ts';
 import { issueCaCertificate } from '../authority/ca-certificates.ts';
 import { LAYOUT } from './layout.ts';
 import { generatePassphrase } from './secrets.ts';
@@ -125,7 +123,8 @@ async function createInstance(
     await writeFile(join(dir, LAYOUT.intermediateCert), interPem);
     await writeFile(join(dir, LAYOUT.chain), interPem + rootPem);
 
-    const config: Config = {
+    // Parsed through the schema, so the file shows every setting with the schema's default.
+    const config: Config = configSchema.parse({
       version: 1,
       name,
       baseUrl,
@@ -135,12 +134,9 @@ async function createInstance(
         ? { certificate: LAYOUT.rootCert, keyLabel: LAYOUT.rootKeyLabel, keyAlg }
         : { certificate: LAYOUT.rootCert, keyFile: join(LAYOUT.rootKeyDir, `${LAYOUT.rootKeyLabel}.key.pem`), keyAlg },
       intermediate: { certificate: LAYOUT.intermediateCert, keyLabel: LAYOUT.intermediateKeyLabel, keyAlg },
-      issuance: { defaultProfile: 'default', lifetime: '24h', maxLifetime: '90d' },
-      crl: { shards: 1 },
       http: { host: new URL(baseUrl).hostname, port: Number(new URL(baseUrl).port || 80) },
-      acme: acmeConfigSchema.parse({ requireEab: o.requireEab ?? true }),
-      rateLimits: defaultRateLimits(),
-    };
+      acme: { requireEab: o.requireEab ?? true },
+    });
     const rootFingerprint = Buffer.from(await root.getThumbprint('SHA-256')).toString('hex').toUpperCase().match(/../g)!.join(':');
     store.transaction(() => {
       store.audit.append({ at: clock.now(), action: 'ca.initialized', actor: 'cli', target: null, details: { name, keyAlg, baseUrl, keyStore: keyStoreType, rootFingerprint } });
