@@ -98,3 +98,22 @@ export function migrate(db: Db, migrations = loadMigrations()): void {
 export function schemaVersion(db: Db): number {
   return (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
 }
+
+/**
+ * Repositories on one connection with its transaction wrapper built once (Store, AcmeStore):
+ * `transaction(fn)` runs fn in one IMMEDIATE transaction, taking the write lock up front so
+ * concurrent writers queue instead of failing; nested, it becomes a savepoint.
+ */
+export abstract class Repositories {
+  readonly db: Db;
+  readonly #transaction: <T>(fn: () => T) => T;
+
+  constructor(db: Db) {
+    this.db = db;
+    this.#transaction = immediateTransactions(db);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.#transaction(fn);
+  }
+}

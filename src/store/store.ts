@@ -3,35 +3,27 @@ import { CertificateRepository } from './certificates.ts';
 import { CrlRepository } from './crls.ts';
 import { OcspResponderRepository } from './ocsp-responders.ts';
 import { OcspResponseRepository } from './ocsp-responses.ts';
-import { immediateTransactions, openConnection, openDatabase, type Db } from './sqlite.ts';
+import { openConnection, openDatabase, Repositories, type Db } from './sqlite.ts';
 import { WalFlusher, type DataSync } from './wal-flush.ts';
 
 /** The instance database: one repository per aggregate, and transactions that span them. */
-export class Store {
-  readonly db: Db;
+export class Store extends Repositories {
   readonly certificates: CertificateRepository;
   readonly audit: AuditRepository;
   readonly ocspResponses: OcspResponseRepository;
   readonly ocspResponders: OcspResponderRepository;
   readonly crls: CrlRepository;
   readonly #flusher: WalFlusher | null;
-  readonly #transaction: <T>(fn: () => T) => T;
 
   /** With a flusher, `db` runs synchronous=NORMAL and `durably` syncs the WAL itself (group commit). */
   constructor(db: Db, o: { flusher?: WalFlusher } = {}) {
-    this.db = db;
+    super(db);
     this.#flusher = o.flusher ?? null;
-    this.#transaction = immediateTransactions(db);
     this.certificates = new CertificateRepository(db);
     this.audit = new AuditRepository(db);
     this.ocspResponses = new OcspResponseRepository(db);
     this.ocspResponders = new OcspResponderRepository(db);
     this.crls = new CrlRepository(db);
-  }
-
-  /** Runs `fn` in one IMMEDIATE transaction (takes the write lock up front, so concurrent writers queue instead of failing). */
-  transaction<T>(fn: () => T): T {
-    return this.#transaction(fn);
   }
 
   /**

@@ -1,10 +1,9 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import type { Resolver } from 'node:dns/promises';
 import { connection, incorrectResponse, unauthorized } from '../problems.ts';
 import { addressOf } from './resolve.ts';
-import type { ValidationRequest, ValidationSettings, Validator } from './validator.ts';
+import { NetworkValidator, type ValidationRequest } from './validator.ts';
 
 const MAX_REDIRECTS = 10;
 const MAX_BODY = 8 * 1024;
@@ -15,20 +14,12 @@ const MAX_BODY = 8 * 1024;
  * most 8 KiB, gives up after the timeout, and compares the body (trailing whitespace
  * trimmed) with the key authorization.
  */
-export class Http01Validator implements Validator {
+export class Http01Validator extends NetworkValidator {
   readonly type = 'http-01';
-  readonly #s: ValidationSettings;
-  readonly #resolver: Resolver;
-
-  constructor(s: ValidationSettings, resolver: Resolver) {
-    this.#s = s;
-    this.#resolver = resolver;
-  }
-
   async validate(r: ValidationRequest): Promise<void> {
     const host = r.identifier.type === 'ip' && isIP(r.identifier.value) === 6 ? `[${r.identifier.value}]` : r.identifier.value;
-    let url = new URL(`http://${host}:${this.#s.http01Port}/.well-known/acme-challenge/${r.token}`);
-    const deadline = Date.now() + this.#s.timeoutMs;
+    let url = new URL(`http://${host}:${this.settings.http01Port}/.well-known/acme-challenge/${r.token}`);
+    const deadline = Date.now() + this.settings.timeoutMs;
     for (let hop = 0; ; hop++) {
       const res = await this.#get(url, r, deadline);
       if (res.status >= 300 && res.status < 400 && res.location) {
@@ -46,7 +37,7 @@ export class Http01Validator implements Validator {
 
   async #get(url: URL, r: ValidationRequest, deadline: number): Promise<{ status: number; location?: string; body: string }> {
     const bare = url.hostname.replace(/^\[|\]$/g, '');
-    const address = await addressOf(isIP(bare) ? { type: 'ip', value: bare } : { type: 'dns', value: bare }, this.#resolver, !this.#s.dnsServer);
+    const address = await addressOf(isIP(bare) ? { type: 'ip', value: bare } : { type: 'dns', value: bare }, this.resolver, !this.settings.dnsServer);
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw connection(`http-01: timed out fetching ${url.href}`);
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;

@@ -1,10 +1,9 @@
-import type { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
 import { x509 } from '../../x509/x509.ts';
 import { connection, incorrectResponse, tlsProblem } from '../problems.ts';
 import { addressOf } from './resolve.ts';
-import { keyAuthorizationDigest, type ValidationRequest, type ValidationSettings, type Validator } from './validator.ts';
+import { keyAuthorizationDigest, NetworkValidator, type ValidationRequest } from './validator.ts';
 
 /** id-pe-acmeIdentifier (RFC 8737 §6.1). */
 export const OID_ACME_IDENTIFIER = '1.3.6.1.5.5.7.1.31';
@@ -24,21 +23,13 @@ export function reverseName(ip: string): string {
  * certificate must name exactly the identifier and carry a critical acmeIdentifier
  * extension whose value is the SHA-256 of the key authorization.
  */
-export class TlsAlpn01Validator implements Validator {
+export class TlsAlpn01Validator extends NetworkValidator {
   readonly type = 'tls-alpn-01';
-  readonly #s: ValidationSettings;
-  readonly #resolver: Resolver;
-
-  constructor(s: ValidationSettings, resolver: Resolver) {
-    this.#s = s;
-    this.#resolver = resolver;
-  }
-
   async validate(r: ValidationRequest): Promise<void> {
-    const address = await addressOf(r.identifier, this.#resolver, !this.#s.dnsServer);
+    const address = await addressOf(r.identifier, this.resolver, !this.settings.dnsServer);
     const servername = r.identifier.type === 'ip' ? reverseName(r.identifier.value) : r.identifier.value;
     const der = await new Promise<Uint8Array>((resolve, reject) => {
-      const socket = connect({ host: address, port: this.#s.tlsAlpn01Port, servername, ALPNProtocols: ['acme-tls/1'], rejectUnauthorized: false, timeout: this.#s.timeoutMs });
+      const socket = connect({ host: address, port: this.settings.tlsAlpn01Port, servername, ALPNProtocols: ['acme-tls/1'], rejectUnauthorized: false, timeout: this.settings.timeoutMs });
       socket.once('secureConnect', () => {
         const proto = socket.alpnProtocol;
         const cert = socket.getPeerX509Certificate();

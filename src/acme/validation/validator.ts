@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Resolver } from 'node:dns/promises';
 import type { Identifier } from '../../domain/types.ts';
 
 /** What a validator needs to check one challenge. */
@@ -28,3 +29,17 @@ export const keyAuthorization = (token: string, thumbprint: string): string => `
 
 /** SHA-256 of the key authorization: the TXT value of dns-01 (base64url) and the tls-alpn-01 extension (raw). */
 export const keyAuthorizationDigest = (keyAuth: string): Buffer => createHash('sha256').update(keyAuth).digest();
+
+/** A validator that reaches the client's server: the validation settings and the resolver that finds its address. */
+export abstract class NetworkValidator implements Validator {
+  abstract readonly type: string;
+  protected readonly settings: ValidationSettings;
+  protected readonly resolver: Resolver;
+
+  constructor(settings: ValidationSettings, resolver: Resolver) {
+    this.settings = settings;
+    this.resolver = resolver;
+  }
+
+  abstract validate(r: ValidationRequest): Promise<void>;
+}
