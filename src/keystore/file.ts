@@ -1,9 +1,10 @@
-import { createPrivateKey, createPublicKey, generateKeyPair, sign as nodeSign, webcrypto, type KeyObject } from 'node:crypto';
-import { mkdir, open, readdir, readFile } from 'node:fs/promises';
+import { createPublicKey, generateKeyPair, randomBytes, sign as nodeSign, webcrypto, type KeyObject } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CaError } from '../domain/errors.ts';
 import { hashFor, keyAlgOf, nodeKeyGenParams, webCryptoParams, type KeyAlg } from '../domain/algorithms.ts';
 import { registerKeyStore, validateLabel, type KeyInfo, type KeyStore, type Signer } from './keystore.ts';
+import { decryptPkcs8, encryptPkcs8 } from './pkcs8-pbes2.ts';
 
 function generatePrivateKey(alg: KeyAlg): Promise<KeyObject> {
   const params = nodeKeyGenParams(alg);
@@ -13,9 +14,33 @@ function generatePrivateKey(alg: KeyAlg): Promise<KeyObject> {
 }
 const SUFFIX = '.key.pem';
 
+/** Writes `data` to `path` (mode 0600) so that a crash leaves the old file or the new one: temp file, fsync, rename, fsync of the directory. */
+async function replaceAtomically(dir: string, path: string, data: string): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  await rename(tmp, path);
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
 /**
- * Keys as encrypted PKCS#8 PEM files (PBES2, AES-256-CBC), one per label, mode 0600.
- * Files are readable by `openssl pkey -in FILE`, so a key ceremony can be checked by hand.
+ * Keys as encrypted PKCS#8 PEM files (PBES2: PBKDF2-HMAC-SHA256 at 600,000 iterations, AES-256-CBC;
+ * pkcs8-pbes2.ts), one per label, mode 0600. Files are readable by `openssl pkey -in FILE`, so a key
+ * ceremony can be checked by hand. A file written at a weaker setting (OpenSSL's default 2,048
+ * iterations, as earlier versions wrote) is re-wrapped at the current one when it is first unlocked.
  * A loaded key is a non-extractable WebCrypto CryptoKey held only by its signer.
  */
 export class FileKeyStore implements KeyStore {
@@ -37,7 +62,7 @@ export class FileKeyStore implements KeyStore {
     const path = this.#path(req.label);
     await mkdir(this.#dir, { recursive: true, mode: 0o700 });
     const privateKey = await generatePrivateKey(req.alg);
-    const pem = privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: this.#passphrase });
+    const pem = await encryptPkcs8(privateKey.export({ type: 'pkcs8', format: 'der' }), this.#passphrase);
     // 'wx': never overwrite an existing key.
     let fh;
     try {
@@ -55,7 +80,14 @@ export class FileKeyStore implements KeyStore {
     return this.#info(req.label, privateKey);
   }
 
+  /** Decrypts a key; one stored at a weaker KDF setting is re-wrapped at the current one first. */
   async #load(label: string): Promise<KeyObject> {
+    // A failed re-wrap (full disk, read-only mount) leaves the old file intact and must not stop
+    // the CA from starting: it is tried again at the next unlock, and rewrapKeys() reports it.
+    return (await this.#unlock(label, { mustRewrap: false })).key;
+  }
+
+  async #unlock(label: string, o: { mustRewrap: boolean }): Promise<{ key: KeyObject; rewrapped: boolean }> {
     const path = this.#path(label);
     let pem: string;
     try {
@@ -64,11 +96,30 @@ export class FileKeyStore implements KeyStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CaError('notFound', `no key labelled "${label}" in the file key store (${this.#dir})`);
       throw new CaError('keyStore', `cannot read key "${label}"`, { cause: e });
     }
+    let unlocked: Awaited<ReturnType<typeof decryptPkcs8>>;
     try {
-      return createPrivateKey({ key: pem, format: 'pem', passphrase: this.#passphrase });
+      unlocked = await decryptPkcs8(pem, this.#passphrase);
     } catch (e) {
       throw new CaError('keyStore', `cannot decrypt key "${label}": wrong passphrase or damaged key file`, { cause: e });
     }
+    if (unlocked.current) return { key: unlocked.key, rewrapped: false };
+    try {
+      await replaceAtomically(this.#dir, path, await encryptPkcs8(unlocked.key.export({ type: 'pkcs8', format: 'der' }), this.#passphrase));
+    } catch (e) {
+      if (!o.mustRewrap) return { key: unlocked.key, rewrapped: false };
+      throw new CaError('keyStore', `cannot re-encrypt key "${label}" at the current KDF setting (the old file is unchanged)`, { cause: e });
+    }
+    return { key: unlocked.key, rewrapped: true };
+  }
+
+  /**
+   * Re-encrypts every key file stored at a weaker KDF setting than the current one (what unlocking
+   * each would do); returns the labels rewritten. For an explicit upgrade after a release.
+   */
+  async rewrapKeys(): Promise<string[]> {
+    const rewrapped: string[] = [];
+    for (const label of await this.#labels()) if ((await this.#unlock(label, { mustRewrap: true })).rewrapped) rewrapped.push(label);
+    return rewrapped;
   }
 
   #info(label: string, key: KeyObject): KeyInfo {
@@ -106,14 +157,17 @@ export class FileKeyStore implements KeyStore {
   }
 
   async listKeys(): Promise<KeyInfo[]> {
+    return Promise.all((await this.#labels()).map((label) => this.getPublicKey({ label })));
+  }
+
+  async #labels(): Promise<string[]> {
     let names: string[];
     try {
       names = await readdir(this.#dir);
     } catch {
       return [];
     }
-    const labels = names.filter((n) => n.endsWith(SUFFIX)).map((n) => n.slice(0, -SUFFIX.length));
-    return Promise.all(labels.map((label) => this.getPublicKey({ label })));
+    return names.filter((n) => n.endsWith(SUFFIX)).map((n) => n.slice(0, -SUFFIX.length));
   }
 
   async close(): Promise<void> {}
