@@ -72,25 +72,68 @@ export function describe(e: unknown): string {
 }
 
 /**
- * Errors after which the session (or the whole library state) is gone but the token may be
- * back: reopen, log in again and retry once. Anything else is a real failure of the request.
+ * Errors after which the module's view of the token is gone (token removed or its storage moved
+ * away, device failure, library finalized, every session closed): sessions and object handles are
+ * dead, and a library such as SoftHSM2 reads its tokens only in C_Initialize, so the token is not
+ * seen again until the module is finalized and initialized anew (PKCS#11 v2.40 §5.4).
  */
-const SESSION_LOSS = new Set<number>([
-  pkcs11js.CKR_SESSION_HANDLE_INVALID,
-  pkcs11js.CKR_SESSION_CLOSED,
+const MODULE_LOSS = new Set<number>([
+  pkcs11js.CKR_GENERAL_ERROR,
   pkcs11js.CKR_DEVICE_REMOVED,
   pkcs11js.CKR_DEVICE_ERROR,
   pkcs11js.CKR_TOKEN_NOT_PRESENT,
-  pkcs11js.CKR_USER_NOT_LOGGED_IN,
+  pkcs11js.CKR_TOKEN_NOT_RECOGNIZED,
+  pkcs11js.CKR_SLOT_ID_INVALID,
+  pkcs11js.CKR_SESSION_HANDLE_INVALID,
   pkcs11js.CKR_CRYPTOKI_NOT_INITIALIZED,
+]);
+
+/** Errors after which only the session (or its login, or a cached handle) is gone: reopen, log in again. */
+const SESSION_LOSS = new Set<number>([
+  pkcs11js.CKR_SESSION_CLOSED,
+  pkcs11js.CKR_USER_NOT_LOGGED_IN,
   // Object handles do not survive a re-initialization: find the key again.
   pkcs11js.CKR_KEY_HANDLE_INVALID,
   pkcs11js.CKR_OBJECT_HANDLE_INVALID,
 ]);
 
+/** Whether the module must be re-initialized before the token can be reached again. */
+export function isModuleLoss(e: unknown): boolean {
+  const code = pkcs11Code(e);
+  return code !== null && MODULE_LOSS.has(code);
+}
+
+/** Whether reconnecting (and, for a module loss, re-initializing) may cure the error; anything else is the request's own failure. */
 export function isSessionLoss(e: unknown): boolean {
   const code = pkcs11Code(e);
-  return code !== null && SESSION_LOSS.has(code);
+  return code !== null && (SESSION_LOSS.has(code) || MODULE_LOSS.has(code));
+}
+
+/**
+ * How many times each loaded library was finalized for a re-initialization. Sessions opened
+ * before the current epoch are dead; a store whose sessions predate it only reconnects, so two
+ * stores sharing a library never finalize it under each other in turn.
+ */
+const epochs = new WeakMap<Pkcs11, number>();
+
+export function moduleEpoch(p11: Pkcs11): number {
+  return epochs.get(p11) ?? 0;
+}
+
+/**
+ * C_Finalize unless the library was already finalized since `seen` (the epoch the caller's
+ * sessions were opened in); returns the epoch now current. The caller initializes next.
+ */
+export function finalizeOnce(p11: Pkcs11, seen: number): number {
+  const epoch = moduleEpoch(p11);
+  if (epoch !== seen) return epoch;
+  try {
+    p11.C_Finalize();
+  } catch {
+    // Not initialized (a previous attempt's C_Initialize failed): nothing to finalize.
+  }
+  epochs.set(p11, epoch + 1);
+  return epoch + 1;
 }
 
 /** A CK_ULONG attribute value (native byte order, 4 or 8 bytes) as a number. */

@@ -1,6 +1,12 @@
 import { CaError } from '../domain/errors.ts';
 import type { KeyStoreEvent } from './keystore.ts';
-import { describe, initialize, isSessionLoss, pkcs11Code, pkcs11js, readUlong, type Handle, type Pkcs11 } from './pkcs11-module.ts';
+import { describe, finalizeOnce, initialize, isModuleLoss, isSessionLoss, moduleEpoch, pkcs11Code, pkcs11js, readUlong, type Handle, type Pkcs11 } from './pkcs11-module.ts';
+
+/** Backoff between reconnect attempts while the token stays away: 0.1 s doubling to 5 s. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 5_000;
+/** How long a re-initialization waits for this store's operations in flight before finalizing under them. */
+const DRAIN_BEFORE_FINALIZE_MS = 2_000;
 
 export interface TokenSelector {
   /** Token label (CKA_LABEL of the token, as in `softhsm2-util --show-slots`). */
@@ -25,7 +31,12 @@ export interface SessionContext {
  *
  * When the module reports the session or device gone, every session of the current
  * generation is dropped, the token is found again by label (it may come back in another
- * slot), one session is opened and logged in, and the operation is retried once.
+ * slot), one session is opened and logged in, and the operation is retried once. When the
+ * error means the module lost the token (isModuleLoss), or a reconnect failed, the next
+ * attempt first finalizes and initializes the module again (SoftHSM2 reads its tokens only
+ * then). While the token stays away, attempts are spaced by a backoff (0.1 s doubling to 5 s)
+ * and requests in between fail at once with the last error, so the store recovers by itself
+ * at the next request or readiness probe after the token is back.
  */
 export class TokenSessions {
   readonly #p11: Pkcs11;
@@ -44,12 +55,22 @@ export class TokenSessions {
   #current = new Set<string>();
   #drained: (() => void)[] = [];
   #listeners: ((e: KeyStoreEvent) => void)[] = [];
+  /** The module epoch this store's sessions were opened in (pkcs11-module.ts finalizeOnce). */
+  #epoch: number;
+  /** Set by a module-loss error or a failed reconnect: the next reconnect re-initializes the module. */
+  #reinitialize = false;
+  #failures = 0;
+  #retryAt = 0;
+  #lastFailure: unknown = null;
+  /** Reconnect attempts made, so a request refused during the backoff reports no event of its own. */
+  #attempts = 0;
 
   constructor(p11: Pkcs11, selector: TokenSelector, pin: string, maxSessions = 4) {
     this.#p11 = p11;
     this.#selector = selector;
     this.#pin = pin;
     this.#maxSessions = maxSessions;
+    this.#epoch = moduleEpoch(p11);
   }
 
   /** Reports each session loss and whether the reconnect-and-retry recovered from it. */
@@ -88,11 +109,14 @@ export class TokenSessions {
       return await this.#withSession(tracked);
     } catch (e) {
       if (!isSessionLoss(e)) throw this.#wrap(what, e);
+      if (isModuleLoss(e)) this.#reinitialize = true;
+      const attempts = this.#attempts;
       try {
         await this.#reconnect(used);
       } catch (again) {
         const failure = this.#wrap(`${what} (reconnecting after ${describe(e)})`, again);
-        this.#emit({ kind: 'session-lost', operation: what, recovered: false, detail: failure.message });
+        // One event per attempt, not one per request refused while the token stays away.
+        if (this.#attempts !== attempts) this.#emit({ kind: 'session-lost', operation: what, recovered: false, detail: failure.message });
         throw failure;
       }
       try {
@@ -186,6 +210,8 @@ export class TokenSessions {
     if (this.#closed) throw new CaError('keyStore', `the PKCS#11 key store for token ${this.#tokenName()} is closed`);
     if (this.#connecting) return this.#connecting;
     if (failedGeneration !== this.#generation) return;
+    // The token is still away: fail at once with what the last attempt saw, until the backoff ends.
+    if (Date.now() < this.#retryAt) throw this.#lastFailure;
     this.#generation++;
     const stale = this.#idle;
     this.#idle = [];
@@ -193,11 +219,39 @@ export class TokenSessions {
     this.#slot = null;
     this.#current.clear();
     for (const s of stale) this.#closeQuietly(s);
-    this.#connecting = this.#openAndLogin().finally(() => {
+    this.#connecting = this.#attempt().finally(() => {
       this.#connecting = null;
       for (const wake of this.#waiters.splice(0)) wake();
     });
     return this.#connecting;
+  }
+
+  /** One reconnect, re-initializing the module first when needed; a failure arms the backoff. */
+  async #attempt(): Promise<void> {
+    this.#attempts++;
+    try {
+      if (this.#reinitialize) {
+        // Never C_Finalize under a C_Sign of ours still running on the thread pool (it is failing anyway).
+        if (this.#borrowed > 0) {
+          await Promise.race([new Promise<void>((resolve) => this.#drained.push(resolve)), new Promise((resolve) => setTimeout(resolve, DRAIN_BEFORE_FINALIZE_MS).unref())]);
+        }
+        this.#epoch = finalizeOnce(this.#p11, this.#epoch);
+      }
+      await this.#openAndLogin();
+    } catch (e) {
+      this.#failures++;
+      this.#retryAt = Date.now() + Math.min(RETRY_FIRST_MS * 2 ** (this.#failures - 1), RETRY_MAX_MS);
+      this.#lastFailure = e;
+      // Whatever failed, the module's view of the token may be stale: start from a fresh one next time.
+      this.#reinitialize = true;
+      throw e;
+    }
+    // Back after failed attempts: the request that found it may not be one that saw it go (run reports those).
+    if (this.#failures > 0) this.#emit({ kind: 'session-lost', operation: 'reconnecting', recovered: true, detail: `token ${this.#tokenName()} reachable again after ${this.#failures} failed attempt(s)` });
+    this.#failures = 0;
+    this.#retryAt = 0;
+    this.#lastFailure = null;
+    this.#reinitialize = false;
   }
 
   async #openAndLogin(): Promise<void> {

@@ -14,6 +14,8 @@ export interface TestToken {
   soPin: string;
   /** The softhsm2.conf this process (and child processes given `env`) use. */
   conf: string;
+  /** The token directory that conf names (every token of this test process is a folder in it). */
+  tokenDir: string;
   /** Environment for child processes (pki, pkcs11-tool) that must see the same tokens. */
   env: NodeJS.ProcessEnv;
 }
@@ -52,7 +54,7 @@ export function createTestToken(label = `pki-${randomBytes(4).toString('hex')}`)
   const soPin = `so-${randomBytes(6).toString('hex')}`;
   const env = { ...process.env, SOFTHSM2_CONF: file };
   run('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', soPin], { env });
-  return { module: SOFTHSM_MODULE, label, pin, soPin, conf: file, env };
+  return { module: SOFTHSM_MODULE, label, pin, soPin, conf: file, tokenDir: join(file, '..', 'tokens'), env };
 }
 
 /** Closes every session this process has on the token, from a handle of its own (as a flaky HSM link would). */
