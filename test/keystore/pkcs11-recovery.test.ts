@@ -1,10 +1,15 @@
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import { renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openInstance, silentLogger, startServer } from '../../src/index.ts';
 import { Pkcs11KeyStore } from '../../src/keystore/pkcs11.ts';
 import type { KeyStoreEvent } from '../../src/keystore/keystore.ts';
 import type { Signer } from '../../src/domain/signer.ts';
-import { createTestToken, hasSoftHsm } from '../helpers/softhsm.ts';
+import { makeCsr } from '../helpers/ca.ts';
+import { pki } from '../helpers/cli.ts';
+import { createTestToken, hasSoftHsm, type TestToken } from '../helpers/softhsm.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const available = hasSoftHsm();
 
@@ -33,7 +38,9 @@ async function eventually<T>(fn: () => Promise<T>, ms = 15_000): Promise<T> {
  * answers CKR_GENERAL_ERROR, and sees the token again only after C_Finalize + C_Initialize.
  */
 describe.skipIf(!available)('pkcs11 recovery after the token went away and came back', () => { // skips only locally: the tool check throws when CI is set
+  // Tokens are made before the library first loads in this process, so it sees them all.
   const token = available ? createTestToken() : null!;
+  const served = available ? createTestToken() : null!;
 
   it('ok/token directory moved away and put back: signing fails cleanly while away, then recovers without a restart', async () => {
     const ks = await Pkcs11KeyStore.open({ module: token.module, token: token.label }, token.pin);
@@ -65,4 +72,47 @@ describe.skipIf(!available)('pkcs11 recovery after the token went away and came 
       await ks.close();
     }
   });
+
+  it('ok/under a running server: /readyz turns 503 while the token is away and comes back to 200 by itself', async () => {
+    const dir = join(tempDir(), 'ca');
+    const env = { PKI_PKCS11_PIN: served.pin, PKI_PASSPHRASE: '' };
+    const init = pki(['init', '--dir', dir, '--key-store', 'pkcs11', '--pkcs11-module', served.module, '--pkcs11-token', served.label, '--pkcs11-pin-env', 'PKI_PKCS11_PIN'], env);
+    expect(init.stderr).toBe('');
+    const ca = await openInstance({ dir, env: { PKI_PKCS11_PIN: served.pin } });
+    const server = await startServer(ca, { host: '127.0.0.1', port: 0, logger: silentLogger, acme: false });
+    const readyz = async () => {
+      const res = await fetch(`${server.httpUrl}/readyz`);
+      return { status: res.status, body: await res.text() };
+    };
+    const csr = async (name: string) => (await makeCsr({ cn: name, sans: [{ type: 'dns', value: name }] })).pem;
+    try {
+      expect((await eventually(async () => ready(await readyz()))).status).toBe(200);
+      await ca.authority.issue(await csr('before.example.internal'));
+
+      renameSync(served.tokenDir, `${served.tokenDir}.away`);
+      try {
+        // An issuance while away fails cleanly, and readiness reports the signer.
+        await expect(ca.authority.issue(await csr('away.example.internal'))).rejects.toMatchObject({ kind: 'keyStore' });
+        const down = await readyz();
+        expect(down.status).toBe(503);
+        expect(down.body).toMatch(/signer/);
+      } finally {
+        renameSync(`${served.tokenDir}.away`, served.tokenDir);
+      }
+
+      // No restart, no traffic: the readiness probe alone finds the token again.
+      expect((await eventually(async () => ready(await readyz()), 30_000)).status).toBe(200);
+      const after = await ca.authority.issue(await csr('after.example.internal'));
+      expect(after.serial).toMatch(/^[0-9a-f]+$/);
+    } finally {
+      await server.close();
+      await ca.close();
+    }
+  });
 });
+
+/** Throws unless /readyz said ready (for eventually). */
+function ready(r: { status: number; body: string }): { status: number; body: string } {
+  if (r.status !== 200) throw new Error(`not ready: ${r.status} ${r.body}`);
+  return r;
+}
