@@ -93,18 +93,21 @@ export function readPbes2(pem: string): Pbes2File | null {
   const alg = epki.next(0x30);
   const data = alg && epki.next(0x04);
   if (!alg || !data || !epki.done()) return null;
-  const a = children(alg);
-  if (oid(a) !== OID.pbes2) return null;
-  const params = a.next(0x30);
-  if (!params || !a.done()) return null;
+  // AlgorithmIdentifier { algorithm, parameters SEQUENCE }: the parameters, if the algorithm is `expected`.
+  const paramsOf = (t: { start: number; end: number }, expected: string) => {
+    const c = children(t);
+    if (oid(c) !== expected) return null;
+    const params = c.next(0x30);
+    return params && c.done() ? params : null;
+  };
+  const params = paramsOf(alg, OID.pbes2);
+  if (!params) return null;
   const p = children(params);
   const kdf = p.next(0x30);
   const scheme = p.next(0x30);
   if (!kdf || !scheme || !p.done()) return null;
-  const k = children(kdf);
-  if (oid(k) !== OID.pbkdf2) return null;
-  const kp = k.next(0x30);
-  if (!kp || !k.done()) return null;
+  const kp = paramsOf(kdf, OID.pbkdf2);
+  if (!kp) return null;
   const f = children(kp);
   const salt = f.next(0x04);
   const iter = f.next(0x02);

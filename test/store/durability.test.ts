@@ -1,11 +1,8 @@
 import { realpathSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Authority } from '../../src/authority/authority.ts';
-import { issuerUrls } from '../../src/authority/profiles.ts';
 import type { CaInstance } from '../../src/index.ts';
-import type { KeyStore } from '../../src/keystore/keystore.ts';
-import { createTestCa, makeCsr } from '../helpers/ca.ts';
+import { authorityWithShards, createTestCa, makeCsr } from '../helpers/ca.ts';
 
 /**
  * Durability of the group commit, observed at the file layer: every fdatasync/fsync the process
@@ -47,22 +44,6 @@ afterAll(async () => {
   await ca?.close();
 });
 
-/** The key store with each signature logged, so the order "reserve synced → sign" can be checked. */
-function loggingKeyStore(ks: KeyStore): KeyStore {
-  return {
-    ...ks,
-    type: ks.type,
-    createKey: (r) => ks.createKey(r),
-    getPublicKey: (r) => ks.getPublicKey(r),
-    listKeys: () => ks.listKeys(),
-    close: async () => {},
-    getSigner: async (r) => {
-      const s = await ks.getSigner(r);
-      return { ...s, sign: (tbs) => (fsLog.events.push({ kind: 'sign' }), s.sign(tbs)) };
-    },
-  };
-}
-
 /** A sync of the -wal file that started when `serial` already had `status` (committed) and finished before event index `before`. */
 function syncedBefore(serial: string, status: string, before: number): boolean {
   const events = fsLog.events.slice(0, before);
@@ -77,17 +58,14 @@ function syncedBefore(serial: string, status: string, before: number): boolean {
 
 describe('durability of an issuance (group commit, real fdatasync)', () => {
   it('ok/the reservation is synced before the key signs, and the valid row before the certificate is returned', async () => {
-    const authority = await Authority.open({
-      store: ca.issuanceStore,
-      clock: ca.clock,
-      keyStore: loggingKeyStore(ca.keyStore),
-      keyLabel: ca.config.intermediate.keyLabel,
-      certificate: ca.intermediate,
-      urls: (keyId) => issuerUrls(ca.config.baseUrl, keyId),
-      crlShards: 1,
-      defaultLifetimeMs: 3_600_000,
-      maxLifetimeMs: 86_400_000,
+    // Each signature logged, so the order "reserve synced → sign" can be checked.
+    const getSigner = ca.keyStore.getSigner.bind(ca.keyStore);
+    vi.spyOn(ca.keyStore, 'getSigner').mockImplementation(async (r) => {
+      const s = await getSigner(r);
+      return { ...s, sign: (tbs) => (fsLog.events.push({ kind: 'sign' }), s.sign(tbs)) };
     });
+    // The instance's issuing key and group-commit store, as `pki serve` opens them.
+    const authority = await authorityWithShards(ca, 1);
     // What another connection sees committed at the moment each sync starts.
     const reader = new Database(dbPath, { readonly: true });
     const rows = reader.prepare('SELECT serial, status FROM certificates');
