@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listKeysInUse, type KeyInUse } from '../../src/index.ts';
+import { listKeysInUse, rewrapKeyFiles, type KeyInUse } from '../../src/index.ts';
 import { action, formatTable } from '../common.ts';
 
 export function registerKeys(program: Command): void {
@@ -16,6 +16,17 @@ export function registerKeys(program: Command): void {
         process.stdout.write(o.json ? JSON.stringify(rows, null, 2) + '\n' : toTable(rows));
         // A key that does not match its certificate is a broken instance: say so in the exit code too.
         if (rows.some((r) => r.status === 'mismatch')) process.exitCode = 1;
+      }),
+    );
+  keys
+    .command('rewrap')
+    .description('re-encrypt key files written at an older KDF setting with the current one (PBKDF2-SHA256, 600,000 iterations); keys are also re-wrapped on first unlock')
+    .requiredOption('--dir <dir>', 'instance directory')
+    .option('--passphrase-file <file>', 'key store passphrase file (file key store)')
+    .action(
+      action(async (o: { dir: string; passphraseFile?: string }) => {
+        const rewritten = await rewrapKeyFiles({ dir: o.dir, passphraseFile: o.passphraseFile });
+        process.stdout.write(rewritten.length ? rewritten.map((f) => `re-wrapped ${f}\n`).join('') : 'every key file is at the current KDF setting\n');
       }),
     );
 }

@@ -1,13 +1,14 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { loadConfig } from '../config/config.ts';
 import { CaError } from '../domain/errors.ts';
 import { keyAlgOf } from '../domain/algorithms.ts';
 import { openKeyStore, type KeyStore } from '../keystore/keystore.ts';
-import '../keystore/file.ts';
+import { FileKeyStore } from '../keystore/file.ts';
 import '../keystore/pkcs11.ts';
 import { x509 } from '../x509/x509.ts';
+import { LAYOUT } from './layout.ts';
 import { resolveKeyStoreSecret } from './secrets.ts';
 
 /** One CA key an instance uses, as `pki keys list` shows it. */
@@ -79,4 +80,24 @@ function algorithmOf(spki: Uint8Array): string {
 
 function fingerprint(spki: Uint8Array): string {
   return createHash('sha256').update(spki).digest('hex').toUpperCase().match(/../g)!.join(':');
+}
+
+/**
+ * Re-encrypts the instance's key files at the current KDF setting (`pki keys rewrap`): every key
+ * of a file key store, and the root key file when it is on this machine and shares that
+ * passphrase. Keys are also re-wrapped on first unlock; this does all of them now, and fails
+ * loudly where the implicit path only retries later. Returns the files rewritten.
+ */
+export async function rewrapKeyFiles(o: { dir: string; passphraseFile?: string; env?: NodeJS.ProcessEnv }): Promise<string[]> {
+  const dir = resolve(o.dir);
+  const config = await loadConfig(dir);
+  if (config.keyStore.type !== 'file') throw new CaError('config', `key store "${config.keyStore.type}" keeps no key files: nothing to re-wrap`);
+  const secret = await resolveKeyStoreSecret({ dir, keyStore: config.keyStore, passphraseFile: o.passphraseFile, env: o.env });
+  const stores = [resolve(dir, config.keyStore.dir ?? LAYOUT.keys)];
+  if (config.root.keyFile && (await access(resolve(dir, config.root.keyFile)).then(() => true, () => false))) stores.push(dirname(resolve(dir, config.root.keyFile)));
+  const rewritten: string[] = [];
+  for (const keys of stores) {
+    for (const label of await new FileKeyStore(keys, secret).rewrapKeys()) rewritten.push(relative(dir, join(keys, `${label}.key.pem`)));
+  }
+  return rewritten;
 }

@@ -1,4 +1,5 @@
-import { copyFileSync, renameSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { initInstance } from '../../src/index.ts';
@@ -64,5 +65,43 @@ describe('pki keys list (file key store)', () => {
     const r = pki(['keys', 'list', '--dir', dir], { PKI_PASSPHRASE: 'not-the-passphrase' });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/wrong passphrase/);
+  });
+});
+
+describe('pki keys rewrap (file key store)', () => {
+  const work = tempDir();
+  const dir = join(work, 'ca');
+  const env = { PKI_PASSPHRASE: TEST_PASSPHRASE };
+
+  it('ok/key files at the old KDF setting (PBKDF2, 2,048 iterations) are re-encrypted, the same keys, still readable by openssl', async () => {
+    await initInstance({ dir, passphrase: TEST_PASSPHRASE });
+    // Re-encrypt both key files the way the store wrote them before: Node's default PBES2 (2,048 iterations).
+    for (const file of ['keys/intermediate.key.pem', 'offline/root.key.pem']) {
+      const key = createPrivateKey({ key: readFileSync(join(dir, file), 'utf8'), passphrase: TEST_PASSPHRASE });
+      writeFileSync(join(dir, file), key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: TEST_PASSPHRASE }), { mode: 0o600 });
+    }
+    const before = pki(['keys', 'list', '--dir', dir, '--json'], env).stdout;
+    const r = pki(['keys', 'rewrap', '--dir', dir], env);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    // Only the root file may have been re-wrapped by `keys list` unlocking it first; both are current now.
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(['re-wrapped offline/root.key.pem']);
+    expect(pki(['keys', 'rewrap', '--dir', dir], env).stdout).toBe('every key file is at the current KDF setting\n');
+    expect(pki(['keys', 'list', '--dir', dir, '--json'], env).stdout).toBe(before);
+    if (hasTool('openssl')) {
+      for (const file of ['keys/intermediate.key.pem', 'offline/root.key.pem']) {
+        const params = run('openssl', ['asn1parse', '-in', join(dir, file)]);
+        expect(params).toMatch(/INTEGER\s+:0*927C0\s/); // 600,000 iterations
+        expect(run('openssl', ['pkey', '-in', join(dir, file), '-passin', `pass:${TEST_PASSPHRASE}`, '-noout'])).toBe('');
+      }
+    }
+  });
+
+  it('fail/the wrong passphrase is a clear error and rewrites nothing', () => {
+    const file = readFileSync(join(dir, 'keys/intermediate.key.pem'));
+    const r = pki(['keys', 'rewrap', '--dir', dir], { PKI_PASSPHRASE: 'not-the-passphrase' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/wrong passphrase/);
+    expect(readFileSync(join(dir, 'keys/intermediate.key.pem')).equals(file)).toBe(true);
   });
 });
