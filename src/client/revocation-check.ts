@@ -131,11 +131,11 @@ async function askOcsp(url: string, serial: string, issuer: x509.X509Certificate
     });
     const body = new Uint8Array(AsnConvert.serialize(request));
     const der = await fetchBytes(url, timeoutMs, { method: 'POST', body, headers: { 'Content-Type': 'application/ocsp-request' } });
-    const resp = AsnConvert.parse(der, ocsp.OCSPResponse);
+    const resp = parseOr(() => AsnConvert.parse(der, ocsp.OCSPResponse), `${url} did not answer with an OCSP response`);
     if (resp.responseStatus !== ocsp.OCSPResponseStatus.successful || !resp.responseBytes) {
       return { url, status: 'error', detail: `responder answered ${ocsp.OCSPResponseStatus[resp.responseStatus] ?? resp.responseStatus}` };
     }
-    const basic = AsnConvert.parse(resp.responseBytes.response, ocsp.BasicOCSPResponse);
+    const basic = parseOr(() => AsnConvert.parse(resp.responseBytes!.response, ocsp.BasicOCSPResponse), `${url} answered with a malformed BasicOCSPResponse`);
     const tbs = new Uint8Array(AsnConvert.serialize(basic.tbsResponseData));
     const signer = await responderKey(basic, issuer, issuerSpki);
     if (!verifyWith(signer.spki, basic.signatureAlgorithm.algorithm, tbs, new Uint8Array(basic.signature))) {
@@ -158,6 +158,15 @@ async function askOcsp(url: string, serial: string, issuer: x509.X509Certificate
   }
 }
 
+/** A parser's own error says little to an operator; this says whose answer was not what. */
+function parseOr<T>(parse: () => T, message: string): T {
+  try {
+    return parse();
+  } catch {
+    throw new Error(message);
+  }
+}
+
 /** The key that signed an OCSP response: the issuer itself, or a delegated responder it certified for OCSPSigning. */
 async function responderKey(basic: ocsp.BasicOCSPResponse, issuer: x509.X509Certificate, issuerSpki: Uint8Array): Promise<{ spki: Uint8Array; name: string }> {
   for (const c of basic.certs ?? []) {
@@ -172,7 +181,8 @@ async function responderKey(basic: ocsp.BasicOCSPResponse, issuer: x509.X509Cert
 
 async function checkCrl(url: string, serial: string, issuerSpki: Uint8Array, timeoutMs: number): Promise<SourceResult> {
   try {
-    const crl = readCrl(await fetchBytes(url, timeoutMs));
+    const bytes = await fetchBytes(url, timeoutMs);
+    const crl = parseOr(() => readCrl(bytes), `${url} did not answer with a CRL`);
     if (!verifyWith(issuerSpki, crl.signatureAlgorithm, crl.tbs, crl.signature)) return { url, status: 'error', detail: 'the CRL signature does not verify against the issuer' };
     const base = { url, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate };
     const stale = crl.nextUpdate && crl.nextUpdate.getTime() < Date.now() ? ' (STALE: past its next update)' : '';

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaInstance } from '../../src/index.ts';
 import { isCaError } from '../../src/domain/errors.ts';
@@ -38,6 +39,21 @@ describe('renew: a revocation check that cannot be made', () => {
     await expect(isRevoked(pair.certPem, '')).rejects.toThrow(/chain\.pem holds no issuer certificate/);
     const garbled = '-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n';
     await expect(isRevoked(garbled, pair.chainPem)).rejects.toThrow(/cert\.pem is not an X\.509 certificate/);
+  });
+
+  it('fail/a CA answering garbage on both URLs: each named, with what was wrong', async () => {
+    // Something else now listens where the CA should be and answers 200 with text.
+    const impostor = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/plain' }).end('hello'));
+    await new Promise<void>((r) => impostor.listen(deadPort, '127.0.0.1', r));
+    try {
+      const e = await isRevoked(pair.certPem, pair.chainPem).then(() => null, (x: unknown) => x);
+      expect(isCaError(e, 'unavailable')).toBe(true);
+      const detail = (e as { detail: string }).detail;
+      expect(detail).toContain(`http://127.0.0.1:${deadPort}/ocsp did not answer with an OCSP response`);
+      expect(detail).toMatch(new RegExp(`http://127\\.0\\.0\\.1:${deadPort}/crl/\\S+ did not answer with a CRL`));
+    } finally {
+      await new Promise((r) => impostor.close(r));
+    }
   });
 
   it('ok/renewalReason keeps a healthy pair but carries the warning', async () => {
