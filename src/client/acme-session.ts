@@ -74,7 +74,7 @@ export class AcmeSession {
         if (!challenge) {
           throw new CaError('refused', `the server offers no ${p.solver.type} challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`);
         }
-        const keyAuthorization = await this.#client.getChallengeKeyAuthorization(challenge);
+        const keyAuthorization = await this.#keyAuthorization(challenge);
         const task = { identifier: authz.identifier, token: 'token' in challenge ? challenge.token : '', keyAuthorization, authz };
         await p.solver.present(task);
         try {
@@ -90,6 +90,15 @@ export class AcmeSession {
     const finalized = await wrap(() => this.#client.finalizeOrder(order, p.csrPem), 'finalize');
     const valid = await wrap(() => this.#client.waitForValidStatus(finalized), 'order');
     return wrap(() => this.#client.getCertificate(valid), 'certificate download');
+  }
+
+  /**
+   * The key authorization of RFC 8555 §8.1 (token "." thumbprint) whatever the challenge type.
+   * acme-client returns it for http-01 and tls-alpn-01 but, for dns-01, already the TXT digest of
+   * §8.4; the solvers derive their answer from the plain form, so it is asked for in that form.
+   */
+  #keyAuthorization(challenge: acme.Authorization['challenges'][number]): Promise<string> {
+    return this.#client.getChallengeKeyAuthorization({ ...challenge, type: 'http-01' } as typeof challenge);
   }
 
   /** RFC 9773: the server's suggested renewal window for a certificate, or null if it has no renewalInfo. */

@@ -3,7 +3,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { CaError } from '../domain/errors.ts';
+import { CaError, isCaError } from '../domain/errors.ts';
 import { x509 } from '../x509/x509.ts';
 import { AcmeSession } from './acme-session.ts';
 import { obtainAndInstall, type IssuedPair } from './enroll.ts';
@@ -25,14 +25,14 @@ export interface RenewOptions {
   jitterMs?: number;
   /** Command run (through /bin/sh) after a successful swap, e.g. `systemctl reload nginx`. */
   exec?: string;
-  /** Revocation check of the current certificate (OCSP); absent → not checked. */
+  /** Revocation check of the current certificate (OCSP, CRL); absent → not checked; throws → could not check. */
   isRevoked?: (certPem: string, chainPem: string) => Promise<boolean>;
   now?: () => Date;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
 export type RenewOutcome =
-  | { action: 'not-due'; serial: string; notAfter: Date; renewAt: Date }
+  | { action: 'not-due'; serial: string; notAfter: Date; renewAt: Date; warning?: string }
   | { action: 'renewed'; reason: RenewReason; previousSerial: string | null; hook: { ran: boolean; ok: boolean; output?: string } } & IssuedPair;
 
 /** RFC 9773 §4.1 certificate identifier: base64url(AKI keyIdentifier) "." base64url(serial DER contents). */
@@ -51,7 +51,7 @@ export async function renewalReason(
   pair: CertPair | null,
   rootPem: string,
   o: { force?: boolean; renewBefore: number; now: Date; ariWindow?: () => Promise<{ start: Date } | null>; isRevoked?: RenewOptions['isRevoked'] },
-): Promise<{ reason: RenewReason | null; renewAt: Date }> {
+): Promise<{ reason: RenewReason | null; renewAt: Date; warning?: string }> {
   if (!pair) return { reason: 'missing', renewAt: o.now };
   let cert: X509Certificate;
   try {
@@ -69,8 +69,15 @@ export async function renewalReason(
   // The server's view comes next; a server we cannot ask does not make a healthy pair due.
   const window = await o.ariWindow?.().catch(() => null);
   if (window && o.now >= window.start) return { reason: 'ari-window', renewAt: window.start };
-  if (await o.isRevoked?.(pair.certPem, pair.chainPem).catch(() => false)) return { reason: 'revoked', renewAt: o.now };
-  return { reason: null, renewAt: window?.start && window.start < renewAt ? window.start : renewAt };
+  // A revocation check that could not be made keeps the pair (the CA may just be down) but is
+  // reported with the URLs that failed, never taken silently for "not revoked".
+  let warning: string | undefined;
+  const revoked = await o.isRevoked?.(pair.certPem, pair.chainPem).catch((e: Error) => {
+    warning = isCaError(e) ? e.detail : `could not check revocation: ${e.message}`;
+    return false;
+  });
+  if (revoked) return { reason: 'revoked', renewAt: o.now };
+  return { reason: null, renewAt: window?.start && window.start < renewAt ? window.start : renewAt, ...(warning ? { warning } : {}) };
 }
 
 /** `pki renew`: replaces the pair in `out` when due, atomically, then runs the reload hook. */
@@ -93,7 +100,8 @@ export async function renew(o: RenewOptions): Promise<RenewOutcome> {
     });
     const currentSerial = pair ? new X509Certificate(pair.certPem).serialNumber.toLowerCase() : null;
     if (!decision.reason) {
-      return { action: 'not-due', serial: currentSerial!, notAfter: new Date(new X509Certificate(pair!.certPem).validTo), renewAt: decision.renewAt };
+      const notAfter = new Date(new X509Certificate(pair!.certPem).validTo);
+      return { action: 'not-due', serial: currentSerial!, notAfter, renewAt: decision.renewAt, ...(decision.warning ? { warning: decision.warning } : {}) };
     }
     if (!o.force && o.jitterMs) await new Promise((r) => setTimeout(r, Math.floor(Math.random() * o.jitterMs!)));
     o.log?.('renew.due', { reason: decision.reason, serial: currentSerial });

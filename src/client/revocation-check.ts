@@ -25,6 +25,10 @@ export interface SourceResult {
 export interface RevocationCheck {
   serial: string;
   subject: string;
+  /** revoked if either source says so; good if one confirms good; unchecked when neither could. */
+  verdict: 'good' | 'revoked' | 'unchecked';
+  /** When unchecked: each source's URL and why it gave no answer, for one error line. */
+  uncheckedBecause?: string;
   ocsp: SourceResult;
   crl: SourceResult;
 }
@@ -48,8 +52,9 @@ function verifyWith(spki: Uint8Array, algOid: string, data: Uint8Array, sig: Uin
  * AIA and fetches the CRL named in its CDP, authenticating both against the issuer (fetched
  * from the AIA caIssuers URL unless given). Each source is reported on its own.
  */
-export async function checkRevocation(p: { certDer: Uint8Array; issuerDer?: Uint8Array; timeoutMs?: number }): Promise<RevocationCheck> {
-  const cert = new x509.X509Certificate(new Uint8Array(p.certDer));
+export async function checkRevocation(p: { certDer: Uint8Array; issuerDer?: Uint8Array; timeoutMs?: number; names?: { cert: string; issuer: string } }): Promise<RevocationCheck> {
+  const names = p.names ?? { cert: 'the certificate', issuer: 'the issuer' };
+  const cert = parseCertificate(p.certDer, names.cert);
   const aia = cert.getExtension(x509.AuthorityInfoAccessExtension);
   const cdp = cert.getExtension(x509.CRLDistributionPointsExtension);
   const ocspUrl = aia?.ocsp.find((g) => g.type === 'url')?.value ?? null;
@@ -59,12 +64,16 @@ export async function checkRevocation(p: { certDer: Uint8Array; issuerDer?: Uint
 
   let issuerDer = p.issuerDer;
   if (!issuerDer) {
-    if (!caIssuersUrl) throw new CaError('malformed', 'the certificate names no caIssuers URL: pass --issuer');
-    issuerDer = await fetchBytes(caIssuersUrl, timeout);
+    if (!caIssuersUrl) throw new CaError('malformed', `${names.cert} names no caIssuers URL: pass --issuer`);
+    // The issuer is the CA's to serve: failing to get it is "could not check", not bad input.
+    issuerDer = await fetchBytes(caIssuersUrl, timeout).catch((e: Error) => {
+      throw new CaError('unavailable', `cannot get the issuer certificate (AIA caIssuers): ${e.message}`);
+    });
+    parseCertificate(issuerDer, `the issuer certificate from ${caIssuersUrl}`, 'unavailable');
   }
-  const issuer = new x509.X509Certificate(new Uint8Array(issuerDer));
-  if (!(await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true }))) {
-    throw new CaError('malformed', `the certificate was not signed by ${issuer.subject}`);
+  const issuer = parseCertificate(issuerDer, names.issuer);
+  if (!(await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true }).catch(() => false))) {
+    throw new CaError('malformed', `${names.cert} was not signed by ${issuer.subject}`);
   }
   const serial = cert.serialNumber.toLowerCase().replace(/^(00)+(?=[0-8])/, '');
   const issuerSpki = new Uint8Array(issuer.publicKey.rawData);
@@ -72,11 +81,32 @@ export async function checkRevocation(p: { certDer: Uint8Array; issuerDer?: Uint
     ocspUrl ? askOcsp(ocspUrl, serial, issuer, issuerSpki, timeout) : Promise.resolve<SourceResult>({ url: null, status: 'error', detail: 'no OCSP URL in the AIA' }),
     crlUrl ? checkCrl(crlUrl, serial, issuerSpki, timeout) : Promise.resolve<SourceResult>({ url: null, status: 'error', detail: 'no CRL distribution point' }),
   ]);
-  return { serial, subject: cert.subject, ocsp: o, crl: c };
+  const verdict = o.status === 'revoked' || c.status === 'revoked' ? 'revoked' : o.status === 'good' || c.status === 'good' ? 'good' : 'unchecked';
+  const why = (name: string, s: SourceResult) => `${name} ${s.url ?? '(no URL)'}: ${s.detail}`;
+  const uncheckedBecause = verdict === 'unchecked' ? `${why('OCSP', o)}; ${why('CRL', c)}` : undefined;
+  return { serial, subject: cert.subject, verdict, uncheckedBecause, ocsp: o, crl: c };
 }
 
+/** DER bytes that must be one X.509 certificate; anything else is a CaError naming what it was. */
+function parseCertificate(der: Uint8Array, name: string, kind: 'malformed' | 'unavailable' = 'malformed'): x509.X509Certificate {
+  if (der.length === 0) throw new CaError(kind, `${name} is empty, not a certificate`);
+  try {
+    return new x509.X509Certificate(new Uint8Array(der));
+  } catch {
+    throw new CaError(kind, `${name} is not an X.509 certificate (PEM or DER)`);
+  }
+}
+
+/** GET/POST with a deadline; every failure names the URL and why (refused, timed out, HTTP status). */
 async function fetchBytes(url: string, timeoutMs: number, init: RequestInit = {}): Promise<Uint8Array> {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    if (err.name === 'TimeoutError') throw new Error(`no answer from ${url} within ${timeoutMs} ms`);
+    throw new Error(`cannot reach ${url}: ${err.cause?.code ?? err.cause?.message ?? err.message}`);
+  }
   if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`);
   const body = new Uint8Array(await res.arrayBuffer());
   const text = Buffer.from(body).toString('latin1');
@@ -101,11 +131,11 @@ async function askOcsp(url: string, serial: string, issuer: x509.X509Certificate
     });
     const body = new Uint8Array(AsnConvert.serialize(request));
     const der = await fetchBytes(url, timeoutMs, { method: 'POST', body, headers: { 'Content-Type': 'application/ocsp-request' } });
-    const resp = AsnConvert.parse(der, ocsp.OCSPResponse);
+    const resp = parseOr(() => AsnConvert.parse(der, ocsp.OCSPResponse), `${url} did not answer with an OCSP response`);
     if (resp.responseStatus !== ocsp.OCSPResponseStatus.successful || !resp.responseBytes) {
       return { url, status: 'error', detail: `responder answered ${ocsp.OCSPResponseStatus[resp.responseStatus] ?? resp.responseStatus}` };
     }
-    const basic = AsnConvert.parse(resp.responseBytes.response, ocsp.BasicOCSPResponse);
+    const basic = parseOr(() => AsnConvert.parse(resp.responseBytes!.response, ocsp.BasicOCSPResponse), `${url} answered with a malformed BasicOCSPResponse`);
     const tbs = new Uint8Array(AsnConvert.serialize(basic.tbsResponseData));
     const signer = await responderKey(basic, issuer, issuerSpki);
     if (!verifyWith(signer.spki, basic.signatureAlgorithm.algorithm, tbs, new Uint8Array(basic.signature))) {
@@ -128,6 +158,15 @@ async function askOcsp(url: string, serial: string, issuer: x509.X509Certificate
   }
 }
 
+/** A parser's own error says little to an operator; this says whose answer was not what. */
+function parseOr<T>(parse: () => T, message: string): T {
+  try {
+    return parse();
+  } catch {
+    throw new Error(message);
+  }
+}
+
 /** The key that signed an OCSP response: the issuer itself, or a delegated responder it certified for OCSPSigning. */
 async function responderKey(basic: ocsp.BasicOCSPResponse, issuer: x509.X509Certificate, issuerSpki: Uint8Array): Promise<{ spki: Uint8Array; name: string }> {
   for (const c of basic.certs ?? []) {
@@ -142,7 +181,8 @@ async function responderKey(basic: ocsp.BasicOCSPResponse, issuer: x509.X509Cert
 
 async function checkCrl(url: string, serial: string, issuerSpki: Uint8Array, timeoutMs: number): Promise<SourceResult> {
   try {
-    const crl = readCrl(await fetchBytes(url, timeoutMs));
+    const bytes = await fetchBytes(url, timeoutMs);
+    const crl = parseOr(() => readCrl(bytes), `${url} did not answer with a CRL`);
     if (!verifyWith(issuerSpki, crl.signatureAlgorithm, crl.tbs, crl.signature)) return { url, status: 'error', detail: 'the CRL signature does not verify against the issuer' };
     const base = { url, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate };
     const stale = crl.nextUpdate && crl.nextUpdate.getTime() < Date.now() ? ' (STALE: past its next update)' : '';

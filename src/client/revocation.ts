@@ -1,15 +1,19 @@
-import { checkRevocation } from './revocation-check.ts';
+import { CaError } from '../domain/errors.ts';
 import { fromPem } from '../x509/x509.ts';
+import { checkRevocation } from './revocation-check.ts';
 
 /**
  * Asks the OCSP responder named in the certificate's AIA (and the CRL in its CDP) whether
  * it was revoked; both answers are authenticated against the issuer in `chainPem`.
- * Unreachable sources count as "not known to be revoked".
+ * When neither source can answer it throws (`unavailable`, naming each URL and why) rather
+ * than answer "not revoked": the caller decides what an unchecked certificate means.
  */
 export async function isRevoked(certPem: string, chainPem: string): Promise<boolean> {
   const [certDer] = fromPem(certPem, 'CERTIFICATE');
   const [issuerDer] = fromPem(chainPem, 'CERTIFICATE');
-  if (!certDer || !issuerDer) return false;
-  const r = await checkRevocation({ certDer, issuerDer, timeoutMs: 5_000 });
-  return r.ocsp.status === 'revoked' || r.crl.status === 'revoked';
+  if (!certDer) throw new CaError('malformed', 'cannot check revocation: cert.pem holds no certificate');
+  if (!issuerDer) throw new CaError('malformed', 'cannot check revocation: chain.pem holds no issuer certificate');
+  const r = await checkRevocation({ certDer, issuerDer, timeoutMs: 5_000, names: { cert: 'cert.pem', issuer: 'chain.pem' } });
+  if (r.verdict === 'unchecked') throw new CaError('unavailable', `could not check revocation (${r.uncheckedBecause})`);
+  return r.verdict === 'revoked';
 }

@@ -7,6 +7,7 @@ import { createSecureContext, createServer as createTlsServer, type Server as Tl
 import { promisify } from 'node:util';
 import acme from 'acme-client';
 import { CaError } from '../domain/errors.ts';
+import { challengeServerName } from './sni.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -14,6 +15,7 @@ const execFileAsync = promisify(execFile);
 export interface ChallengeTask {
   identifier: { type: string; value: string };
   token: string;
+  /** RFC 8555 §8.1: token "." base64url(JWK thumbprint), for every type; each solver derives its answer from it. */
   keyAuthorization: string;
   /** acme-client's authorization object (tls-alpn-01 builds its certificate from it). */
   authz: acme.Authorization;
@@ -79,7 +81,10 @@ export function webrootHttp01(webroot: string): ChallengeSolver {
   };
 }
 
-/** RFC 8737: a TLS server offering ALPN acme-tls/1 with a self-signed certificate carrying the acmeIdentifier extension. */
+/**
+ * RFC 8737: a TLS server offering ALPN acme-tls/1 with a self-signed certificate carrying the
+ * acmeIdentifier extension, one per identifier, chosen by the SNI the validator sends.
+ */
 export function standaloneTlsAlpn01(port: number): ChallengeSolver {
   const contexts = new Map<string, ReturnType<typeof createSecureContext>>();
   let server: TlsServer | null = null;
@@ -87,20 +92,24 @@ export function standaloneTlsAlpn01(port: number): ChallengeSolver {
     type: 'tls-alpn-01',
     async present(t) {
       const [key, cert] = await acme.crypto.createAlpnCertificate(t.authz, t.keyAuthorization);
-      contexts.set(t.identifier.value, createSecureContext({ key, cert }));
+      contexts.set(challengeServerName(t.identifier), createSecureContext({ key, cert }));
       if (!server) {
-        const first = contexts.values().next().value!;
+        // A name we hold no certificate for gets none: a wrong identifier's certificate
+        // would only turn into a confusing incorrectResponse on the server.
         server = createTlsServer({
           ALPNProtocols: ['acme-tls/1'],
-          SNICallback: (name, cb) => cb(null, contexts.get(name) ?? first),
-          secureContext: first,
+          SNICallback: (name, cb) => {
+            const context = contexts.get(name.toLowerCase());
+            if (context) cb(null, context);
+            else cb(new Error(`no tls-alpn-01 challenge for ${name}`), undefined);
+          },
         });
         server.on('tlsClientError', () => {});
         await listen(server, port, 'the tls-alpn-01 challenge');
       }
     },
     async cleanup(t) {
-      contexts.delete(t.identifier.value);
+      contexts.delete(challengeServerName(t.identifier));
     },
     async close() {
       await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
@@ -116,6 +125,7 @@ export function standaloneTlsAlpn01(port: number): ChallengeSolver {
 export function dnsHook01(command: string): ChallengeSolver {
   const run = async (action: 'add' | 'remove', t: ChallengeTask) => {
     const name = `_acme-challenge.${t.identifier.value.replace(/^\*\./, '')}`;
+    // RFC 8555 §8.4: the TXT value is base64url(SHA-256(key authorization)).
     const value = createHash('sha256').update(t.keyAuthorization).digest('base64url');
     try {
       await execFileAsync('/bin/sh', ['-c', `${command} "$@"`, 'dns-hook', action, name, value], {

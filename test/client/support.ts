@@ -12,11 +12,14 @@ export interface WorkloadTestEnv {
   server: RunningServer;
   /** Port the CA's http-01 validation connects to; enroll's built-in responder listens there. */
   http01Port: number;
+  /** Port the CA's tls-alpn-01 validation connects to. */
+  tlsAlpn01Port: number;
   rootFile: string;
 }
 
 /** Starts the environment before the file's tests and stops it after; read the fields inside tests. */
-export function useWorkloadTestEnv(work: string, o: { requireEab: boolean }): WorkloadTestEnv {
+/** `dnsTxtFile`: "name value" lines the DNS server answers TXT queries from (a dns-01 hook writes them). */
+export function useWorkloadTestEnv(work: string, o: { requireEab: boolean; dnsTxtFile?: string }): WorkloadTestEnv {
   const env = {} as WorkloadTestEnv;
   let dns: TestDnsServer | undefined;
   beforeAll(async () => {
@@ -24,12 +27,13 @@ export function useWorkloadTestEnv(work: string, o: { requireEab: boolean }): Wo
     const httpPort = await freePort();
     env.ca = await createTestCa({ baseUrl: `http://127.0.0.1:${httpPort}` });
     env.http01Port = await freePort();
-    dns = await startDnsServer();
+    env.tlsAlpn01Port = await freePort();
+    dns = await startDnsServer({ txtFile: o.dnsTxtFile });
     env.server = await startServer(env.ca, {
       host: '127.0.0.1',
       port: httpPort,
       logger: silentLogger,
-      acme: { port: 0, requireEab: o.requireEab, http01Port: env.http01Port, dnsServer: dns.address },
+      acme: { port: 0, requireEab: o.requireEab, http01Port: env.http01Port, tlsAlpn01Port: env.tlsAlpn01Port, dnsServer: dns.address },
     });
     env.rootFile = join(work, 'root.pem');
     writeFileSync(env.rootFile, env.ca.root.toString('pem') + '\n');
