@@ -90,7 +90,8 @@ export function scopeAllows(scope: Scope, id: Identifier): boolean {
       return !('error' in ip) && ip.family === scope.family && prefixMatches(ip.octets, scope.network, scope.prefixBits);
     }
     case 'uri':
-      return 'exact' in scope ? id.value === scope.exact : id.value.startsWith(scope.under) && id.value.length > scope.under.length;
+      // Under the prefix means a non-empty segment next: not U/ itself, U/?q, or U//x (read as an authority by some joiners).
+      return 'exact' in scope ? id.value === scope.exact : id.value.startsWith(scope.under) && /^[^/?#]/.test(id.value.slice(scope.under.length));
   }
 }
 

@@ -28,7 +28,7 @@ describe('issuance scopes on the canonical form (#16)', () => {
       uri('spiffe://corp/payments/../admin'), uri('spiffe://corp/payments/%2e%2e/admin'), uri('spiffe://corp/payments/%2E%2E/admin'), uri('spiffe://corp/payments/a b'),
       uri('spiffe://corp/payments/./x'), uri('spiffe://corp/payments-evil/x'), uri('spiffe://corp/payments'), uri('spiffe://corp/payments/'), uri('spiffe://Corp/payments/x'),
       uri('spiffe://u@corp/payments/x'), uri('spiffe://corp:1/payments/x'), uri('spiffe://corp/payments/x?y'), uri('spiffe://corp/payments//x'),
-      uri('https://corp.example/api/x%2F..%2F..%2Fadmin'), uri('https://corp.example/api/%2E%2E/admin'), uri('https://corp.example:443/api/x'), uri('https://u@corp.example/api/x'),
+      uri('https://corp.example/api/x%2F..%2F..%2Fadmin'), uri('https://corp.example/api/%2E%2E/admin'), uri('https://corp.example:443/api/x'), uri('https://u@corp.example/api/x'), uri('https://corp.example/api/'), uri('https://corp.example/api//evil.example/x'), uri('https://corp.example/api/?x'),
       ip('::ffff:10.1.0.1'), ip('::ffff:a01:1'), ip('010.1.0.1'), ip('10.1.0.01'), ip('FD00::1'), ip('fd00:0:0:0:0:0:0:1'), ip('fd00::1%eth0'), ip('fd00:0:0:1::1'), ip('10.0.255.255'), ip('10.2.0.0'),
       dns('a.payments.internal.'), dns('A.payments.internal'), dns('payments.internal'), dns('a.payments.internal.evil'), dns('apayments.internal'), dns('a.*.payments.internal'), dns('xn--abc.payments.internal'),
     ];
