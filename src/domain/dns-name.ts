@@ -2,10 +2,10 @@ import { domainToASCII, domainToUnicode } from 'node:url';
 
 /**
  * DNS names in the one form pki compares and issues: lowercase LDH labels (RFC 1123 §2.1, RFC 5280
- * §4.2.1.6), no trailing dot, at most a whole leftmost `*` label. Case is refused rather than
- * folded: a name is issued exactly as it was checked against the scopes. ACME clients send
- * lowercase (certbot, lego and acme-client lowercase what the user types), so the refusal costs
- * nothing in practice.
+ * §4.2.1.6), no trailing dot, at most a whole leftmost `*` label. RFC 8555 §7.1.4 says nothing
+ * of case and DNS compares without it (RFC 4343), so folding would be allowed; uppercase is refused
+ * instead, like every other spelling that is not the canonical one, so that a name is issued exactly
+ * as it was checked against the scopes, and the message says to write it in lowercase.
  */
 const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
