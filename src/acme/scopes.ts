@@ -35,6 +35,7 @@ export function parseScope(text: string): Scope {
     return value.startsWith('*.') ? { type: 'dns', suffix: value.slice(1) } : { type: 'dns', exact: value };
   }
   if (type === 'ip') return parseIpScope(value, bad);
+  if (value.slice(0, value.endsWith('/*') ? -2 : undefined).includes('*')) throw bad('"*" is only allowed as a whole last path segment ("…/*")');
   if (value.endsWith('/*')) {
     const base = value.slice(0, -2);
     const why = uriError(base);
@@ -42,7 +43,6 @@ export function parseScope(text: string): Scope {
     if (/[?#]/.test(base)) throw bad('a URI prefix scope has no query or fragment');
     return { type: 'uri', under: `${base}/` };
   }
-  if (value.includes('*')) throw bad('"*" is only allowed as a whole last path segment ("…/*")');
   const why = uriError(value);
   if (why) throw bad(why);
   return { type: 'uri', exact: value };

@@ -43,7 +43,7 @@ describe('issuance scopes on the canonical form (#16)', () => {
   });
 
   it('fail/scopes are held to the same canonical forms, and a URI "*" only as a whole last segment', () => {
-    for (const s of ['dns:*.Payments.internal', 'dns:*.payments.internal.', 'dns:a.payments.internal.', 'dns:*', 'dns:*.xn--abc.internal', 'ip:010.1.0.0/16', 'ip:10.1.2.3/16', 'ip:10.1.0.0/016', 'ip:::ffff:10.0.0.0/104', 'ip:FD00::/64', 'ip:fd00:0::/64', 'ip:10.0.0.0/8/8', 'uri:spiffe://corp/payments*', 'uri:spiffe://corp/pay*/x', 'uri:spiffe://corp/payments/../*', 'uri:spiffe://corp/%2E%2E/*', 'uri:spiffe://corp/payments/', 'uri:https://corp/a?b/*', 'DNS:a.example']) {
+    for (const s of ['dns:*.Payments.internal', 'dns:*.payments.internal.', 'dns:a.payments.internal.', 'dns:*', 'dns:*.xn--abc.internal', 'ip:010.1.0.0/16', 'ip:10.1.2.3/16', 'ip:10.1.0.0/016', 'ip:::ffff:10.0.0.0/104', 'ip:FD00::/64', 'ip:fd00:0::/64', 'ip:10.0.0.0/8/8', 'uri:spiffe://corp/payments*', 'uri:spiffe://corp/pay*/x', 'uri:https://corp/*/x/*', 'uri:https://corp/a*', 'uri:spiffe://corp/payments/../*', 'uri:spiffe://corp/%2E%2E/*', 'uri:spiffe://corp/payments/', 'uri:https://corp/a?b/*', 'DNS:a.example']) {
       expect(() => parseScope(s), s).toThrow(/scope/);
     }
     expect(parseScope('uri:spiffe://corp/*')).toEqual({ type: 'uri', under: 'spiffe://corp/' });
