@@ -12,7 +12,7 @@ export function registerEab(program: Command): void {
     .description('create a key; prints its kid and HMAC key once')
     .requiredOption('--dir <dir>', 'instance directory')
     .requiredOption('--label <label>', 'who the key is for, e.g. payments')
-    .option('--allow <scope>', 'identifiers it may order: dns:NAME, dns:*.ZONE, ip:CIDR, uri:PREFIX* (repeatable)', collect, [])
+    .option('--allow <scope>', 'identifiers it may order: dns:NAME, dns:*.ZONE, ip:CIDR, uri:URI, uri:URI/* (repeatable)', collect, [])
     .option('--expires <duration>', 'the key can bind an account only within this time, e.g. 7d (default: 30d)', '30d')
     .option('--json', 'print {"kid": …, "hmacKey": …}')
     .action(

@@ -11,6 +11,7 @@
  * the policy's (csr-policy.ts), after it.
  */
 import { bytesEqual, derOid, oidText, readTlv, type Tlv } from '../domain/der.ts';
+import { formatIp } from '../domain/ip.ts';
 import { OID_EXTENSION_REQUEST, type RequestedExtension, type RequestedName } from './csr-types.ts';
 
 export type StrictKey = { type: 'ec'; curve: 'P-256' | 'P-384'; point: Uint8Array } | { type: 'rsa'; n: Uint8Array; e: Uint8Array };
@@ -263,7 +264,8 @@ function readGeneralNames(body: Uint8Array): RequestedName[] | null {
     if (!n) return null;
     if (n.tag === 0x87) {
       if (n.end - n.start !== 4 && n.end - n.start !== 16) return null;
-      out.push({ type: 'ip', value: ipText(body.subarray(n.start, n.end)) });
+      // The RFC 5952 text @peculiar/asn1-x509 also writes, so every CSR path gives the same text.
+      out.push({ type: 'ip', value: formatIp(body.subarray(n.start, n.end)) });
     } else {
       const type = ASCII_NAMES.get(n.tag);
       const value = type === undefined ? null : ascii(body.subarray(n.start, n.end));
@@ -304,25 +306,4 @@ function readOidSequence(body: Uint8Array): string[] | null {
 function isKeyUsage(body: Uint8Array): boolean {
   const b = element(body, 0, body.length, 0x03);
   return !!b && b.end === body.length && b.end - b.start >= 2 && b.end - b.start <= 3 && body[b.start]! < 8;
-}
-
-/**
- * An iPAddress as @peculiar/asn1-x509 writes it (so every CSR path gives the same text): dotted
- * IPv4; IPv6 as eight hex groups without leading zeros, the first longest run of two or more
- * zero groups shortened to `::`.
- */
-function ipText(octets: Uint8Array): string {
-  if (octets.length === 4) return octets.join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((octets[i]! << 8) | octets[i + 1]!).toString(16));
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j === i ? i + 1 : j;
-  }
-  if (bestLen < 2) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
 }

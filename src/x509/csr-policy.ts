@@ -4,7 +4,7 @@
  */
 import { CaError } from '../domain/errors.ts';
 import type { Identifier } from '../domain/types.ts';
-import { normalizeIdentifier } from '../domain/identifiers.ts';
+import { checkIdentifier } from '../domain/identifiers.ts';
 import type { CsrInfo, CsrParts } from './csr-types.ts';
 
 /** Requested extensions we understand (SAN, basicConstraints, keyUsage, EKU, SKI); anything else marked critical is refused. */
@@ -12,7 +12,7 @@ const KNOWN_EXTENSIONS = new Set(['2.5.29.17', '2.5.29.19', '2.5.29.15', '2.5.29
 
 /**
  * Judges a parsed request: at most one extensionRequest attribute, then its extensions in order —
- * no CA:true (end-entity certificates only), SANs of DNS, IP and URI names only (normalised), the
+ * no CA:true (end-entity certificates only), SANs of DNS, IP and URI names only (each in canonical form), the
  * requested EKUs collected, and no critical extension we do not understand (RFC 5280 §4.2: one
  * not recognised must not be ignored). Throws CaError('badCsr' | 'rejectedIdentifier').
  */
@@ -35,9 +35,10 @@ export function judgeCsr(p: CsrParts): CsrInfo {
   return { der: p.der, publicKeySpki: p.publicKeySpki, keyAlg: p.keyAlg, commonName: p.commonName, sans, requestedEku, subjectKeyId: p.subjectKeyId };
 }
 
+/** A SAN through the identifier gate, unchanged: a name the gate would refuse in an order is refused in a CSR. */
 function sanToIdentifier(type: string, value: string): Identifier {
-  if (type === 'dns') return normalizeIdentifier({ type: 'dns', value });
-  if (type === 'ip') return normalizeIdentifier({ type: 'ip', value });
-  if (type === 'url') return normalizeIdentifier({ type: 'uri', value });
+  if (type === 'dns') return checkIdentifier({ type: 'dns', value });
+  if (type === 'ip') return checkIdentifier({ type: 'ip', value });
+  if (type === 'url') return checkIdentifier({ type: 'uri', value });
   throw new CaError('badCsr', `the CSR asks for a ${type} subject alternative name; only DNS, IP and URI names are issued`);
 }

@@ -34,9 +34,9 @@ function refusal(f: () => unknown): { kind: string; message: string } {
 }
 
 describe('judgeCsr: the CSR policy, once', () => {
-  it('accepts: SANs normalised (url → uri), the requested EKU, the rest passed through', () => {
+  it('accepts: SANs in canonical form mapped unchanged (url → uri), the requested EKU, the rest passed through', () => {
     const eku: RequestedExtension = { id: '2.5.29.37', critical: false, kind: 'eku', oids: ['1.3.6.1.5.5.7.3.1'] };
-    const p = parts([san(['dns', 'A.Example.'], ['ip', '10.0.0.1'], ['url', 'spiffe://corp/a']), bc(false), eku, other('2.5.29.15', true), other('1.3.6.1.4.1.99999.1', false)]);
+    const p = parts([san(['dns', 'a.example'], ['ip', '10.0.0.1'], ['url', 'spiffe://corp/a']), bc(false), eku, other('2.5.29.15', true), other('1.3.6.1.4.1.99999.1', false)]);
     expect(judgeCsr(p)).toEqual({
       der: p.der,
       publicKeySpki: p.publicKeySpki,
@@ -69,6 +69,13 @@ describe('judgeCsr: the CSR policy, once', () => {
   it('refuses a SAN that is not a valid name of its type', () => {
     expect(refusal(() => judgeCsr(parts([san(['dns', 'a..example'])])))).toMatchObject({ kind: 'rejectedIdentifier' });
     expect(refusal(() => judgeCsr(parts([san(['ip', '10.0.0.256'])])))).toMatchObject({ kind: 'rejectedIdentifier' });
+  });
+
+  it('refuses a SAN that is not in canonical form, never rewriting it (#16)', () => {
+    // An IPv4-mapped address reads from the CSR's 16 octets as ::ffff:a00:1; the others are text as sent.
+    for (const [type, value] of [['dns', 'A.Example'], ['dns', 'a.example.'], ['ip', '::ffff:a00:1'], ['url', 'spiffe://corp/payments/../admin'], ['url', 'spiffe://corp/payments/%2E%2E/admin'], ['url', 'spiffe://corp/a b']]) {
+      expect(refusal(() => judgeCsr(parts([san([type!, value!])]))), value).toMatchObject({ kind: 'rejectedIdentifier' });
+    }
   });
 
   it('refuses an unknown critical extension, not a known critical one nor an unknown non-critical one', () => {

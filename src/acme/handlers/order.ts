@@ -1,6 +1,6 @@
 import { CaError, isCaError } from '../../domain/errors.ts';
 import type { Identifier } from '../../domain/types.ts';
-import { normalizeIdentifier } from '../../domain/identifiers.ts';
+import { checkIdentifier } from '../../domain/identifiers.ts';
 import { normalizeSerial } from '../../x509/serial.ts';
 import type { AuthzRecord, ChallengeRecord, OrderRecord } from '../../store/acme-records.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
@@ -32,9 +32,10 @@ function parseIdentifiers(v: unknown, scopes: string[] | null): Identifier[] {
     }
     let id: Identifier;
     try {
-      id = normalizeIdentifier({ type: r.type, value: r.value });
+      id = checkIdentifier({ type: r.type, value: r.value });
     } catch (e) {
-      if (isCaError(e)) throw rejectedIdentifier(e.detail);
+      // Refused as sent, never rewritten (#16); the subproblem names the identifier (§6.7.1).
+      if (isCaError(e)) throw rejectedIdentifier(e.detail, [rejectedIdentifier(e.detail).about({ type: r.type, value: r.value })]);
       throw e;
     }
     seen.set(`${id.type}:${id.value}`, id);
