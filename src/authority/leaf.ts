@@ -9,7 +9,7 @@ import { generateSerial } from '../x509/serial.ts';
 import { x509 } from '../x509/x509.ts';
 import type { IssuanceRequest } from './issuance.ts';
 import { REQUIRED_EXTENSIONS } from './lint.ts';
-import { LeafExtensionBuilder, type LeafProfile } from './profiles.ts';
+import { LeafExtensionBuilder, leafKeyUsage, type LeafProfile } from './profiles.ts';
 import type { IssuerInfo } from './issuer.ts';
 import { validityFor } from './validity.ts';
 
@@ -51,6 +51,14 @@ export class LeafPreparer {
     for (const eku of info.requestedEku) {
       if (!profile.eku.includes(eku)) throw new CaError('badCsr', `the CSR asks for extended key usage ${eku}, which profile "${profile.name}" does not allow`);
     }
+    const isRsa = info.keyAlg.startsWith('rsa');
+    const keyUsage: string[] = leafKeyUsage(isRsa);
+    for (const usage of info.requestedKeyUsage) {
+      // keyEncipherment cannot apply to an EC key (RFC 5480 §3 lists what may), yet acme-client (pki
+      // enroll) and cert-manager ask for it with every key: such a request gets the EC leaf's usage.
+      if (usage === 'keyEncipherment' && !isRsa) continue;
+      if (!keyUsage.includes(usage)) throw new CaError('badCsr', `the CSR asks for key usage ${usage}; a leaf with this key gets ${keyUsage.join(', ')} only`);
+    }
     if (sha256Hex(info.publicKeySpki) === this.#issuerKeySha256) {
       throw new CaError('badCsr', "the CSR uses the CA's own public key");
     }
@@ -75,9 +83,10 @@ export class LeafPreparer {
           profile,
           sans: identifiers,
           subjectKeyId: info.subjectKeyId,
-          isRsa: info.keyAlg.startsWith('rsa'),
+          isRsa,
           crlShard: crlShardFor(serial, issuer.crlShards),
           subjectIsEmpty: info.commonName === null,
+          tlsFeature: info.tlsFeature,
         }),
       },
       issuerKeyId: issuer.keyId,

@@ -6,21 +6,21 @@ import { CaError } from '../domain/errors.ts';
 import type { Identifier } from '../domain/types.ts';
 import { normalizeIdentifier } from '../domain/identifiers.ts';
 import type { CsrInfo, CsrParts } from './csr-types.ts';
-
-/** Requested extensions we understand (SAN, basicConstraints, keyUsage, EKU, SKI); anything else marked critical is refused. */
-const KNOWN_EXTENSIONS = new Set(['2.5.29.17', '2.5.29.19', '2.5.29.15', '2.5.29.37', '2.5.29.14']);
+import { judgeOtherExtension, type OtherExtensionVerdicts } from './csr-extensions.ts';
 
 /**
  * Judges a parsed request: at most one extensionRequest attribute, then its extensions in order —
  * no CA:true (end-entity certificates only), SANs of DNS, IP and URI names only (normalised), the
- * requested EKUs collected, and no critical extension we do not understand (RFC 5280 §4.2: one
- * not recognised must not be ignored). Throws CaError('badCsr' | 'rejectedIdentifier').
+ * requested EKUs collected, and every other extension honoured or refused by csr-extensions.ts
+ * (never dropped: RFC 5280 §4.2, and a requester must not believe it got what it did not).
+ * Throws CaError('badCsr' | 'rejectedIdentifier').
  */
 export function judgeCsr(p: CsrParts): CsrInfo {
   // RFC 2985 §5.4.2 extensionRequest is single-valued; two would be two answers to one question.
   if (p.extensionRequests > 1) throw new CaError('badCsr', 'the CSR carries more than one extensionRequest attribute');
   const sans: Identifier[] = [];
   let requestedEku: string[] = [];
+  const other: OtherExtensionVerdicts = {};
   for (const ext of p.extensions) {
     if (ext.kind === 'basicConstraints') {
       if (ext.ca) throw new CaError('badCsr', 'the CSR asks for CA:true; this CA issues end-entity certificates only');
@@ -28,11 +28,12 @@ export function judgeCsr(p: CsrParts): CsrInfo {
       for (const n of ext.names) sans.push(sanToIdentifier(n.type, n.value));
     } else if (ext.kind === 'eku') {
       requestedEku = ext.oids;
-    } else if (!KNOWN_EXTENSIONS.has(ext.id) && ext.critical) {
-      throw new CaError('badCsr', `the CSR asks for unsupported critical extension ${ext.id}`);
+    } else {
+      judgeOtherExtension(ext, p.subjectKeyId, other);
     }
   }
-  return { der: p.der, publicKeySpki: p.publicKeySpki, keyAlg: p.keyAlg, commonName: p.commonName, sans, requestedEku, subjectKeyId: p.subjectKeyId };
+  const { der, publicKeySpki, keyAlg, commonName, subjectKeyId } = p;
+  return { der, publicKeySpki, keyAlg, commonName, sans, requestedEku, subjectKeyId, requestedKeyUsage: other.keyUsage ?? [], tlsFeature: other.tlsFeature ?? null };
 }
 
 function sanToIdentifier(type: string, value: string): Identifier {
