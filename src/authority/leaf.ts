@@ -11,6 +11,7 @@ import type { IssuanceRequest } from './issuance.ts';
 import { REQUIRED_EXTENSIONS } from './lint.ts';
 import { LeafExtensionBuilder, leafKeyUsage, type LeafProfile } from './profiles.ts';
 import type { IssuerInfo } from './issuer.ts';
+import { checkNameConstraints, nameConstraintsOf, type NameConstraints } from './name-constraints.ts';
 import { validityFor } from './validity.ts';
 
 export interface IssueOptions {
@@ -34,12 +35,15 @@ export class LeafPreparer {
   /** Issuer-derived parts of every leaf, taken once. */
   readonly #issuerName: Uint8Array;
   readonly #issuerKeySha256: string;
+  /** The issuer certificate's own nameConstraints: a leaf outside them is refused before it is signed. */
+  readonly #nameConstraints: NameConstraints | null;
 
   constructor(o: { issuer: IssuerInfo; issuerSpki: Uint8Array; defaultLifetimeMs: number; maxLifetimeMs: number; profiles: Record<string, LeafProfile> }) {
     this.#o = o;
     this.#extensions = new LeafExtensionBuilder({ authorityKeyId: o.issuer.keyId, urls: o.issuer.urls });
     this.#issuerName = new Uint8Array(o.issuer.certificate.subjectName.toArrayBuffer());
     this.#issuerKeySha256 = sha256Hex(o.issuerSpki);
+    this.#nameConstraints = nameConstraintsOf(o.issuer.certificate);
   }
 
   prepare(info: CsrInfo, opts: IssueOptions, nowMs: number): IssuanceRequest & { sans: string[] } {
@@ -48,6 +52,7 @@ export class LeafPreparer {
     if (!profile) throw new CaError('malformed', `unknown profile "${opts.profile}" (known: ${Object.keys(this.#o.profiles).join(', ')})`);
 
     const identifiers = identifiersFor(info, opts);
+    if (this.#nameConstraints) checkNameConstraints(this.#nameConstraints, identifiers);
     for (const eku of info.requestedEku) {
       if (!profile.eku.includes(eku)) throw new CaError('badCsr', `the CSR asks for extended key usage ${eku}, which profile "${profile.name}" does not allow`);
     }

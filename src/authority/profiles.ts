@@ -155,13 +155,15 @@ export function ipOctets(text: string): Uint8Array {
   return out;
 }
 
-/** Extensions of a CA certificate: root (no pathLen) or intermediate (pathLen 0). */
-export function caExtensions(p: { pathLength?: number; subjectKeyId: string; authorityKeyId?: string }): x509.Extension[] {
+/** Extensions of a CA certificate: root (no pathLen) or intermediate (pathLen 0, and its name constraints' DER if any). */
+export function caExtensions(p: { pathLength?: number; subjectKeyId: string; authorityKeyId?: string; nameConstraints?: Uint8Array }): x509.Extension[] {
   const exts: x509.Extension[] = [
     new x509.BasicConstraintsExtension(true, p.pathLength, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
     new x509.SubjectKeyIdentifierExtension(p.subjectKeyId),
   ];
   if (p.authorityKeyId) exts.push(new x509.AuthorityKeyIdentifierExtension(p.authorityKeyId));
+  // RFC 5280 §4.2.1.10: conforming CAs MUST mark nameConstraints critical.
+  if (p.nameConstraints) exts.push(new x509.Extension('2.5.29.30', true, p.nameConstraints as Uint8Array<ArrayBuffer>));
   return exts;
 }
