@@ -36,6 +36,9 @@ export function registerInit(program: Command): void {
           `  chain:         ${r.paths.chain}`,
           `Root SHA-256 fingerprint: ${r.rootFingerprint}`,
         ];
+        if (o.permit.length || o.exclude.length) {
+          out.push(`Name constraints (critical) on the intermediate: permit ${o.permit.join(' ') || '-'}; exclude ${o.exclude.join(' ') || '-'}`);
+        }
         if (r.rootKeyStore === 'file') {
           out.push(`The root key (${r.paths.rootKey}) belongs offline: copy it to offline storage and delete it here once you have a backup.`);
         } else {

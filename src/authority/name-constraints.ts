@@ -110,7 +110,7 @@ function subtreeOf(tag: number, value: Uint8Array): Subtree {
 /** Throws CaError('rejectedIdentifier') naming the first identifier outside `nc`. */
 export function checkNameConstraints(nc: NameConstraints, identifiers: Identifier[]): void {
   for (const id of identifiers) {
-    const excluded = nc.excluded.find((s) => matches(s, id));
+    const excluded = nc.excluded.find((s) => matches(s, id) || wildcardCovers(id, s));
     if (excluded) throw new CaError('rejectedIdentifier', `${formatIdentifier(id)} is excluded by the CA's name constraints (${describe(excluded)}, RFC 5280 §4.2.1.10)`);
     const ofType = nc.permitted.filter((s) => s.type === id.type);
     if (ofType.length && !ofType.some((s) => matches(s, id))) {
@@ -127,6 +127,16 @@ function matches(s: Subtree, id: Identifier): boolean {
   }
   const host = s.type === 'dns' ? id.value.toLowerCase() : uriHost(id.value);
   return host !== null && hostMatches(s.value, host);
+}
+
+/**
+ * A wildcard `*.B` is valid for every `L.B` (RFC 6125 §6.4.3), so it reaches an excluded `L.B` that
+ * verifiers, comparing the SAN text, would not see: such a wildcard is excluded too.
+ */
+function wildcardCovers(id: Identifier, s: Subtree): boolean {
+  if (id.type !== 'dns' || !id.value.startsWith('*.') || s.type !== 'dns' || s.value.startsWith('.')) return false;
+  const base = id.value.slice(1).toLowerCase(); // ".B"
+  return s.value.endsWith(base) && s.value.length > base.length && !s.value.slice(0, -base.length).includes('.');
 }
 
 function hostMatches(constraint: string, host: string): boolean {

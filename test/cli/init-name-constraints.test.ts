@@ -26,6 +26,7 @@ beforeAll(async () => {
   const r = pki(['init', '--dir', dir, '--permit', 'dns:.corp.internal', '--permit', 'ip:10.0.0.0/8', '--permit', 'uri:spiffe://corp/', '--exclude', 'dns:secret.corp.internal', '--exclude', 'ip:10.66.0.0/16'], env);
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
+  expect(r.stdout).toContain('Name constraints (critical) on the intermediate: permit dns:.corp.internal ip:10.0.0.0/8 uri:spiffe://corp/; exclude dns:secret.corp.internal ip:10.66.0.0/16');
   ca = await openInstance({ dir, env });
 }, 60_000);
 afterAll(async () => {
@@ -59,7 +60,7 @@ describe('pki init --permit / --exclude: name constraints on the intermediate', 
   });
 
   it('a leaf inside them is issued, and openssl and certtool accept its chain', async () => {
-    const issued = await ca.authority.issue((await makeCsr({ cn: 'api.corp.internal', sans: [dns('api.corp.internal'), ip('10.1.2.3'), uri('spiffe://corp/payments/api')] })).pem);
+    const issued = await ca.authority.issue((await makeCsr({ cn: 'api.corp.internal', sans: [dns('api.corp.internal'), dns('*.api.corp.internal'), ip('10.1.2.3'), uri('spiffe://corp/payments/api')] })).pem);
     if (!openssl) return;
     const v = verifiers(issued.pem, 'inside');
     expect(v, v.out).toMatchObject({ openssl: true, certtool: true });
@@ -71,6 +72,7 @@ describe('pki init --permit / --exclude: name constraints on the intermediate', 
     ['a look-alike suffix', [dns('evilcorp.internal')], /outside/],
     ['an excluded name', [dns('secret.corp.internal')], /secret\.corp\.internal is excluded .*dns:secret\.corp\.internal/],
     ['a name under an excluded one', [dns('a.secret.corp.internal')], /excluded/],
+    ['a wildcard that would cover an excluded name', [dns('*.corp.internal')], /\*\.corp\.internal is excluded .*dns:secret\.corp\.internal/],
     ['an IP outside the network', [dns('ok.corp.internal'), ip('11.0.0.1')], /11\.0\.0\.1 is outside .*ip:10\.0\.0\.0\/8/],
     ['an IP in an excluded network', [ip('10.66.1.1')], /10\.66\.1\.1 is excluded/],
     ['an IPv6 address (no IPv6 network is permitted)', [ip('fd00::1')], /fd00::1 is outside/],
