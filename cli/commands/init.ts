@@ -38,6 +38,7 @@ export function registerInit(program: Command): void {
         ];
         if (o.permit.length || o.exclude.length) {
           out.push(`Name constraints (critical) on the intermediate: permit ${o.permit.join(' ') || '-'}; exclude ${o.exclude.join(' ') || '-'}`);
+          out.push('  the ACME listener certificate is bound by them too: set acme.hostnames in pki.json to names inside them.');
         }
         if (r.rootKeyStore === 'file') {
           out.push(`The root key (${r.paths.rootKey}) belongs offline: copy it to offline storage and delete it here once you have a backup.`);
