@@ -125,8 +125,10 @@ function matches(s: Subtree, id: Identifier): boolean {
     const a = ipOctets(id.value);
     return a.length === s.address.length && a.every((b, i) => (b & s.mask[i]!) === s.address[i]);
   }
-  const host = s.type === 'dns' ? id.value.toLowerCase() : uriHost(id.value);
-  return host !== null && hostMatches(s.value, host);
+  if (s.type === 'dns') return hostMatches(s.value, id.value.toLowerCase());
+  // §4.2.1.10: a URI constraint without a leading period is one host, not a domain.
+  const host = uriHost(id.value);
+  return host !== null && (s.value.startsWith('.') ? hostMatches(s.value, host) : host === s.value);
 }
 
 /**

@@ -1,8 +1,10 @@
 import { createPrivateKey } from 'node:crypto';
+import fc from 'fast-check';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openInstance, type CaInstance } from '../../src/index.ts';
+import { checkNameConstraints, nameConstraintsOf } from '../../src/authority/name-constraints.ts';
 import { x509 } from '../../src/x509/x509.ts';
 import { pki } from '../helpers/cli.ts';
 import { makeCsr, TEST_PASSPHRASE } from '../helpers/ca.ts';
@@ -86,14 +88,16 @@ describe('pki init --permit / --exclude: name constraints on the intermediate', 
     });
   }
 
-  it.skipIf(!openssl)('leaves outside, forced through with the raw intermediate key: openssl and certtool reject them', async () => {
+  /** A leaf for `sans` signed with the raw intermediate key, bypassing the authority. */
+  async function forger(): Promise<(sans: San[]) => Promise<string>> {
     // The file key store's encrypted PKCS#8, unlocked with the instance passphrase, as a thief would.
     const pkcs8 = createPrivateKey({ key: readFileSync(join(dir, 'keys/intermediate.key.pem')), passphrase: TEST_PASSPHRASE }).export({ type: 'pkcs8', format: 'der' });
     const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
     const signingKey = await crypto.subtle.importKey('pkcs8', pkcs8, alg, false, ['sign']);
     const inter = new x509.X509Certificate(readFileSync(paths.inter(), 'utf8'));
     const leafKeys = (await crypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
-    const forge = async (sans: San[]) =>
+    const aki = await x509.AuthorityKeyIdentifierExtension.create(inter);
+    return async (sans) =>
       (
         await x509.X509CertificateGenerator.create({
           serialNumber: '4a' + Math.floor(Math.random() * 1e9).toString(16).padStart(8, '0'),
@@ -104,13 +108,13 @@ describe('pki init --permit / --exclude: name constraints on the intermediate', 
           publicKey: leafKeys.publicKey,
           signingKey,
           signingAlgorithm: alg,
-          extensions: [
-            new x509.BasicConstraintsExtension(false, undefined, true),
-            new x509.SubjectAlternativeNameExtension(sans, true),
-            await x509.AuthorityKeyIdentifierExtension.create(inter),
-          ],
+          extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.SubjectAlternativeNameExtension(sans, true), aki],
         })
       ).toString('pem') + '\n';
+  }
+
+  it.skipIf(!openssl)('leaves outside, forced through with the raw intermediate key: openssl and certtool reject them', async () => {
+    const forge = await forger();
     // The control: the same forgery inside the constraints verifies, so a rejection below is the constraint's.
     const control = verifiers(await forge([dns('forged.corp.internal')]), 'forged-inside');
     expect(control, control.out).toMatchObject({ openssl: true, certtool: true });
@@ -123,6 +127,35 @@ describe('pki init --permit / --exclude: name constraints on the intermediate', 
       if (certtool && sans[0]!.type !== 'url') expect(v.certtool, v.out).toBe(false);
     }
   });
+
+  it.skipIf(!openssl)('names around every boundary: the authority refuses exactly what openssl rejects (a wildcard over an excluded name: stricter)', async () => {
+    const forge = await forger();
+    const nc = nameConstraintsOf(new x509.X509Certificate(readFileSync(paths.inter(), 'utf8')))!;
+    const label = fc.constantFrom('corp', 'internal', 'secret', 'a', 'xcorp', 'corpx', 'other');
+    const host = fc.array(label, { minLength: 1, maxLength: 4 }).map((l) => l.join('.'));
+    const name: fc.Arbitrary<San> = fc.oneof(
+      fc.tuple(fc.boolean(), host).map(([wild, h]) => dns(wild ? `*.${h}` : h)),
+      fc.tuple(fc.constantFrom(9, 10, 11), fc.constantFrom(0, 65, 66, 67, 255), fc.nat(255), fc.nat(255)).map((o) => ip(o.join('.'))),
+      fc.tuple(host, fc.constantFrom('', ':8443')).map(([h, port]) => uri(`spiffe://${h}${port}/x`)),
+    );
+    let i = 0;
+    await fc.assert(
+      fc.asyncProperty(name, async (san) => {
+        const id = { type: san.type === 'url' ? 'uri' : san.type, value: san.value } as const;
+        let refusal: unknown = null;
+        try {
+          checkNameConstraints(nc, [id]);
+        } catch (e) {
+          refusal = e;
+        }
+        const v = verifiers(await forge([san]), `boundary-${i++}`);
+        const stricter = refusal !== null && san.value.startsWith('*.') && /is excluded/.test(String(refusal));
+        if (!stricter) expect(refusal === null, `${san.value}: ${String(refusal)}\n${v.out}`).toBe(v.openssl);
+        else expect(v.openssl).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  }, 60_000);
 
   it('a malformed --permit is refused before anything is written', () => {
     const bad = join(work, 'bad');
