@@ -29,7 +29,8 @@ export async function parseCsr(input: Uint8Array | string): Promise<CsrInfo> {
   return readFast(der) ?? judgeCsr(await readCsrGeneric(der));
 }
 
-const PEM_CSR = /^\s*-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----([A-Za-z0-9+/=\s]*)-----END (?:NEW )?CERTIFICATE REQUEST-----\s*$/;
+/** RFC 7468 §7 (and the `NEW` label older tools write); text around the block is explanatory (§2: `openssl req -text`). */
+const PEM_CSR = /-----BEGIN (NEW )?CERTIFICATE REQUEST-----([A-Za-z0-9+/=\s]*)-----END \1CERTIFICATE REQUEST-----/g;
 
 /**
  * The fast path (DER gate, then the strict reader or the asn1-schema path); null when neither
@@ -62,9 +63,9 @@ function readFast(der: Uint8Array): CsrInfo | null {
 function derCsr(input: Uint8Array | string): Uint8Array {
   let der: Uint8Array;
   if (typeof input === 'string') {
-    const m = PEM_CSR.exec(input);
-    if (!m) throw new CaError('badCsr', 'the CSR is neither DER nor a PEM CERTIFICATE REQUEST');
-    der = new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+    const blocks = [...input.matchAll(PEM_CSR)];
+    if (blocks.length !== 1) throw new CaError('badCsr', blocks.length ? 'the PEM holds more than one CERTIFICATE REQUEST' : 'the CSR is neither DER nor a PEM CERTIFICATE REQUEST');
+    der = new Uint8Array(Buffer.from(blocks[0]![2]!.replace(/\s+/g, ''), 'base64'));
   } else {
     der = input;
   }

@@ -144,6 +144,11 @@ describe('the DER gate: every parser path refuses what is not DER', () => {
       const der = new Uint8Array(readFileSync(join(dir, `${i}.der`)));
       await expect(parseCsr(der), i).resolves.toMatchObject({ commonName: 'svc.corp.internal', sans: [{ type: 'dns' }, { type: 'ip' }, { type: 'uri' }] });
       await expect(parseCsr(pem(der)), i).resolves.toMatchObject({ commonName: 'svc.corp.internal' });
+      // `openssl req -text` writes a dump before the PEM block: explanatory text (RFC 7468 §2).
+      const withText = execFileSync('openssl', ['req', '-in', join(dir, `${i}.der`), '-inform', 'DER', '-text'], { encoding: 'utf8' });
+      expect(withText).toMatch(/^Certificate Request:/);
+      await expect(parseCsr(withText), i).resolves.toMatchObject({ commonName: 'svc.corp.internal' });
+      await expect(parseCsr(withText + withText), i).rejects.toMatchObject({ kind: 'badCsr', message: expect.stringMatching(/more than one/) });
     }
   });
 });
