@@ -21,7 +21,11 @@ export function judgeCsr(p: CsrParts): CsrInfo {
   const sans: Identifier[] = [];
   let requestedEku: string[] = [];
   const other: OtherExtensionVerdicts = {};
+  const seen = new Set<string>();
   for (const ext of p.extensions) {
+    // RFC 5280 §4.2: one instance of an extension; a second would be read over or dropped.
+    if (seen.has(ext.id)) throw new CaError('badCsr', `the CSR asks for extension ${ext.id} more than once`);
+    seen.add(ext.id);
     if (ext.kind === 'basicConstraints') {
       if (ext.ca) throw new CaError('badCsr', 'the CSR asks for CA:true; this CA issues end-entity certificates only');
     } else if (ext.kind === 'san') {

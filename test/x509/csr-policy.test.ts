@@ -106,6 +106,12 @@ describe('judgeCsr: the CSR policy, once', () => {
     }
   });
 
+  it('refuses an extension asked for twice (a second EKU would otherwise replace the first)', () => {
+    const eku = (oid: string): RequestedExtension => ({ id: '2.5.29.37', critical: false, kind: 'eku', oids: [oid] });
+    expect(refusal(() => judgeCsr(parts([eku('1.3.6.1.5.5.7.3.3'), eku('1.3.6.1.5.5.7.3.1')])))).toEqual({ kind: 'badCsr', message: 'the CSR asks for extension 2.5.29.37 more than once' });
+    expect(refusal(() => judgeCsr(parts([san(['dns', 'a.example']), san(['dns', 'b.example'])])))).toMatchObject({ kind: 'badCsr', message: expect.stringMatching(/2\.5\.29\.17 more than once/) });
+  });
+
   it('refuses more than one extensionRequest attribute, before looking at what the first asks for', () => {
     expect(refusal(() => judgeCsr(parts([san(['dns', 'a.example'])], 2)))).toEqual({ kind: 'badCsr', message: TWO_REQUESTS });
     expect(refusal(() => judgeCsr(parts([bc(true)], 2)))).toEqual({ kind: 'badCsr', message: TWO_REQUESTS });
@@ -147,6 +153,7 @@ describe('every parser path hands its request to the one policy', () => {
     ['two extensionRequest attributes', () => csr([dns('b.example')], [dns('a.example')]), TWO_REQUESTS],
     ['an unknown non-critical extension', () => csr([dns('a.example'), new x509.Extension('1.3.6.1.4.1.99999.2', false, Uint8Array.of(0x05, 0x00))]), 'UNKNOWN_NON_CRITICAL'],
     ['a critical must-staple', () => csr([dns('a.example'), new x509.Extension('1.3.6.1.5.5.7.1.24', true, MUST_STAPLE)]), 'the CSR asks for a critical TLS Feature extension; pki issues it non-critical only (RFC 7633 §4.2)'],
+    ['two EKU extensions', () => csr([dns('a.example'), new x509.ExtendedKeyUsageExtension(['1.3.6.1.5.5.7.3.3']), new x509.ExtendedKeyUsageExtension(['1.3.6.1.5.5.7.3.1'])]), 'the CSR asks for extension 2.5.29.37 more than once'],
     ['a certificatePolicies extension', () => csr([dns('a.example'), new x509.CertificatePolicyExtension(['1.2.3.4'])]), 'CERT_POLICIES'],
     ['two extensionRequest attributes, the first asking for CA:true', () => csr([dns('b.example')], [new x509.BasicConstraintsExtension(true, undefined, true)]), TWO_REQUESTS],
   ];
