@@ -19,12 +19,14 @@ export function registerInit(program: Command): void {
     .option('--pkcs11-slot <id>', 'PKCS#11 slot ID (instead of --pkcs11-token)')
     .option('--pkcs11-pin-env <name>', 'environment variable holding the token user PIN (its name goes into the config, never the PIN)')
     .option('--pkcs11-pin-file <file>', 'mode-0600 file holding the token user PIN')
+    .option('--permit <subtree>', 'name constraint on the intermediate: dns:.corp.internal | ip:10.0.0.0/8 | uri:spiffe://corp/ (repeatable)', collect, [])
+    .option('--exclude <subtree>', 'excluded name constraint on the intermediate, same syntax as --permit (repeatable)', collect, [])
     .option('--no-require-eab', 'ACME accounts need no external account binding (quick-start; acme.requireEab in the config)')
     .action(
       action(async (o: InitFlags) => {
         const passphrase = process.env[PASSPHRASE_ENV] || (o.passphraseFile ? await readSecretFile(o.passphraseFile) : undefined);
         const keyStore = await keyStoreFromFlags(o);
-        const r = await initInstance({ dir: o.dir, name: o.name, keyAlg: parseKeyAlg(o.keyAlg), baseUrl: o.url, passphrase, keyStore, rootInKeyStore: o.rootKeyStore === 'pkcs11', requireEab: o.requireEab });
+        const r = await initInstance({ dir: o.dir, name: o.name, keyAlg: parseKeyAlg(o.keyAlg), baseUrl: o.url, passphrase, keyStore, rootInKeyStore: o.rootKeyStore === 'pkcs11', requireEab: o.requireEab, nameConstraints: { permit: o.permit, exclude: o.exclude } });
         const out = [
           `Created CA instance in ${r.dir}`,
           `  config:        ${r.paths.config}`,
@@ -34,6 +36,10 @@ export function registerInit(program: Command): void {
           `  chain:         ${r.paths.chain}`,
           `Root SHA-256 fingerprint: ${r.rootFingerprint}`,
         ];
+        if (o.permit.length || o.exclude.length) {
+          out.push(`Name constraints (critical) on the intermediate: permit ${o.permit.join(' ') || '-'}; exclude ${o.exclude.join(' ') || '-'}`);
+          out.push('  the ACME listener certificate is bound by them too: set acme.hostnames in pki.json to names inside them.');
+        }
         if (r.rootKeyStore === 'file') {
           out.push(`The root key (${r.paths.rootKey}) belongs offline: copy it to offline storage and delete it here once you have a backup.`);
         } else {
@@ -50,6 +56,8 @@ export function registerInit(program: Command): void {
 
 interface InitFlags {
   dir: string;
+  permit: string[];
+  exclude: string[];
   requireEab: boolean;
   name: string;
   keyAlg: string;
@@ -62,6 +70,10 @@ interface InitFlags {
   pkcs11Slot?: string;
   pkcs11PinEnv?: string;
   pkcs11PinFile?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 /** The intermediate's key store from the flags; for PKCS#11 the config records where the PIN is, never the PIN. */

@@ -8,6 +8,7 @@ import { issueCertificate } from './issuance.ts';
 import { IssuerKey } from './issuer-key.ts';
 import { REQUIRED_EXTENSIONS } from './lint.ts';
 import { caExtensions } from './profiles.ts';
+import { nameConstraintsDer, type NameConstraints } from './name-constraints.ts';
 import { validityFor } from './validity.ts';
 
 /**
@@ -27,6 +28,8 @@ export async function issueCaCertificate(p: {
   /** Absent for a self-signed root. */
   issuer?: { certificate: x509.X509Certificate; keyId: string };
   pathLength?: number;
+  /** Written as a critical nameConstraints extension (an intermediate's least privilege). */
+  nameConstraints?: NameConstraints;
   profile: 'root' | 'intermediate';
 }): Promise<x509.X509Certificate> {
   const key = new IssuerKey(await p.keyStore.getSigner({ label: p.signingKey }));
@@ -43,7 +46,7 @@ export async function issueCaCertificate(p: {
         notBefore,
         notAfter,
         publicKeySpki: p.subjectSpki,
-        extensions: asnExtensions(caExtensions({ pathLength: p.pathLength, subjectKeyId, authorityKeyId: p.issuer?.keyId })),
+        extensions: asnExtensions(caExtensions({ pathLength: p.pathLength, subjectKeyId, authorityKeyId: p.issuer?.keyId, nameConstraints: p.nameConstraints && nameConstraintsDer(p.nameConstraints) })),
       },
       issuerKeyId: p.issuer?.keyId ?? subjectKeyId,
       issuerValidity: p.issuer?.certificate ?? null,

@@ -9,9 +9,13 @@ import { generateSerial } from '../x509/serial.ts';
 import { x509 } from '../x509/x509.ts';
 import type { IssuanceRequest } from './issuance.ts';
 import { REQUIRED_EXTENSIONS } from './lint.ts';
-import { LeafExtensionBuilder, type LeafProfile } from './profiles.ts';
+import { LeafExtensionBuilder, leafKeyUsage, type LeafProfile } from './profiles.ts';
 import type { IssuerInfo } from './issuer.ts';
+import { checkNameConstraints, nameConstraintsOf, type NameConstraints } from './name-constraints.ts';
 import { validityFor } from './validity.ts';
+
+/** keyUsage bits of a CA (RFC 5280 §4.2.1.3): never granted to a leaf. */
+const CA_KEY_USAGES = new Set(['keyCertSign', 'cRLSign']);
 
 export interface IssueOptions {
   profile?: string;
@@ -34,12 +38,15 @@ export class LeafPreparer {
   /** Issuer-derived parts of every leaf, taken once. */
   readonly #issuerName: Uint8Array;
   readonly #issuerKeySha256: string;
+  /** The issuer certificate's own nameConstraints: a leaf outside them is refused before it is signed. */
+  readonly #nameConstraints: NameConstraints | null;
 
   constructor(o: { issuer: IssuerInfo; issuerSpki: Uint8Array; defaultLifetimeMs: number; maxLifetimeMs: number; profiles: Record<string, LeafProfile> }) {
     this.#o = o;
     this.#extensions = new LeafExtensionBuilder({ authorityKeyId: o.issuer.keyId, urls: o.issuer.urls });
     this.#issuerName = new Uint8Array(o.issuer.certificate.subjectName.toArrayBuffer());
     this.#issuerKeySha256 = sha256Hex(o.issuerSpki);
+    this.#nameConstraints = nameConstraintsOf(o.issuer.certificate);
   }
 
   prepare(info: CsrInfo, opts: IssueOptions, nowMs: number): IssuanceRequest & { sans: string[] } {
@@ -48,8 +55,18 @@ export class LeafPreparer {
     if (!profile) throw new CaError('malformed', `unknown profile "${opts.profile}" (known: ${Object.keys(this.#o.profiles).join(', ')})`);
 
     const identifiers = identifiersFor(info, opts);
+    if (this.#nameConstraints) checkNameConstraints(this.#nameConstraints, identifiers);
     for (const eku of info.requestedEku) {
       if (!profile.eku.includes(eku)) throw new CaError('badCsr', `the CSR asks for extended key usage ${eku}, which profile "${profile.name}" does not allow`);
+    }
+    const isRsa = info.keyAlg.startsWith('rsa');
+    const keyUsage: string[] = leafKeyUsage(isRsa);
+    for (const usage of info.requestedKeyUsage) {
+      // A CA's usages are never an end entity's: asking for them is refused. Other usages are narrowed
+      // to the leaf's (documented, as Boulder and step-ca do): acme.sh asks for nonRepudiation, and
+      // acme-client (pki enroll) and cert-manager for keyEncipherment with EC keys, where RFC 5480 §3
+      // does not allow it; refusing them would turn away unmodified clients.
+      if (CA_KEY_USAGES.has(usage)) throw new CaError('badCsr', `the CSR asks for key usage ${usage}, which only a CA certificate carries; a leaf with this key gets ${keyUsage.join(', ')}`);
     }
     if (sha256Hex(info.publicKeySpki) === this.#issuerKeySha256) {
       throw new CaError('badCsr', "the CSR uses the CA's own public key");
@@ -75,9 +92,10 @@ export class LeafPreparer {
           profile,
           sans: identifiers,
           subjectKeyId: info.subjectKeyId,
-          isRsa: info.keyAlg.startsWith('rsa'),
+          isRsa,
           crlShard: crlShardFor(serial, issuer.crlShards),
           subjectIsEmpty: info.commonName === null,
+          tlsFeature: info.tlsFeature,
         }),
       },
       issuerKeyId: issuer.keyId,

@@ -4,6 +4,7 @@ import { isIPv4 } from 'node:net';
 import { derOid, derTlv } from '../domain/der.ts';
 import { encodedExtension, encodedExtensions, type EncodedExtension } from '../x509/certificate.ts';
 import { x509 } from '../x509/x509.ts';
+import { OID_TLS_FEATURE } from '../x509/csr-extensions.ts';
 
 /** Leaf profiles the authority can apply. Lifetimes are defaults; each has a ceiling. */
 export interface LeafProfile {
@@ -74,8 +75,8 @@ export class LeafExtensionBuilder {
     ]);
   }
 
-  build(p: { profile: LeafProfile; sans: Identifier[]; subjectKeyId: string; isRsa: boolean; crlShard: number; subjectIsEmpty: boolean }): EncodedExtension[] {
-    return [
+  build(p: { profile: LeafProfile; sans: Identifier[]; subjectKeyId: string; isRsa: boolean; crlShard: number; subjectIsEmpty: boolean; tlsFeature?: Uint8Array | null }): EncodedExtension[] {
+    const exts = [
       ...this.#fixedFor(p.profile, p.isRsa),
       // RFC 5280 §4.2.1.6: SAN is critical when the subject is empty.
       encodedExtension(asn1X509.id_ce_subjectAltName, p.subjectIsEmpty, derTlv(0x30, ...p.sans.map(generalNameDer)), OID_SAN),
@@ -83,13 +84,16 @@ export class LeafExtensionBuilder {
       ...this.#issuerParts,
       this.#cdpFor(p.crlShard),
     ];
+    // RFC 7633 must-staple, as the CSR asked for it (csr-extensions.ts checked it): non-critical, its value unchanged.
+    if (p.tlsFeature) exts.push(encodedExtension(OID_TLS_FEATURE, false, p.tlsFeature, OID_TLS_FEATURE_DER));
+    return exts;
   }
 
   #fixedFor(profile: LeafProfile, isRsa: boolean): EncodedExtension[] {
     const key = `${profile.name}/${isRsa}`;
     let fixed = this.#fixed.get(key);
     if (!fixed) {
-      const usage = x509.KeyUsageFlags.digitalSignature | (isRsa ? x509.KeyUsageFlags.keyEncipherment : 0);
+      const usage = leafKeyUsage(isRsa).reduce((flags, name) => flags | x509.KeyUsageFlags[name], 0);
       fixed = encodedExtensions([
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(usage, true),
@@ -110,6 +114,12 @@ export class LeafExtensionBuilder {
   }
 }
 
+/** A leaf's keyUsage (RFC 5280 §4.2.1.3 names): digitalSignature, and keyEncipherment for RSA keys (TLS 1.2 RSA key exchange). */
+export function leafKeyUsage(isRsa: boolean): ('digitalSignature' | 'keyEncipherment')[] {
+  return isRsa ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'];
+}
+
+const OID_TLS_FEATURE_DER = derOid(OID_TLS_FEATURE);
 const OID_SAN = derOid(asn1X509.id_ce_subjectAltName);
 const OID_SKI = derOid(asn1X509.id_ce_subjectKeyIdentifier);
 
@@ -145,13 +155,15 @@ export function ipOctets(text: string): Uint8Array {
   return out;
 }
 
-/** Extensions of a CA certificate: root (no pathLen) or intermediate (pathLen 0). */
-export function caExtensions(p: { pathLength?: number; subjectKeyId: string; authorityKeyId?: string }): x509.Extension[] {
+/** Extensions of a CA certificate: root (no pathLen) or intermediate (pathLen 0, and its name constraints' DER if any). */
+export function caExtensions(p: { pathLength?: number; subjectKeyId: string; authorityKeyId?: string; nameConstraints?: Uint8Array }): x509.Extension[] {
   const exts: x509.Extension[] = [
     new x509.BasicConstraintsExtension(true, p.pathLength, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
     new x509.SubjectKeyIdentifierExtension(p.subjectKeyId),
   ];
   if (p.authorityKeyId) exts.push(new x509.AuthorityKeyIdentifierExtension(p.authorityKeyId));
+  // RFC 5280 §4.2.1.10: conforming CAs MUST mark nameConstraints critical.
+  if (p.nameConstraints) exts.push(new x509.Extension('2.5.29.30', true, p.nameConstraints as Uint8Array<ArrayBuffer>));
   return exts;
 }

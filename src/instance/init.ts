@@ -11,6 +11,7 @@ import { keyIdentifier } from '../x509/certificate.ts';
 import { openStore } from '../store/store.ts';
 import { configSchema, type Config } from '../config/config.ts';
 import { issueCaCertificate } from '../authority/ca-certificates.ts';
+import { parseSubtree, type NameConstraints } from '../authority/name-constraints.ts';
 import { LAYOUT } from './layout.ts';
 import { generatePassphrase } from './secrets.ts';
 
@@ -30,6 +31,8 @@ export interface InitOptions {
   rootInKeyStore?: boolean;
   /** ACME newAccount requires external account binding (default true; a quick-start may turn it off). */
   requireEab?: boolean;
+  /** Name constraints for the intermediate (`dns:…`, `ip:…/n`, `uri:…`): RFC 5280 §4.2.1.10 subtrees. */
+  nameConstraints?: { permit?: string[]; exclude?: string[] };
   clock?: Clock;
 }
 
@@ -54,6 +57,7 @@ export async function initInstance(o: InitOptions): Promise<InitResult> {
   const keyAlg = o.keyAlg ?? 'ecdsa-p256';
   const baseUrl = (o.baseUrl ?? 'http://127.0.0.1:9080').replace(/\/+$/, '');
   if (!/^http:\/\/[^/]+$/.test(baseUrl)) throw new CaError('malformed', `--url must be a plain http://HOST:PORT base URL, got "${o.baseUrl}"`);
+  const nameConstraints = nameConstraintsFrom(o.nameConstraints);
 
   const existing = await readdir(dir).catch(() => null);
   if (existing && existing.length > 0) {
@@ -64,7 +68,7 @@ export async function initInstance(o: InitOptions): Promise<InitResult> {
   // A store that is not files (an HSM) opens before anything is written: a wrong PIN or token leaves no half-made instance.
   const earlyKeyStore = keyStoreType === 'file' ? null : await openKeyStore(keyStoreType, { baseDir: dir, settings: keyStoreSettings, secret: o.keyStore?.secret ?? '' });
   try {
-    return await createInstance(o, { dir, clock, name, keyAlg, baseUrl, keyStoreType, keyStoreSettings, earlyKeyStore });
+    return await createInstance(o, { dir, clock, name, keyAlg, baseUrl, keyStoreType, keyStoreSettings, earlyKeyStore, nameConstraints });
   } finally {
     await earlyKeyStore?.close();
   }
@@ -72,7 +76,7 @@ export async function initInstance(o: InitOptions): Promise<InitResult> {
 
 async function createInstance(
   o: InitOptions,
-  c: { dir: string; clock: Clock; name: string; keyAlg: KeyAlg; baseUrl: string; keyStoreType: string; keyStoreSettings: Record<string, unknown>; earlyKeyStore: KeyStore | null },
+  c: { dir: string; clock: Clock; name: string; keyAlg: KeyAlg; baseUrl: string; keyStoreType: string; keyStoreSettings: Record<string, unknown>; earlyKeyStore: KeyStore | null; nameConstraints?: NameConstraints },
 ): Promise<InitResult> {
   const { dir, clock, name, keyAlg, baseUrl, keyStoreType, keyStoreSettings } = c;
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -115,6 +119,7 @@ async function createInstance(
       keyStore: rootStore,
       signingKey: LAYOUT.rootKeyLabel,
       pathLength: 0,
+      nameConstraints: c.nameConstraints,
       profile: 'intermediate',
     });
     const rootPem = root.toString('pem') + '\n';
@@ -139,7 +144,7 @@ async function createInstance(
     });
     const rootFingerprint = Buffer.from(await root.getThumbprint('SHA-256')).toString('hex').toUpperCase().match(/../g)!.join(':');
     store.transaction(() => {
-      store.audit.append({ at: clock.now(), action: 'ca.initialized', actor: 'cli', target: null, details: { name, keyAlg, baseUrl, keyStore: keyStoreType, rootFingerprint } });
+      store.audit.append({ at: clock.now(), action: 'ca.initialized', actor: 'cli', target: null, details: { name, keyAlg, baseUrl, keyStore: keyStoreType, rootFingerprint, ...(o.nameConstraints ? { nameConstraints: o.nameConstraints } : {}) } });
       for (const [role, k] of [['root', rootKey], ['intermediate', interKey]] as const) {
         const spkiSha256 = createHash('sha256').update(k.publicKeySpki).digest('hex');
         store.audit.append({ at: clock.now(), action: 'keystore.key.created', actor: 'cli', target: k.label, details: { role, alg: k.alg, store: k.store, spkiSha256 } });
@@ -166,6 +171,13 @@ async function createInstance(
     store.close();
     if (!c.earlyKeyStore) await keyStore.close();
   }
+}
+
+/** The --permit / --exclude subtrees, checked before anything is written; undefined when there are none. */
+function nameConstraintsFrom(o: InitOptions['nameConstraints']): NameConstraints | undefined {
+  const permitted = (o?.permit ?? []).map(parseSubtree);
+  const excluded = (o?.exclude ?? []).map(parseSubtree);
+  return permitted.length || excluded.length ? { permitted, excluded } : undefined;
 }
 
 /** Escapes characters that are special in an RFC 4514 string. */

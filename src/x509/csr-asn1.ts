@@ -75,7 +75,7 @@ function requestedExtension(ext: asn1X509.Extension): RequestedExtension {
   if (id === asn1X509.id_ce_basicConstraints) return { id, critical, kind: 'basicConstraints', ca: AsnConvert.parse(value, asn1X509.BasicConstraints).cA };
   if (id === asn1X509.id_ce_subjectAltName) return { id, critical, kind: 'san', names: AsnConvert.parse(value, asn1X509.SubjectAlternativeName).map(requestedName) };
   if (id === asn1X509.id_ce_extKeyUsage) return { id, critical, kind: 'eku', oids: AsnConvert.parse(value, asn1X509.ExtendedKeyUsage).map(String) };
-  return { id, critical, kind: 'other' };
+  return { id, critical, kind: 'other', value: new Uint8Array(value) };
 }
 
 /** GeneralName → name, typed as the generic path's x509.GeneralName types are. */

@@ -237,13 +237,13 @@ function readExtension(der: Uint8Array, ext: Tlv): RequestedExtension | null {
       return oids && { id, critical, kind: 'eku', oids };
     }
     case '2.5.29.15': // keyUsage: a BIT STRING of one or two octets
-      return isKeyUsage(body) ? { id, critical, kind: 'other' } : null;
+      return isKeyUsage(body) ? { id, critical, kind: 'other', value: body.slice() } : null;
     case '2.5.29.14': {
       const ski = element(body, 0, body.length, 0x04);
-      return ski && ski.end === body.length ? { id, critical, kind: 'other' } : null;
+      return ski && ski.end === body.length ? { id, critical, kind: 'other', value: body.slice() } : null;
     }
     default:
-      return DECODED_ELSEWHERE.has(id) ? null : { id, critical, kind: 'other' };
+      return DECODED_ELSEWHERE.has(id) ? null : { id, critical, kind: 'other', value: body.slice() };
   }
 }
 

@@ -41,5 +41,5 @@ function requestedExtension(ext: x509.Extension): RequestedExtension {
   if (ext instanceof x509.BasicConstraintsExtension) return { id, critical, kind: 'basicConstraints', ca: ext.ca };
   if (ext instanceof x509.SubjectAlternativeNameExtension) return { id, critical, kind: 'san', names: ext.names.items.map(({ type, value }) => ({ type, value })) };
   if (ext instanceof x509.ExtendedKeyUsageExtension) return { id, critical, kind: 'eku', oids: ext.usages.map(String) };
-  return { id, critical, kind: 'other' };
+  return { id, critical, kind: 'other', value: new Uint8Array(ext.value) };
 }

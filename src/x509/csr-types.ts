@@ -21,6 +21,10 @@ export interface CsrInfo {
   requestedEku: string[];
   /** RFC 5280 §4.2.1.2 method 1 key identifier of the public key, hex (the leaf's SKI). */
   subjectKeyId: string;
+  /** keyUsage bits the CSR asks for, by RFC 5280 §4.2.1.3 name (the profile decides; asking for more is refused). */
+  requestedKeyUsage: string[];
+  /** The TLS Feature extension's value (RFC 7633) when requested: copied into the leaf as it is. */
+  tlsFeature: Uint8Array | null;
 }
 
 /** A GeneralName (RFC 5280 §4.2.1.6), typed as @peculiar/x509 names them ('dns', 'ip', 'url', 'email', 'dn', …); an IP as text. */
@@ -29,11 +33,14 @@ export interface RequestedName {
   value: string;
 }
 
-/** A requested extension, decoded as far as the policy reads it; `other` is any type it only checks for criticality. */
-export type RequestedExtension = { id: string; critical: boolean } & ({ kind: 'basicConstraints'; ca: boolean } | { kind: 'san'; names: RequestedName[] } | { kind: 'eku'; oids: string[] } | { kind: 'other' });
+/**
+ * A requested extension, decoded as far as the parsers need to agree; `other` carries its extnValue
+ * (DER, the gate has checked it) for the policy's own rules (csr-extensions.ts).
+ */
+export type RequestedExtension = { id: string; critical: boolean } & ({ kind: 'basicConstraints'; ca: boolean } | { kind: 'san'; names: RequestedName[] } | { kind: 'eku'; oids: string[] } | { kind: 'other'; value: Uint8Array });
 
 /** A request as read, before the policy: what CsrInfo holds about the key and subject, and the requested content raw. */
-export interface CsrParts extends Omit<CsrInfo, 'sans' | 'requestedEku'> {
+export interface CsrParts extends Omit<CsrInfo, 'sans' | 'requestedEku' | 'requestedKeyUsage' | 'tlsFeature'> {
   /** How many extensionRequest attributes the request carries. */
   extensionRequests: number;
   /** The first extensionRequest's extensions, in order. */

@@ -276,25 +276,28 @@ describe('strict CSR reader agrees with both decoders', () => {
     );
   });
 
-  it('a non-minimal length anywhere (BER): declined by the reader; parseCsr still gives the x509 verdict', async () => {
+  it('a non-minimal length anywhere (BER): declined by the reader, refused as not DER by every path', async () => {
     await fc.assert(
       fc.asyncProperty(csrSpec, fc.nat(200), async (spec, target) => {
         const der = new Uint8Array((await buildCsr(spec)).rawData);
         const ber = withNonMinimalLength(der, target % tagPositions(der).length)!;
         expect(readCsrStrict(ber)).toBeNull();
-        expectSameVerdict(await verdict(() => parseCsrFast(ber)), await verdict(() => parseCsrGeneric(ber)));
+        for (const parse of [parseCsr, parseCsrFast, parseCsrAsn1, parseCsrGeneric]) {
+          const v = await verdict(() => parse(ber));
+          expect(v).toMatchObject({ ok: false, error: { kind: 'badCsr', message: expect.stringMatching(/not DER/) } });
+        }
       }),
       { numRuns: 200 },
     );
   });
 
-  it('a non-minimal outer length (outside the signed bytes) is declined by the reader and still accepted as today', async () => {
+  // Was "still accepted as today": a PKCS#10 request is DER (RFC 2986 §4), so the BER outer length is refused now (#16).
+  it('a non-minimal outer length (outside the signed bytes) is refused as not DER', async () => {
     const der = new Uint8Array((await buildCsr({ key: 0, cn: 'a.example', sans: [], eku: null, ca: null, criticalUnknown: false, pem: false })).rawData);
     const ber = withNonMinimalLength(der, 0)!;
     expect(readCsrStrict(ber)).toBeNull();
-    const fast = await verdict(() => parseCsrFast(ber));
-    expect(fast!.ok).toBe(true);
-    expectSameVerdict(fast, await verdict(() => parseCsrGeneric(ber)));
+    await expect(parseCsr(ber)).rejects.toMatchObject({ kind: 'badCsr', message: expect.stringMatching(/not DER.*more octets than needed/) });
+    expect(await verdict(() => parseCsrFast(ber))).toMatchObject({ ok: false, error: { kind: 'badCsr' } });
   });
 
   it('a tag changed anywhere: declined, or both decoders\' verdict', async () => {
