@@ -4,7 +4,7 @@ import type { Clock } from '../domain/clock.ts';
 import { CaError } from '../domain/errors.ts';
 import type { AcmeStore } from '../store/acme-store.ts';
 import type { EabKeyRecord } from '../store/acme-records.ts';
-import { EAB_ALGORITHMS, parseFlattenedJws, publicJwk, verifySignature } from './jws.ts';
+import { EAB_ALGORITHMS, parseFlattenedJws, publicJwk, verifyMac } from './jws.ts';
 import { malformed, unauthorized } from './problems.ts';
 import { parseScope } from './scopes.ts';
 
@@ -54,7 +54,7 @@ export async function verifyEab(store: AcmeStore, sealKey: Uint8Array, binding: 
   if (rec.expiresAt && rec.expiresAt <= o.now && rec.accountId === null) {
     throw unauthorized(`external account key "${header.kid}" expired at ${rec.expiresAt.toISOString()}: ask for a new one`);
   }
-  const payload = await verifySignature(jws, unseal(sealKey, rec), EAB_ALGORITHMS);
+  const payload = await verifyMac(jws, unseal(sealKey, rec), EAB_ALGORITHMS, `externalAccountBinding (kid "${rec.kid}")`);
   let bound: JWK;
   try {
     bound = JSON.parse(Buffer.from(payload).toString('utf8')) as JWK;

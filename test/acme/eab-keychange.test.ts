@@ -31,6 +31,18 @@ describe('EAB', () => {
     expect(await problemOf(await t.f.client.post(t.f.links.newAccount, { externalAccountBinding: other }, { key }))).toMatchObject({ status: 403, type: 'unauthorized' });
   });
 
+  it('fail/a wrong EAB MAC is named as a bad external account binding, not as a bad request signature', async () => {
+    const eab = scopedKey();
+    const key = await newAccountKey();
+    const wrong = await eabFor(key, { kid: eab.kid, hmacKey: Buffer.alloc(32, 7).toString('base64url') });
+    const p = await problemOf(await t.f.client.post(t.f.links.newAccount, { externalAccountBinding: wrong }, { key }));
+    expect(p).toMatchObject({ status: 403, type: 'unauthorized' });
+    expect(p.detail).toMatch(/externalAccountBinding/);
+    expect(p.detail).toContain(eab.kid);
+    expect(p.detail).not.toMatch(/JWS signature/);
+    expect(t.f.ctx.store.eabKeys.get(eab.kid)!.accountId).toBeNull();
+  });
+
   it('ok/an EAB key binds one account only; the HMAC key is not stored in clear', async () => {
     const eab = scopedKey();
     const a = await t.f.account({ eab: await eabFor((await newAccountKey().then((k) => (key1 = k))), eab), key: key1 });
@@ -80,7 +92,8 @@ describe('keyChange', () => {
     expect(r.status).toBe(200);
     const ok = await t.f.client.post(a.kid, '', { key: newKey, kid: a.kid });
     expect(ok.status).toBe(200);
-    expect(await problemOf(await t.f.client.post(a.kid, '', { key: oldKey, kid: a.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
+    // The old ES256 key's "alg" no longer fits the account's P-384 key (§6.2).
+    expect(await problemOf(await t.f.client.post(a.kid, '', { key: oldKey, kid: a.kid }))).toMatchObject({ status: 400, type: 'badSignatureAlgorithm' });
     // newAccount with the new key finds the same account.
     const found = await t.f.client.post(t.f.links.newAccount, { onlyReturnExisting: true }, { key: newKey });
     expect(found.headers.get('Location')).toBe(a.kid);

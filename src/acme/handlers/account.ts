@@ -4,7 +4,7 @@ import type { AcmeContext, AcmeReply } from '../context.ts';
 import { verifyEab } from '../eab.ts';
 import { newId } from '../ids.ts';
 import { publicJwk } from '../jws.ts';
-import { accountDoesNotExist, externalAccountRequired, invalidContact, malformed, unauthorized, unsupportedContact } from '../problems.ts';
+import { accountDoesNotExist, accountUnauthorized, externalAccountRequired, invalidContact, malformed, unauthorized, unsupportedContact } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';
 import { accountJson } from '../wire.ts';
 
@@ -25,7 +25,7 @@ export async function newAccount(ctx: AcmeContext, req: VerifiedRequest): Promis
   const p = req.payload ?? {};
   const existing = ctx.store.accounts.byThumbprint(req.thumbprint);
   if (existing) {
-    if (existing.status !== 'valid') throw unauthorized(`the account of this key is ${existing.status}`);
+    if (existing.status !== 'valid') throw accountUnauthorized(`the account of this key is ${existing.status}`);
     return { status: 200, json: accountJson(existing, ctx.links), location: ctx.links.account(existing.id) };
   }
   if (p.onlyReturnExisting === true) throw accountDoesNotExist('no account exists for this key');
