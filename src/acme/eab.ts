@@ -41,9 +41,10 @@ function unseal(sealKey: Uint8Array, rec: EabKeyRecord): Uint8Array {
 /**
  * Checks the `externalAccountBinding` of a newAccount payload (§7.3.4): a JWS by
  * the EAB key (HMAC), kid = the EAB key id, url = newAccount URL, payload = the
- * account's own JWK. Returns the key record; binding happens with the account insert.
+ * account's own JWK. Returns the key record and the binding as stored on the account (its
+ * three members only); binding happens with the account insert.
  */
-export async function verifyEab(store: AcmeStore, sealKey: Uint8Array, binding: unknown, o: { url: string; accountJwk: JWK; now: Date }): Promise<EabKeyRecord> {
+export async function verifyEab(store: AcmeStore, sealKey: Uint8Array, binding: unknown, o: { url: string; accountJwk: JWK; now: Date }): Promise<{ key: EabKeyRecord; binding: Record<string, unknown> }> {
   const { jws, header } = parseFlattenedJws(binding, 'externalAccountBinding');
   if (!(EAB_ALGORITHMS as readonly string[]).includes(header.alg)) throw malformed(`externalAccountBinding must use a MAC algorithm (${EAB_ALGORITHMS.join(', ')})`);
   if (header.nonce !== undefined) throw malformed('externalAccountBinding must not carry a nonce');
@@ -63,5 +64,5 @@ export async function verifyEab(store: AcmeStore, sealKey: Uint8Array, binding: 
   }
   if (JSON.stringify(publicJwk(bound)) !== JSON.stringify(publicJwk(o.accountJwk))) throw unauthorized('externalAccountBinding is for a different account key');
   if (rec.accountId !== null) throw unauthorized(`external account key "${rec.kid}" is already bound to an account`);
-  return rec;
+  return { key: rec, binding: { protected: jws.protected, payload: jws.payload, signature: jws.signature } };
 }

@@ -43,6 +43,19 @@ describe('EAB', () => {
     expect(t.f.ctx.store.eabKeys.get(eab.kid)!.accountId).toBeNull();
   });
 
+  it('ok/the account object carries the externalAccountBinding it was created with (§7.1.2), on creation and on every read', async () => {
+    const key = await newAccountKey();
+    const binding = await eabFor(key, scopedKey());
+    const created = await t.f.client.post(t.f.links.newAccount, { termsOfServiceAgreed: true, externalAccountBinding: binding }, { key });
+    expect(created.status).toBe(201);
+    expect(((await created.json()) as { externalAccountBinding?: unknown }).externalAccountBinding).toEqual(binding);
+    const kid = created.headers.get('Location')!;
+    const read = (await (await t.f.client.post(kid, '', { key, kid })).json()) as { externalAccountBinding?: unknown };
+    expect(read.externalAccountBinding).toEqual(binding);
+    const found = (await (await t.f.client.post(t.f.links.newAccount, { onlyReturnExisting: true }, { key })).json()) as { externalAccountBinding?: unknown };
+    expect(found.externalAccountBinding).toEqual(binding);
+  });
+
   it('ok/an EAB key binds one account only; the HMAC key is not stored in clear', async () => {
     const eab = scopedKey();
     const a = await t.f.account({ eab: await eabFor((await newAccountKey().then((k) => (key1 = k))), eab), key: key1 });
