@@ -98,6 +98,14 @@ export class AcmeOrderRepository {
     return r ? toOrder(r) : null;
   }
 
+  /** An order that replaces this certificate id (RFC 9773 §5) and still counts: not invalid, and not expired unfinalized. */
+  replacing(certId: string, now: Date): OrderRecord | null {
+    const r = this.#sql
+      .get(`SELECT * FROM acme_orders WHERE replaces = ? AND (status IN ('processing', 'valid') OR (status IN ('pending', 'ready') AND expires_at > ?)) LIMIT 1`)
+      .get(certId, now.getTime()) as OrderRow | undefined;
+    return r ? toOrder(r) : null;
+  }
+
   /** Compare-and-set on the order status: the guard that makes finalize issue at most once. */
   transitionOrder(id: string, from: OrderStatus[], to: OrderStatus, fields: { error?: StoredProblem | null; certSerial?: string } = {}): boolean {
     const marks = from.map(() => '?').join(', ');

@@ -5,7 +5,7 @@ import { normalizeSerial } from '../../x509/serial.ts';
 import type { AuthzRecord, ChallengeRecord, OrderRecord } from '../../store/acme-records.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
 import { newId, newToken } from '../ids.ts';
-import { invalidProfile, malformed, rejectedIdentifier, unauthorized, unsupportedIdentifier } from '../problems.ts';
+import { alreadyReplaced, invalidProfile, malformed, rejectedIdentifier, unauthorized, unsupportedIdentifier } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';
 import { outsideScopes } from '../scopes.ts';
 import { orderReply, ownedOrder } from './common.ts';
@@ -98,7 +98,10 @@ export function newOrder(ctx: AcmeContext, req: VerifiedRequest): AcmeReply {
     }
   }
   if (authzs.every((a) => a.status === 'valid')) order.status = 'ready';
-  ctx.store.transaction(() => ctx.store.orders.insert(order, authzs, challenges));
+  ctx.store.transaction(() => {
+    refuseIfReplaced(ctx, replaces);
+    ctx.store.orders.insert(order, authzs, challenges);
+  });
   return orderReply(ctx, order, 201);
 }
 
@@ -114,7 +117,21 @@ function checkReplaces(ctx: AcmeContext, accountId: string, v: unknown): string 
     throw e;
   }
   if (ctx.store.orders.orderByCertificate(serial)?.accountId !== accountId) throw malformed('"replaces" does not name a certificate of this account');
+  // One spelling per certificate, so the alreadyReplaced lookup below cannot be dodged by another encoding.
+  const canonical = `${Buffer.from(ctx.authority.issuer.keyId, 'hex').toString('base64url')}.${Buffer.from(serial, 'hex').toString('base64url')}`;
+  if (v !== canonical) throw malformed(`"replaces" is not in canonical form (expected ${canonical})`);
   return v;
+}
+
+/**
+ * RFC 9773 §5: a certificate is replaced once. Another order that replaces it and is not
+ * invalid (finalized, being finalized, or still live) makes this one alreadyReplaced (409);
+ * run inside the transaction that inserts the new order, so two at once cannot both pass.
+ */
+function refuseIfReplaced(ctx: AcmeContext, replaces: string | null): void {
+  if (replaces === null) return;
+  const other = ctx.store.orders.replacing(replaces, ctx.clock.now());
+  if (other) throw alreadyReplaced(`the certificate ${replaces} is already replaced by order ${ctx.links.order(other.id)}`);
 }
 
 /** ARI certificate id (RFC 9773 §4.1): base64url(AKI keyIdentifier) "." base64url(serial DER content). */
