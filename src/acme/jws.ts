@@ -99,6 +99,12 @@ export function importAccountKey(jwk: JWK, alg: string): KeyObject {
   } catch (e) {
     throw badPublicKey(`the JWK is not a valid public key: ${(e as Error).message}`);
   }
+  // One JWK per key (RFC 7518 §6: minimal RSA integers, full-length EC coordinates), so the
+  // RFC 7638 thumbprint identifies the key (csr-account-key.ts looks CSR keys up by it).
+  const canonical = key.export({ format: 'jwk' }) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(publicJwk(jwk))) {
+    if (k !== 'kty' && canonical[k] !== undefined && canonical[k] !== v) throw badPublicKey(`the JWK member "${k}" is not in canonical form (RFC 7518 §6)`);
+  }
   const details = key.asymmetricKeyDetails;
   const fits = { ES256: details?.namedCurve === 'prime256v1', ES384: details?.namedCurve === 'secp384r1', RS256: key.asymmetricKeyType === 'rsa', EdDSA: key.asymmetricKeyType === 'ed25519' }[alg];
   // §6.2: the key is fine, the algorithm is not one it can sign with.

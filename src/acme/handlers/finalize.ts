@@ -1,5 +1,6 @@
 import { isCaError } from '../../domain/errors.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
+import { refuseAccountKeyCsr } from '../csr-account-key.ts';
 import { badCsr, malformed, orderNotReady, serverInternal } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';
 import { orderReply, ownedOrder } from './common.ts';
@@ -16,11 +17,14 @@ export async function finalizeOrder(ctx: AcmeContext, req: VerifiedRequest, id: 
   const order = ownedOrder(ctx, account, id);
   const csrText = req.payload?.csr;
   if (typeof csrText !== 'string' || !/^[A-Za-z0-9_-]+$/.test(csrText)) throw malformed('"csr" must be the base64url DER of a PKCS#10 request');
-  if (order.status !== 'ready' || !ctx.store.orders.transitionOrder(id, ['ready'], 'processing')) {
+  const csr = new Uint8Array(Buffer.from(csrText, 'base64url'));
+  if (order.status !== 'ready') throw orderNotReady(`the order is ${order.status}, not ready`);
+  await refuseAccountKeyCsr(ctx.store, csr);
+  if (!ctx.store.orders.transitionOrder(id, ['ready'], 'processing')) {
     throw orderNotReady(`the order is ${ctx.store.orders.order(id)?.status ?? order.status}, not ready`);
   }
   try {
-    const issued = await ctx.authority.issue(new Uint8Array(Buffer.from(csrText, 'base64url')), {
+    const issued = await ctx.authority.issue(csr, {
       profile: order.profile,
       identifiers: order.identifiers,
       actor: `acme:${account.id}`,
