@@ -2,6 +2,7 @@ import { FlattenedSign } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createEabKey } from '../../src/acme/eab.ts';
 import { newAccountKey, problemOf, signJws, type AccountKey } from './support/client.ts';
+import { csrFor } from './support/csr.ts';
 import { useAcmeFixture } from './support/fixture.ts';
 
 /** External account binding with issuance scopes (RFC 8555 §7.3.4) and keyChange (§7.3.5). */
@@ -86,6 +87,35 @@ describe('EAB', () => {
     const a = await t.f.account({ eab: await eabFor(key, eab), key });
     t.f.ctx.store.eabKeys.revoke(eab.kid);
     expect(await problemOf(await t.f.client.post(t.f.links.newOrder, { identifiers: [{ type: 'dns', value: 'x.payments.internal' }] }, { key: a.key, kid: a.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
+  });
+});
+
+describe('a revoked EAB key stops everything it bound', () => {
+  it('fail/after `eab revoke`: finalize of a ready order, a challenge response, newOrder and download → unauthorized; nothing is issued or moved', async () => {
+    const eab = scopedKey();
+    const key = await newAccountKey();
+    const a = await t.f.account({ eab: await eabFor(key, eab), key });
+    const done = await t.f.readyOrder(a, ['done.payments.internal']);
+    const issued = (await (await t.f.client.post(done.finalize, { csr: await csrFor(['done.payments.internal']) }, { key: a.key, kid: a.kid })).json()) as { certificate: string };
+    const ready = await t.f.readyOrder(a, ['ready.payments.internal']);
+    const pending = (await (await t.f.client.post(t.f.links.newOrder, { identifiers: [{ type: 'dns', value: 'pending.payments.internal' }] }, { key: a.key, kid: a.kid })).json()) as { authorizations: string[] };
+    const authz = (await (await t.f.client.post(pending.authorizations[0]!, '', { key: a.key, kid: a.kid })).json()) as { challenges: { url: string; status: string }[] };
+
+    t.f.ctx.store.eabKeys.revoke(eab.kid);
+    const before = t.ca.store.certificates.countByStatus().valid ?? 0;
+    const refused = async (r: Response) => {
+      const p = await problemOf(r);
+      expect(p).toMatchObject({ status: 403, type: 'unauthorized' });
+      expect(p.detail).toContain(eab.kid);
+      expect(p.detail).toMatch(/revoked/);
+    };
+    await refused(await t.f.client.post(ready.finalize, { csr: await csrFor(['ready.payments.internal']) }, { key: a.key, kid: a.kid }));
+    expect(((await (await t.f.client.post(ready.url, '', { key: a.key, kid: a.kid })).json()) as { status: string }).status).toBe('ready');
+    await refused(await t.f.client.post(authz.challenges[0]!.url, {}, { key: a.key, kid: a.kid }));
+    expect(t.f.ctx.store.orders.challengesOf(pending.authorizations[0]!.split('/').at(-1)!).every((c) => c.status === 'pending')).toBe(true);
+    await refused(await t.f.client.post(t.f.links.newOrder, { identifiers: [{ type: 'dns', value: 'new.payments.internal' }] }, { key: a.key, kid: a.kid }));
+    await refused(await t.f.client.post(issued.certificate, '', { key: a.key, kid: a.kid }));
+    expect(t.ca.store.certificates.countByStatus().valid ?? 0).toBe(before);
   });
 });
 

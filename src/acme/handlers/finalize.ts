@@ -3,7 +3,7 @@ import type { AcmeContext, AcmeReply } from '../context.ts';
 import { refuseAccountKeyCsr } from '../csr-account-key.ts';
 import { badCsr, malformed, orderNotReady, serverInternal } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';
-import { orderReply, ownedOrder } from './common.ts';
+import { orderReply, ownedOrder, requireLiveBinding } from './common.ts';
 
 /** Refusals of the CSR itself: the order goes back to `ready` so the client may send a better one. */
 const CSR_REFUSALS = new Set(['badCsr', 'badKey', 'rejectedIdentifier']);
@@ -15,6 +15,7 @@ const CSR_REFUSALS = new Set(['badCsr', 'badKey', 'rejectedIdentifier']);
 export async function finalizeOrder(ctx: AcmeContext, req: VerifiedRequest, id: string): Promise<AcmeReply> {
   const account = requireAccount(req);
   const order = ownedOrder(ctx, account, id);
+  requireLiveBinding(ctx, account);
   const csrText = req.payload?.csr;
   if (typeof csrText !== 'string' || !/^[A-Za-z0-9_-]+$/.test(csrText)) throw malformed('"csr" must be the base64url DER of a PKCS#10 request');
   const csr = new Uint8Array(Buffer.from(csrText, 'base64url'));

@@ -5,10 +5,10 @@ import { normalizeSerial } from '../../x509/serial.ts';
 import type { AuthzRecord, ChallengeRecord, OrderRecord } from '../../store/acme-records.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
 import { newId, newToken } from '../ids.ts';
-import { alreadyReplaced, invalidProfile, malformed, rejectedIdentifier, unauthorized, unsupportedIdentifier } from '../problems.ts';
+import { alreadyReplaced, invalidProfile, malformed, rejectedIdentifier, unsupportedIdentifier } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';
 import { outsideScopes } from '../scopes.ts';
-import { orderReply, ownedOrder } from './common.ts';
+import { orderReply, ownedOrder, requireLiveBinding } from './common.ts';
 
 const MAX_IDENTIFIERS = 100;
 
@@ -47,8 +47,7 @@ export function newOrder(ctx: AcmeContext, req: VerifiedRequest): AcmeReply {
   const account = requireAccount(req);
   const p = req.payload ?? {};
   if (p.notBefore !== undefined || p.notAfter !== undefined) throw malformed('notBefore/notAfter are not supported: lifetimes come from the profile');
-  const eab = account.eabKid ? ctx.store.eabKeys.get(account.eabKid) : null;
-  if (eab && eab.status !== 'active') throw unauthorized('the external account key of this account was revoked');
+  const eab = requireLiveBinding(ctx, account);
   const identifiers = parseIdentifiers(p.identifiers, eab?.scopes ?? null);
   if (eab) {
     const outside = outsideScopes(eab.scopes, identifiers);
