@@ -1,4 +1,5 @@
 import { isCaError } from '../../domain/errors.ts';
+import { generateSerial } from '../../x509/serial.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
 import { refuseAccountKeyCsr } from '../csr-account-key.ts';
 import { badCsr, malformed, orderNotReady, serverInternal } from '../problems.ts';
@@ -21,14 +22,18 @@ export async function finalizeOrder(ctx: AcmeContext, req: VerifiedRequest, id: 
   const csr = new Uint8Array(Buffer.from(csrText, 'base64url'));
   if (order.status !== 'ready') throw orderNotReady(`the order is ${order.status}, not ready`);
   await refuseAccountKeyCsr(ctx.store, csr);
-  if (!ctx.store.orders.transitionOrder(id, ['ready'], 'processing')) {
+  // The serial is on the order before the key signs: after a crash reconcile.ts links or fails it.
+  const serial = generateSerial();
+  if (!ctx.store.orders.startIssuing(id, serial)) {
     throw orderNotReady(`the order is ${ctx.store.orders.order(id)?.status ?? order.status}, not ready`);
   }
+  ctx.finalizing.add(id);
   try {
     const issued = await ctx.authority.issue(csr, {
       profile: order.profile,
       identifiers: order.identifiers,
       actor: `acme:${account.id}`,
+      serial,
     });
     ctx.store.orders.transitionOrder(id, ['processing'], 'valid', { certSerial: issued.serial });
   } catch (e) {
@@ -36,8 +41,16 @@ export async function finalizeOrder(ctx: AcmeContext, req: VerifiedRequest, id: 
       ctx.store.orders.transitionOrder(id, ['processing'], 'ready');
       throw badCsr(e.detail);
     }
+    // Signed and recorded, then failed (e.g. after the commit): the certificate is the order's.
+    const cert = ctx.certificates.get(serial);
+    if (cert?.der && cert.status === 'valid' && ctx.store.orders.transitionOrder(id, ['processing'], 'valid', { certSerial: serial })) {
+      ctx.logger.error('acme.finalize.after-issue', { order: id, serial, error: (e as Error).message });
+      return orderReply(ctx, ctx.store.orders.order(id)!);
+    }
     ctx.store.orders.transitionOrder(id, ['processing'], 'invalid', { error: serverInternal('issuance failed').embedded() });
     throw e;
+  } finally {
+    ctx.finalizing.delete(id);
   }
   return orderReply(ctx, ctx.store.orders.order(id)!);
 }

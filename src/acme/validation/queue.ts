@@ -16,6 +16,8 @@ export class ValidationQueue implements ValidationStarter {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Challenges being validated now (the reconciler retries only those that are not). */
+  readonly #running = new Set<string>();
   readonly #listeners: ((r: { type: string; outcome: string; seconds: number }) => void)[] = [];
 
   constructor(o: { validators: Validator[]; store: AcmeStore; clock: Clock; logger: Logger }) {
@@ -26,10 +28,19 @@ export class ValidationQueue implements ValidationStarter {
   }
 
   start(challengeId: string): Promise<void> {
+    this.#running.add(challengeId);
     const p = this.#run(challengeId).catch((e) => this.#logger.error('acme.validation.crashed', { challenge: challengeId, error: (e as Error).message }));
     this.#inFlight.add(p);
-    void p.finally(() => this.#inFlight.delete(p));
+    void p.finally(() => {
+      this.#inFlight.delete(p);
+      this.#running.delete(challengeId);
+    });
     return p;
+  }
+
+  /** True while a validation of this challenge runs in this process. */
+  running(challengeId: string): boolean {
+    return this.#running.has(challengeId);
   }
 
   /** Called after each validation with its challenge type, outcome ("valid" or the problem type) and duration (metrics). */
