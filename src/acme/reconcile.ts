@@ -47,9 +47,9 @@ export class AcmeReconciler {
     this.#o = o;
   }
 
-  /** Runs once now, then every `intervalMs` (the timer does not keep the process alive). */
+  /** Runs once now (with the start-only pass), then every `intervalMs` (the timer does not keep the process alive). */
   start(intervalMs: number): void {
-    this.#safeRun();
+    this.#safeRun(true);
     if (intervalMs > 0) {
       this.#timer = setInterval(() => this.#safeRun(), intervalMs);
       this.#timer.unref();
@@ -61,16 +61,24 @@ export class AcmeReconciler {
     this.#timer = undefined;
   }
 
-  #safeRun(): void {
+  #safeRun(atStart = false): void {
     try {
-      this.run();
+      this.run({ atStart });
     } catch (e) {
       this.#o.logger.error('acme.reconcile.failed', { error: (e as Error).message });
     }
   }
 
-  run(): ReconcileReport {
+  /**
+   * One pass. `atStart` also looks at orders an earlier failure made invalid although their
+   * certificate was signed (a failure after the commit, before finalize linked it): that
+   * certificate was never delivered nor revocable by its account, so the order gets it.
+   */
+  run(o: { atStart?: boolean } = {}): ReconcileReport {
     const report: ReconcileReport = { challengesRetried: 0, challengesFailed: 0, ordersLinked: 0, ordersFailed: 0 };
+    if (o.atStart) {
+      for (const order of this.#o.store.orders.failedIssuances()) if (this.#link(order, 'invalid')) report.ordersLinked++;
+    }
     for (const ch of this.#o.store.orders.processingChallenges()) {
       if (this.#o.validations.running(ch.id)) continue;
       if (this.#challenge(ch)) report.challengesRetried++;
@@ -105,17 +113,24 @@ export class AcmeReconciler {
     return false;
   }
 
+  /** Links the certificate signed for `order` (in status `from`) to it, audited; false if there is none. */
+  #link(order: OrderRecord, from: 'processing' | 'invalid'): boolean {
+    const { store, clock } = this.#o;
+    const serial = this.#signedSerial(order);
+    if (!serial) return false;
+    return store.transaction(() => {
+      // A certificate another order already holds is not this one's (unique cert_serial).
+      if (store.orders.orderByCertificate(serial) || !store.orders.linkCertificate(order.id, [from], serial)) return false;
+      store.audit.append({ at: clock.now(), action: 'acme.order.recovered', actor: ACTOR, target: order.id, details: { serial, was: from } });
+      return true;
+    });
+  }
+
   #order(order: OrderRecord): 'linked' | 'failed' | 'skipped' {
     const { store, clock } = this.#o;
     const now = clock.now();
-    const serial = this.#signedSerial(order);
+    if (this.#link(order, 'processing')) return 'linked';
     return store.transaction(() => {
-      if (serial) {
-        // A certificate another order already holds is not this one's (unique cert_serial).
-        if (store.orders.orderByCertificate(serial) || !store.orders.transitionOrder(order.id, ['processing'], 'valid', { certSerial: serial })) return 'skipped';
-        store.audit.append({ at: now, action: 'acme.order.recovered', actor: ACTOR, target: order.id, details: { serial } });
-        return 'linked';
-      }
       const error = serverInternal('issuance was interrupted before a certificate was signed: place a new order').embedded();
       if (!store.orders.transitionOrder(order.id, ['processing'], 'invalid', { error })) return 'skipped';
       store.audit.append({ at: now, action: 'acme.order.failed', actor: ACTOR, target: order.id, details: { issuingSerial: order.issuingSerial ?? null, problem: error.type } });

@@ -108,6 +108,21 @@ export class AcmeOrderRepository {
     return this.#sql.get(`UPDATE acme_orders SET status = 'processing', issuing_serial = ? WHERE id = ? AND status = 'ready'`).run(serial, id).changes === 1;
   }
 
+  /** Makes an order `valid` with its certificate (and no error); false if it was not in one of `from`. */
+  linkCertificate(id: string, from: OrderStatus[], serial: string): boolean {
+    const marks = from.map(() => '?').join(', ');
+    return this.#sql.get(`UPDATE acme_orders SET status = 'valid', cert_serial = ?, error = NULL WHERE id = ? AND status IN (${marks})`).run(serial, id, ...from).changes === 1;
+  }
+
+  /** Orders made invalid by a failed issuance (serverInternal) with no certificate: one may yet have been signed (reconcile.ts, at start). */
+  failedIssuances(limit = 10_000): OrderRecord[] {
+    return (
+      this.#sql
+        .get(`SELECT * FROM acme_orders WHERE status = 'invalid' AND cert_serial IS NULL AND json_extract(error, '$.type') = 'urn:ietf:params:acme:error:serverInternal' ORDER BY created_at LIMIT ?`)
+        .all(limit) as OrderRow[]
+    ).map(toOrder);
+  }
+
   /** Orders left `processing` (reconcile.ts). */
   processingOrders(limit = 1000): OrderRecord[] {
     return (this.#sql.get(`SELECT * FROM acme_orders WHERE status = 'processing' ORDER BY created_at LIMIT ?`).all(limit) as OrderRow[]).map(toOrder);

@@ -156,10 +156,18 @@ describe('at start', () => {
     const a = await t.f.account();
     const signed = await strandedOrder(a, 'restart-signed.example.test', { sign: true });
     const unsigned = await strandedOrder(a, 'restart-unsigned.example.test', { sign: false });
+    // The old finalize made an order invalid when issue() failed after the certificate was recorded.
+    const failedAfter = await strandedOrder(a, 'restart-failed-after.example.test', { sign: true });
+    t.f.ctx.store.orders.transitionOrder(failedAfter.id, ['processing'], 'invalid', { error: { type: 'urn:ietf:params:acme:error:serverInternal', detail: 'issuance failed', status: 500 } });
+    t.f.service.reconciler.run();
+    expect(t.f.ctx.store.orders.order(failedAfter.id)!.status).toBe('invalid');
     const restarted = await acmeFixture(t.ca, { requireEab: false });
     try {
       expect(restarted.ctx.store.orders.order(signed.id)).toMatchObject({ status: 'valid', certSerial: signed.serial });
       expect(restarted.ctx.store.orders.order(unsigned.id)!.status).toBe('invalid');
+      // Its certificate, never delivered nor revocable by its account, is the order's again.
+      expect(restarted.ctx.store.orders.order(failedAfter.id)).toMatchObject({ status: 'valid', certSerial: failedAfter.serial, error: null });
+      expect(restarted.ctx.store.orders.orderByCertificate(failedAfter.serial)?.accountId).toBe(idOf(a.kid));
     } finally {
       await restarted.close();
     }
