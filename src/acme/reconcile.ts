@@ -77,7 +77,7 @@ export class AcmeReconciler {
   run(o: { atStart?: boolean } = {}): ReconcileReport {
     const report: ReconcileReport = { challengesRetried: 0, challengesFailed: 0, ordersLinked: 0, ordersFailed: 0 };
     if (o.atStart) {
-      for (const order of this.#o.store.orders.failedIssuances()) if (this.#link(order, 'invalid')) report.ordersLinked++;
+      for (const order of this.#o.store.orders.invalidWith(serverInternal().type)) if (this.#link(order, 'invalid')) report.ordersLinked++;
     }
     for (const ch of this.#o.store.orders.processingChallenges()) {
       if (this.#o.validations.running(ch.id)) continue;

@@ -114,12 +114,12 @@ export class AcmeOrderRepository {
     return this.#sql.get(`UPDATE acme_orders SET status = 'valid', cert_serial = ?, error = NULL WHERE id = ? AND status IN (${marks})`).run(serial, id, ...from).changes === 1;
   }
 
-  /** Orders made invalid by a failed issuance (serverInternal) with no certificate: one may yet have been signed (reconcile.ts, at start). */
-  failedIssuances(limit = 10_000): OrderRecord[] {
+  /** Orders made invalid with this problem type and no certificate: one may yet have been signed (reconcile.ts, at start). */
+  invalidWith(problemType: string, limit = 10_000): OrderRecord[] {
     return (
       this.#sql
-        .get(`SELECT * FROM acme_orders WHERE status = 'invalid' AND cert_serial IS NULL AND json_extract(error, '$.type') = 'urn:ietf:params:acme:error:serverInternal' ORDER BY created_at LIMIT ?`)
-        .all(limit) as OrderRow[]
+        .get(`SELECT * FROM acme_orders WHERE status = 'invalid' AND cert_serial IS NULL AND json_extract(error, '$.type') = ? ORDER BY created_at LIMIT ?`)
+        .all(problemType, limit) as OrderRow[]
     ).map(toOrder);
   }
 
