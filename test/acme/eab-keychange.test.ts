@@ -119,6 +119,24 @@ describe('a revoked EAB key stops everything it bound', () => {
   });
 });
 
+describe('a revoked EAB key stops validations under way', () => {
+  it('fail/a challenge already processing when the key is revoked is validated no further: invalid with unauthorized', async () => {
+    const eab = scopedKey();
+    const key = await newAccountKey();
+    const a = await t.f.account({ eab: await eabFor(key, eab), key });
+    const r = (await (await t.f.client.post(t.f.links.newOrder, { identifiers: [{ type: 'dns', value: 'mid.payments.internal' }] }, { key: a.key, kid: a.kid })).json()) as { authorizations: string[] };
+    const authzId = r.authorizations[0]!.split('/').at(-1)!;
+    const ch = t.f.ctx.store.orders.challengesOf(authzId).find((c) => c.type === 'http-01')!;
+    const { calculateJwkThumbprint } = await import('jose');
+    t.f.web.set(ch.token, `${ch.token}.${await calculateJwkThumbprint(key.jwk, 'sha256')}`);
+    expect(t.f.ctx.store.orders.transitionChallenge(ch.id, ['pending'], 'processing')).toBe(true);
+    t.f.ctx.store.eabKeys.revoke(eab.kid);
+    await t.f.service.validations.start(ch.id);
+    expect(t.f.ctx.store.orders.challenge(ch.id)).toMatchObject({ status: 'invalid', error: { type: 'urn:ietf:params:acme:error:unauthorized' } });
+    expect(t.f.ctx.store.orders.authz(authzId)!.status).toBe('invalid');
+  });
+});
+
 let key1: AccountKey;
 
 describe('keyChange', () => {

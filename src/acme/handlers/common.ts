@@ -1,6 +1,7 @@
 import type { AccountRecord, AuthzRecord, EabKeyRecord, OrderRecord } from '../../store/acme-records.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
 import { malformed, notFound, unauthorized } from '../problems.ts';
+import { checkBinding } from '../binding.ts';
 import { orderJson } from '../wire.ts';
 
 /**
@@ -44,19 +45,9 @@ export function orderReply(ctx: AcmeContext, order: OrderRecord, status = 200): 
   };
 }
 
-/**
- * The external account key an account was bound with must still stand behind every step that
- * can lead to a certificate (newOrder, a challenge response, finalize, download): revoking it
- * (`pki eab revoke`) stops the account at once, whatever its orders' state. A key's expiry
- * bounds when it may bind (eab.ts); an account bound after it, or a key gone or bound to another
- * account, is refused too. Returns the key (its scopes), or null for an account without one.
- */
+/** The account's EAB binding must still stand (binding.ts); returns the key (its scopes), or null for an account without one. */
 export function requireLiveBinding(ctx: AcmeContext, account: AccountRecord): EabKeyRecord | null {
-  if (account.eabKid === null) return null;
-  const key = ctx.store.eabKeys.get(account.eabKid);
-  const what = `the external account key "${account.eabKid}" of this account`;
-  if (!key || key.accountId !== account.id) throw unauthorized(`${what} no longer binds it`);
-  if (key.status !== 'active') throw unauthorized(`${what} was revoked: it can no longer order, validate, finalize or download`);
-  if (key.expiresAt && account.createdAt.getTime() > key.expiresAt.getTime()) throw unauthorized(`${what} expired at ${key.expiresAt.toISOString()}, before the account was bound`);
-  return key;
+  const r = checkBinding(ctx.store, account);
+  if (r.refusal) throw r.refusal;
+  return r.key;
 }

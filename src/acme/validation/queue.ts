@@ -3,6 +3,7 @@ import type { Logger } from '../../domain/log.ts';
 import type { AcmeStore } from '../../store/acme-store.ts';
 import type { StoredProblem } from '../../store/acme-records.ts';
 import type { ValidationStarter } from '../context.ts';
+import { checkBinding } from '../binding.ts';
 import { isAcmeProblem, problemName, serverInternal } from '../problems.ts';
 import { keyAuthorization, type Validator } from './validator.ts';
 
@@ -63,6 +64,9 @@ export class ValidationQueue implements ValidationStarter {
     let error: StoredProblem | null = null;
     const started = performance.now();
     try {
+      // A validation started before the account's EAB key was revoked (or retried after a restart) stops here.
+      const refusal = checkBinding(this.#store, account).refusal;
+      if (refusal) throw refusal;
       if (!validator) throw serverInternal();
       await validator.validate({ identifier: { ...authz.identifier, value: authz.identifier.value.replace(/^\*\./, '') }, token: ch.token, keyAuthorization: keyAuthorization(ch.token, account.thumbprint) });
     } catch (e) {
