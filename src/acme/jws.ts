@@ -1,5 +1,5 @@
 import { calculateJwkThumbprint, flattenedVerify, type JWK } from 'jose';
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { badPublicKey, badSignatureAlgorithm, malformed, unauthorized } from './problems.ts';
 
 /** RFC 8555 §6.2: asymmetric algorithms only; never `none`, never MAC (except inside EAB, §7.3.4). */
@@ -154,9 +154,16 @@ export async function verifyMac(jws: FlattenedJws, key: Uint8Array, algorithms: 
   }
 }
 
-/** RFC 7638 thumbprint (SHA-256, base64url) of a public JWK: identifies an account key. */
+/**
+ * RFC 7638 thumbprint (SHA-256, base64url) of a public JWK: identifies an account key. The
+ * required members in lexicographic order, no whitespace (§3.2), hashed directly: jose's
+ * generic version costs ten times more, and finalize computes one per CSR.
+ */
 export async function thumbprint(jwk: JWK): Promise<string> {
-  return calculateJwkThumbprint(publicJwk(jwk), 'sha256');
+  const k = publicJwk(jwk);
+  const members = k.kty === 'RSA' ? { e: k.e, kty: k.kty, n: k.n } : k.kty === 'EC' ? { crv: k.crv, kty: k.kty, x: k.x, y: k.y } : { crv: k.crv, kty: k.kty, x: k.x };
+  if (Object.values(members).some((v) => typeof v !== 'string')) return calculateJwkThumbprint(k, 'sha256'); // jose says what is missing
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 
 /** The public members of a JWK, in a stable form for storage and comparison. */

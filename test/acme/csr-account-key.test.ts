@@ -1,4 +1,5 @@
-import { importJWK } from 'jose';
+import { calculateJwkThumbprint, importJWK } from 'jose';
+import { thumbprint } from '../../src/acme/jws.ts';
 import { describe, expect, it } from 'vitest';
 import { x509 } from '../../src/x509/x509.ts';
 import { newAccountKey, problemOf, type AccountKey } from './support/client.ts';
@@ -8,10 +9,10 @@ import { useAcmeFixture } from './support/fixture.ts';
 /** RFC 8555 §11.1: a CSR whose key is an ACME account key is badCSR, whichever account holds it. */
 const t = useAcmeFixture({ requireEab: false });
 
-const SIGNING = { ES256: { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }, RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } } as const;
+const SIGNING = { ES256: { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }, ES384: { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384' }, RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } } as const;
 
 /** A CSR for `names` signed with (and carrying) an account's key pair. */
-async function csrWithKey(key: AccountKey & { alg: 'ES256' | 'RS256' }, names: string[]): Promise<string> {
+async function csrWithKey(key: AccountKey & { alg: 'ES256' | 'ES384' | 'RS256' }, names: string[]): Promise<string> {
   const publicKey = (await importJWK({ ...key.jwk, alg: key.alg }, key.alg, { extractable: true })) as CryptoKey;
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: '',
@@ -26,6 +27,15 @@ type Acct = Awaited<ReturnType<typeof t.f.account>>;
 const finalize = (a: Acct, url: string, csr: string) => t.f.client.post(url, { csr }, { key: a.key, kid: a.kid });
 const orderStatus = async (a: Acct, url: string) => ((await (await t.f.client.post(url, '', { key: a.key, kid: a.kid })).json()) as { status: string }).status;
 
+describe('thumbprint (RFC 7638)', () => {
+  it.each(['ES256', 'ES384', 'RS256', 'EdDSA'] as const)('ok/the direct %s thumbprint equals jose calculateJwkThumbprint', async (alg) => {
+    for (let i = 0; i < 5; i++) {
+      const { jwk } = await newAccountKey(alg);
+      expect(await thumbprint({ ...jwk, alg, use: 'sig' })).toBe(await calculateJwkThumbprint(jwk, 'sha256'));
+    }
+  });
+});
+
 describe('CSR key = account key (RFC 8555 §11.1)', () => {
   it("fail/the requester's own account key → badCSR; the order stays ready and a proper CSR then succeeds", async () => {
     const a = await t.f.account();
@@ -39,7 +49,7 @@ describe('CSR key = account key (RFC 8555 §11.1)', () => {
     expect((await finalize(a, o.finalize, await csrFor(['own-key.example.test']))).status).toBe(200);
   });
 
-  it.each(['ES256', 'RS256'] as const)("fail/another account's %s key (valid or deactivated) → badCSR", async (alg) => {
+  it.each(['ES256', 'ES384', 'RS256'] as const)("fail/another account's %s key (valid or deactivated) → badCSR", async (alg) => {
     const a = await t.f.account();
     const other = await t.f.account({ key: await newAccountKey(alg) });
     const o = await t.f.readyOrder(a, [`other-${alg.toLowerCase()}.example.test`]);
