@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { freePort } from '../helpers/ports.ts';
 import { hasTool, run } from '../helpers/tools.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.ts';
+import { runLego } from './support/lego.ts';
 
 /**
  * RFC 8555 §11.1 with clients nobody here wrote: lego registers an account, openssl makes a
@@ -22,15 +22,7 @@ let dns: TestDnsServer;
 let http01Port: number;
 let rootFile: string;
 
-function lego(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn('lego', args, { env: { ...process.env, LEGO_CA_CERTIFICATES: rootFile }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    p.on('close', (code) => resolve({ code, out }));
-  });
-}
+const lego = (args: string[]) => runLego(rootFile, args);
 
 beforeAll(async () => {
   if (!haveTools) return;
