@@ -7,7 +7,8 @@ import type { NonceService } from './nonces.ts';
 
 /** The few authority methods ACME needs (a narrow interface, defined where it is used). */
 export interface AcmeAuthority {
-  issue(csr: Uint8Array, opts: { profile: string; identifiers: Identifier[]; actor: string }): Promise<{ serial: string; chainPem: string }>;
+  /** `serial` is chosen (x509 generateSerial) and recorded on the order before signing, so a crash can be recovered. */
+  issue(csr: Uint8Array, opts: { profile: string; identifiers: Identifier[]; actor: string; serial: string }): Promise<{ serial: string; chainPem: string }>;
   revoke(serial: string, opts: { reason: RevocationReason; actor: string }): Promise<CertRecord>;
   readonly profiles: Readonly<Record<string, { name: string; description: string }>>;
   readonly issuer: { keyId: string };
@@ -49,6 +50,8 @@ export interface AcmeContext {
   validations: ValidationStarter;
   /** Key that seals EAB HMAC keys at rest. */
   eabSealKey: Uint8Array;
+  /** Orders whose finalize is signing in this process: the reconciler (reconcile.ts) leaves them alone. */
+  finalizing: Set<string>;
   /** Intermediate certificate PEM, appended to every downloaded chain. */
   intermediatePem: string;
 }

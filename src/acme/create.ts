@@ -7,6 +7,7 @@ import type { Db } from '../store/sqlite.ts';
 import type { AcmeAuthority, AcmeContext, CertificateLookup } from './context.ts';
 import { AcmeLinks } from './links.ts';
 import { NonceService } from './nonces.ts';
+import { AcmeReconciler } from './reconcile.ts';
 import { acmeSecretKeys } from './secret-key.ts';
 import type { AcmeConfig } from '../config/acme.ts';
 import { Dns01Validator } from './validation/dns-01.ts';
@@ -31,11 +32,17 @@ export interface AcmeDeps {
   defaultProfile: string;
   /** https://HOST:PORT the clients use. */
   origin: string;
+  /** How often stranded orders and challenges are reconciled after the first pass at start (0 = only at start). */
+  reconcileIntervalMs?: number;
 }
+
+/** Stranded work is looked for this often; the first pass runs when the service starts. */
+const RECONCILE_INTERVAL_MS = 60_000;
 
 export interface AcmeService {
   ctx: AcmeContext;
   validations: ValidationQueue;
+  reconciler: AcmeReconciler;
   /** Waits for validations under way, then closes the ACME connection. */
   close(): Promise<void>;
 }
@@ -77,12 +84,18 @@ export async function createAcmeService(d: AcmeDeps): Promise<AcmeService> {
     },
     validations,
     eabSealKey: keys.eabSealKey,
+    finalizing: new Set(),
     intermediatePem: d.intermediatePem,
   };
+  // Work a crash left in flight is finished or failed before the first request (reconcile.ts).
+  const reconciler = new AcmeReconciler({ store, certificates: d.certificates, validations, finalizing: ctx.finalizing, clock: d.clock, logger: d.logger });
+  reconciler.start(d.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS);
   return {
     ctx,
     validations,
+    reconciler,
     close: async () => {
+      reconciler.stop();
       await validations.drain();
       if (!d.connection) db.close();
     },

@@ -4,7 +4,7 @@ import type { Clock } from '../domain/clock.ts';
 import { CaError } from '../domain/errors.ts';
 import type { AcmeStore } from '../store/acme-store.ts';
 import type { EabKeyRecord } from '../store/acme-records.ts';
-import { EAB_ALGORITHMS, parseFlattenedJws, publicJwk, verifySignature } from './jws.ts';
+import { EAB_ALGORITHMS, parseFlattenedJws, publicJwk, verifyMac } from './jws.ts';
 import { malformed, unauthorized } from './problems.ts';
 import { parseScope } from './scopes.ts';
 
@@ -41,9 +41,10 @@ function unseal(sealKey: Uint8Array, rec: EabKeyRecord): Uint8Array {
 /**
  * Checks the `externalAccountBinding` of a newAccount payload (§7.3.4): a JWS by
  * the EAB key (HMAC), kid = the EAB key id, url = newAccount URL, payload = the
- * account's own JWK. Returns the key record; binding happens with the account insert.
+ * account's own JWK. Returns the key record and the binding as stored on the account (its
+ * three members only); binding happens with the account insert.
  */
-export async function verifyEab(store: AcmeStore, sealKey: Uint8Array, binding: unknown, o: { url: string; accountJwk: JWK; now: Date }): Promise<EabKeyRecord> {
+export async function verifyEab(store: AcmeStore, sealKey: Uint8Array, binding: unknown, o: { url: string; accountJwk: JWK; now: Date }): Promise<{ key: EabKeyRecord; binding: Record<string, unknown> }> {
   const { jws, header } = parseFlattenedJws(binding, 'externalAccountBinding');
   if (!(EAB_ALGORITHMS as readonly string[]).includes(header.alg)) throw malformed(`externalAccountBinding must use a MAC algorithm (${EAB_ALGORITHMS.join(', ')})`);
   if (header.nonce !== undefined) throw malformed('externalAccountBinding must not carry a nonce');
@@ -54,7 +55,7 @@ export async function verifyEab(store: AcmeStore, sealKey: Uint8Array, binding: 
   if (rec.expiresAt && rec.expiresAt <= o.now && rec.accountId === null) {
     throw unauthorized(`external account key "${header.kid}" expired at ${rec.expiresAt.toISOString()}: ask for a new one`);
   }
-  const payload = await verifySignature(jws, unseal(sealKey, rec), EAB_ALGORITHMS);
+  const payload = await verifyMac(jws, unseal(sealKey, rec), EAB_ALGORITHMS, `externalAccountBinding (kid "${rec.kid}")`);
   let bound: JWK;
   try {
     bound = JSON.parse(Buffer.from(payload).toString('utf8')) as JWK;
@@ -63,5 +64,5 @@ export async function verifyEab(store: AcmeStore, sealKey: Uint8Array, binding: 
   }
   if (JSON.stringify(publicJwk(bound)) !== JSON.stringify(publicJwk(o.accountJwk))) throw unauthorized('externalAccountBinding is for a different account key');
   if (rec.accountId !== null) throw unauthorized(`external account key "${rec.kid}" is already bound to an account`);
-  return rec;
+  return { key: rec, binding: { protected: jws.protected, payload: jws.payload, signature: jws.signature } };
 }

@@ -1,5 +1,5 @@
 import { calculateJwkThumbprint, flattenedVerify, type JWK } from 'jose';
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { badPublicKey, badSignatureAlgorithm, malformed, unauthorized } from './problems.ts';
 
 /** RFC 8555 §6.2: asymmetric algorithms only; never `none`, never MAC (except inside EAB, §7.3.4). */
@@ -42,7 +42,26 @@ export function parseFlattenedJws(body: unknown, what = 'request body'): { jws: 
   const h = header as ProtectedHeader;
   if (typeof h.alg !== 'string') throw malformed(`the ${what}'s protected header has no "alg"`);
   if (typeof h.url !== 'string') throw malformed(`the ${what}'s protected header has no "url"`);
+  if ('crit' in h) checkCrit(h.crit, h, what);
   return { jws, header: h };
+}
+
+/** Header extensions pki understands and so may be named in "crit": none. */
+const UNDERSTOOD_EXTENSIONS: readonly string[] = [];
+
+/**
+ * RFC 7515 §4.1.11: "crit" is a non-empty array of distinct header names that are present,
+ * not defined by JWS/JWA, and each understood by the recipient, or the JWS is invalid.
+ */
+function checkCrit(crit: unknown, h: ProtectedHeader, what: string): void {
+  if (!Array.isArray(crit) || crit.length === 0 || !crit.every((c) => typeof c === 'string' && c !== '')) {
+    throw malformed(`the ${what}'s "crit" must be a non-empty array of header names (RFC 7515 §4.1.11)`);
+  }
+  if (new Set(crit).size !== crit.length) throw malformed(`the ${what}'s "crit" names a header twice`);
+  for (const name of crit as string[]) {
+    if (!Object.hasOwn(h, name)) throw malformed(`the ${what}'s "crit" names "${name}", which is not in the protected header`);
+    if (!UNDERSTOOD_EXTENSIONS.includes(name)) throw malformed(`the ${what}'s "crit" names "${name}", an extension this server does not understand`);
+  }
 }
 
 /** Checks the header fields every request needs (§6.2, §6.4): allowed alg, exactly one of jwk/kid. */
@@ -80,13 +99,25 @@ export function importAccountKey(jwk: JWK, alg: string): KeyObject {
   } catch (e) {
     throw badPublicKey(`the JWK is not a valid public key: ${(e as Error).message}`);
   }
+  // One JWK per key (RFC 7518 §6: minimal RSA integers, full-length EC coordinates), so the
+  // RFC 7638 thumbprint identifies the key (csr-account-key.ts looks CSR keys up by it).
+  const canonical = key.export({ format: 'jwk' }) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(publicJwk(jwk))) {
+    if (k !== 'kty' && canonical[k] !== undefined && canonical[k] !== v) throw badPublicKey(`the JWK member "${k}" is not in canonical form (RFC 7518 §6)`);
+  }
   const details = key.asymmetricKeyDetails;
   const fits = { ES256: details?.namedCurve === 'prime256v1', ES384: details?.namedCurve === 'secp384r1', RS256: key.asymmetricKeyType === 'rsa', EdDSA: key.asymmetricKeyType === 'ed25519' }[alg];
-  if (!fits) throw badPublicKey(`the JWK does not fit algorithm ${alg}`);
+  // §6.2: the key is fine, the algorithm is not one it can sign with.
+  if (!fits) throw badSignatureAlgorithm(`JWS algorithm ${alg} does not fit the ${describeKey(key)} key`, [...JWS_ALGORITHMS]);
   if (key.asymmetricKeyType === 'rsa' && (details?.modulusLength ?? 0) < 2048) throw badPublicKey('RSA account keys must have at least 2048 bits');
   if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
   keyCache.set(cacheKey, key);
   return key;
+}
+
+function describeKey(key: KeyObject): string {
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  return curve ? `${key.asymmetricKeyType} ${curve}` : String(key.asymmetricKeyType);
 }
 
 /** Signature sizes of the ECDSA algorithms in JWS form (RFC 7518 §3.4: R || S, fixed length). */
@@ -110,19 +141,29 @@ export function verifyAccountSignature(jws: FlattenedJws, alg: string, key: KeyO
   return Buffer.from(jws.payload, 'base64url');
 }
 
-/** Verifies a MAC-signed JWS (the EAB binding, §7.3.4) with jose and returns the decoded payload bytes. */
-export async function verifySignature(jws: FlattenedJws, key: Uint8Array, algorithms: readonly string[]): Promise<Uint8Array> {
+/**
+ * Verifies a MAC-signed JWS (the EAB binding, §7.3.4) with jose and returns the decoded payload
+ * bytes; `what` names it in the problem, so a bad binding is never taken for a bad request signature.
+ */
+export async function verifyMac(jws: FlattenedJws, key: Uint8Array, algorithms: readonly string[], what: string): Promise<Uint8Array> {
   try {
     const r = await flattenedVerify(jws, key, { algorithms: [...algorithms] });
     return r.payload;
   } catch {
-    throw unauthorized('the JWS signature does not verify');
+    throw unauthorized(`the ${what} MAC does not verify with the external account key`);
   }
 }
 
-/** RFC 7638 thumbprint (SHA-256, base64url) of a public JWK: identifies an account key. */
+/**
+ * RFC 7638 thumbprint (SHA-256, base64url) of a public JWK: identifies an account key. The
+ * required members in lexicographic order, no whitespace (§3.2), hashed directly: jose's
+ * generic version costs ten times more, and finalize computes one per CSR.
+ */
 export async function thumbprint(jwk: JWK): Promise<string> {
-  return calculateJwkThumbprint(publicJwk(jwk), 'sha256');
+  const k = publicJwk(jwk);
+  const members = k.kty === 'RSA' ? { e: k.e, kty: k.kty, n: k.n } : k.kty === 'EC' ? { crv: k.crv, kty: k.kty, x: k.x, y: k.y } : { crv: k.crv, kty: k.kty, x: k.x };
+  if (Object.values(members).some((v) => typeof v !== 'string')) return calculateJwkThumbprint(k, 'sha256'); // jose says what is missing
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 
 /** The public members of a JWK, in a stable form for storage and comparison. */

@@ -66,6 +66,10 @@ export const badNonce = (detail: string) => new AcmeProblem('badNonce', 400, det
 export const badSignatureAlgorithm = (detail: string, algorithms: string[]) => new AcmeProblem('badSignatureAlgorithm', 400, detail, { extra: { algorithms } });
 export const badPublicKey = (detail: string) => new AcmeProblem('badPublicKey', 400, detail);
 export const unauthorized = (detail: string) => new AcmeProblem('unauthorized', 403, detail);
+/** §7.3.6: a request signed by a deactivated (or revoked) account is 401, not 403. */
+export const accountUnauthorized = (detail: string) => new AcmeProblem('unauthorized', 401, detail);
+/** RFC 9773 §5: a newOrder whose "replaces" names a certificate another order already replaces. */
+export const alreadyReplaced = (detail: string) => new AcmeProblem('alreadyReplaced', 409, detail);
 export const accountDoesNotExist = (detail: string) => new AcmeProblem('accountDoesNotExist', 400, detail);
 export const externalAccountRequired = (detail: string) => new AcmeProblem('externalAccountRequired', 400, detail);
 export const invalidContact = (detail: string) => new AcmeProblem('invalidContact', 400, detail);

@@ -2,7 +2,7 @@ import type { JWK } from 'jose';
 import type { AccountRecord } from '../store/acme-records.ts';
 import type { AcmeContext } from './context.ts';
 import { checkRequestHeader, decodePayload, importAccountKey, parseFlattenedJws, thumbprint, verifyAccountSignature, type FlattenedJws, type ProtectedHeader } from './jws.ts';
-import { accountDoesNotExist, badNonce, malformed, unauthorized } from './problems.ts';
+import { accountDoesNotExist, accountUnauthorized, badNonce, malformed, unauthorized } from './problems.ts';
 import type { KeyMode } from './routes.ts';
 
 /** A POST whose JWS passed every check of RFC 8555 §6.2–§6.5. */
@@ -39,18 +39,13 @@ export async function verifyAcmeRequest(ctx: AcmeContext, body: unknown, path: s
     const id = ctx.links.accountIdOf(ref.kid);
     account = id ? ctx.store.accounts.get(id) : null;
     if (!account) throw accountDoesNotExist(`no account at ${ref.kid}`);
-    if (account.status !== 'valid') throw unauthorized(`account ${ref.kid} is ${account.status}`);
+    if (account.status !== 'valid') throw accountUnauthorized(`account ${ref.kid} is ${account.status}`);
     jwk = account.jwk as JWK;
   } else {
     jwk = ref.jwk;
   }
-  // With kid, a key that does not fit the header's alg is simply a signature that cannot verify.
-  let key;
-  try {
-    key = importAccountKey(jwk, header.alg);
-  } catch (e) {
-    throw ref.kind === 'kid' ? unauthorized(`the JWS is not signed with the account key (alg ${header.alg})`) : e;
-  }
+  // An alg that does not fit the key (jwk or the account's) is badSignatureAlgorithm (§6.2).
+  const key = importAccountKey(jwk, header.alg);
   const payloadBytes = verifyAccountSignature(jws, header.alg, key);
   const nonceRefusal = ctx.nonces.consume(header.nonce);
   if (nonceRefusal) throw badNonce(nonceRefusal);

@@ -40,7 +40,8 @@ export interface AuthzJson {
 
 
 export function accountJson(a: AccountRecord, links: AcmeLinks): AccountJson {
-  return { status: a.status, contact: a.contact, orders: links.orders(a.id) };
+  // §7.1.2: the binding the account was created with, as the client sent it.
+  return { status: a.status, contact: a.contact, orders: links.orders(a.id), ...(a.eabBinding ? { externalAccountBinding: a.eabBinding } : {}) };
 }
 
 export function orderJson(o: OrderRecord, authzIds: string[], links: AcmeLinks): OrderJson {

@@ -25,6 +25,8 @@ export interface IssueOptions {
   identifiers?: Identifier[];
   /** Who asked, for the audit trail: `cli`, `acme:<account id>`. */
   actor?: string;
+  /** A serial the caller recorded before asking (ACME finalize, for crash recovery); from generateSerial. */
+  serial?: string;
 }
 
 /**
@@ -78,7 +80,8 @@ export class LeafPreparer {
       throw new CaError('malformed', `lifetime of ${Math.round(lifetime / 1000)} s is outside what profile "${profile.name}" allows (up to ${Math.round(maxLifetime / 1000)} s)`);
     }
     const { notBefore, notAfter } = validityFor(nowMs, lifetime, issuer.certificate);
-    const serial = generateSerial();
+    if (opts.serial !== undefined && !/^[4-7][0-9a-f]{31}$/.test(opts.serial)) throw new CaError('malformed', 'a caller-chosen serial must come from generateSerial');
+    const serial = opts.serial ?? generateSerial();
     const sans = canonicalSet(identifiers);
     return {
       template: {

@@ -9,12 +9,14 @@ interface Row {
   contact: string;
   status: AccountStatus;
   eab_kid: string | null;
+  eab_binding: string | null;
   created_at: number;
 }
 
 const freeze = (a: AccountRecord): AccountRecord => {
   Object.freeze(a.jwk);
   Object.freeze(a.contact);
+  if (a.eabBinding) Object.freeze(a.eabBinding);
   return Object.freeze(a);
 };
 
@@ -25,6 +27,7 @@ const toRecord = (r: Row): AccountRecord => ({
   contact: JSON.parse(r.contact) as string[],
   status: r.status,
   eabKid: r.eab_kid,
+  eabBinding: r.eab_binding === null ? null : (JSON.parse(r.eab_binding) as Record<string, unknown>),
   createdAt: new Date(r.created_at),
 });
 
@@ -49,8 +52,8 @@ export class AcmeAccountRepository {
 
   insert(a: AccountRecord): void {
     this.#sql
-      .get('INSERT INTO acme_accounts (id, thumbprint, jwk, contact, status, eab_kid, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(a.id, a.thumbprint, JSON.stringify(a.jwk), JSON.stringify(a.contact), a.status, a.eabKid, a.createdAt.getTime());
+      .get('INSERT INTO acme_accounts (id, thumbprint, jwk, contact, status, eab_kid, eab_binding, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(a.id, a.thumbprint, JSON.stringify(a.jwk), JSON.stringify(a.contact), a.status, a.eabKid, a.eabBinding === null ? null : JSON.stringify(a.eabBinding), a.createdAt.getTime());
   }
 
   get(id: string): AccountRecord | null {

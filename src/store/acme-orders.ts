@@ -12,6 +12,7 @@ interface OrderRow {
   expires_at: number;
   error: string | null;
   cert_serial: string | null;
+  issuing_serial: string | null;
   replaces: string | null;
   created_at: number;
 }
@@ -44,6 +45,7 @@ const toOrder = (r: OrderRow): OrderRecord => ({
   expiresAt: new Date(r.expires_at),
   error: parseJson<StoredProblem>(r.error),
   certSerial: r.cert_serial,
+  issuingSerial: r.issuing_serial,
   replaces: r.replaces,
   createdAt: new Date(r.created_at),
 });
@@ -95,6 +97,47 @@ export class AcmeOrderRepository {
 
   orderByCertificate(serial: string): OrderRecord | null {
     const r = this.#sql.get('SELECT * FROM acme_orders WHERE cert_serial = ?').get(serial) as OrderRow | undefined;
+    return r ? toOrder(r) : null;
+  }
+
+  /**
+   * finalize's ready → processing compare-and-set, recording the serial the certificate will be
+   * signed under in the same write, before the key signs (reconcile.ts links or fails it after a crash).
+   */
+  startIssuing(id: string, serial: string): boolean {
+    return this.#sql.get(`UPDATE acme_orders SET status = 'processing', issuing_serial = ? WHERE id = ? AND status = 'ready'`).run(serial, id).changes === 1;
+  }
+
+  /** Makes an order `valid` with its certificate (and no error); false if it was not in one of `from`. */
+  linkCertificate(id: string, from: OrderStatus[], serial: string): boolean {
+    const marks = from.map(() => '?').join(', ');
+    return this.#sql.get(`UPDATE acme_orders SET status = 'valid', cert_serial = ?, error = NULL WHERE id = ? AND status IN (${marks})`).run(serial, id, ...from).changes === 1;
+  }
+
+  /** Orders made invalid with this problem type and no certificate: one may yet have been signed (reconcile.ts, at start). */
+  invalidWith(problemType: string, limit = 10_000): OrderRecord[] {
+    return (
+      this.#sql
+        .get(`SELECT * FROM acme_orders WHERE status = 'invalid' AND cert_serial IS NULL AND json_extract(error, '$.type') = ? ORDER BY created_at LIMIT ?`)
+        .all(problemType, limit) as OrderRow[]
+    ).map(toOrder);
+  }
+
+  /** Orders left `processing` (reconcile.ts). */
+  processingOrders(limit = 1000): OrderRecord[] {
+    return (this.#sql.get(`SELECT * FROM acme_orders WHERE status = 'processing' ORDER BY created_at LIMIT ?`).all(limit) as OrderRow[]).map(toOrder);
+  }
+
+  /** Challenges left `processing` (reconcile.ts). */
+  processingChallenges(limit = 1000): ChallengeRecord[] {
+    return (this.#sql.get(`SELECT * FROM acme_challenges WHERE status = 'processing' ORDER BY rowid LIMIT ?`).all(limit) as ChallengeRow[]).map(toChallenge);
+  }
+
+  /** An order that replaces this certificate id (RFC 9773 §5) and still counts: not invalid, and not expired unfinalized. */
+  replacing(certId: string, now: Date): OrderRecord | null {
+    const r = this.#sql
+      .get(`SELECT * FROM acme_orders WHERE replaces = ? AND (status IN ('processing', 'valid') OR (status IN ('pending', 'ready') AND expires_at > ?)) LIMIT 1`)
+      .get(certId, now.getTime()) as OrderRow | undefined;
     return r ? toOrder(r) : null;
   }
 

@@ -20,6 +20,8 @@ export interface AccountRecord {
   contact: string[];
   status: AccountStatus;
   eabKid: string | null;
+  /** The externalAccountBinding JWS (flattened) the account was created with (§7.1.2). */
+  eabBinding: Record<string, unknown> | null;
   createdAt: Date;
 }
 
@@ -32,6 +34,8 @@ export interface OrderRecord {
   expiresAt: Date;
   error: StoredProblem | null;
   certSerial: string | null;
+  /** Set while `processing`: the serial the certificate is being signed under (crash recovery). */
+  issuingSerial?: string | null;
   replaces: string | null;
   createdAt: Date;
 }

@@ -2,6 +2,7 @@ import { FlattenedSign } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createEabKey } from '../../src/acme/eab.ts';
 import { newAccountKey, problemOf, signJws, type AccountKey } from './support/client.ts';
+import { csrFor } from './support/csr.ts';
 import { useAcmeFixture } from './support/fixture.ts';
 
 /** External account binding with issuance scopes (RFC 8555 §7.3.4) and keyChange (§7.3.5). */
@@ -29,6 +30,31 @@ describe('EAB', () => {
     expect(await problemOf(await t.f.client.post(t.f.links.newAccount, { externalAccountBinding: wrong }, { key }))).toMatchObject({ status: 403, type: 'unauthorized' });
     const other = await eabFor(await newAccountKey(), eab);
     expect(await problemOf(await t.f.client.post(t.f.links.newAccount, { externalAccountBinding: other }, { key }))).toMatchObject({ status: 403, type: 'unauthorized' });
+  });
+
+  it('fail/a wrong EAB MAC is named as a bad external account binding, not as a bad request signature', async () => {
+    const eab = scopedKey();
+    const key = await newAccountKey();
+    const wrong = await eabFor(key, { kid: eab.kid, hmacKey: Buffer.alloc(32, 7).toString('base64url') });
+    const p = await problemOf(await t.f.client.post(t.f.links.newAccount, { externalAccountBinding: wrong }, { key }));
+    expect(p).toMatchObject({ status: 403, type: 'unauthorized' });
+    expect(p.detail).toMatch(/externalAccountBinding/);
+    expect(p.detail).toContain(eab.kid);
+    expect(p.detail).not.toMatch(/JWS signature/);
+    expect(t.f.ctx.store.eabKeys.get(eab.kid)!.accountId).toBeNull();
+  });
+
+  it('ok/the account object carries the externalAccountBinding it was created with (§7.1.2), on creation and on every read', async () => {
+    const key = await newAccountKey();
+    const binding = await eabFor(key, scopedKey());
+    const created = await t.f.client.post(t.f.links.newAccount, { termsOfServiceAgreed: true, externalAccountBinding: binding }, { key });
+    expect(created.status).toBe(201);
+    expect(((await created.json()) as { externalAccountBinding?: unknown }).externalAccountBinding).toEqual(binding);
+    const kid = created.headers.get('Location')!;
+    const read = (await (await t.f.client.post(kid, '', { key, kid })).json()) as { externalAccountBinding?: unknown };
+    expect(read.externalAccountBinding).toEqual(binding);
+    const found = (await (await t.f.client.post(t.f.links.newAccount, { onlyReturnExisting: true }, { key })).json()) as { externalAccountBinding?: unknown };
+    expect(found.externalAccountBinding).toEqual(binding);
   });
 
   it('ok/an EAB key binds one account only; the HMAC key is not stored in clear', async () => {
@@ -64,6 +90,53 @@ describe('EAB', () => {
   });
 });
 
+describe('a revoked EAB key stops everything it bound', () => {
+  it('fail/after `eab revoke`: finalize of a ready order, a challenge response, newOrder and download → unauthorized; nothing is issued or moved', async () => {
+    const eab = scopedKey();
+    const key = await newAccountKey();
+    const a = await t.f.account({ eab: await eabFor(key, eab), key });
+    const done = await t.f.readyOrder(a, ['done.payments.internal']);
+    const issued = (await (await t.f.client.post(done.finalize, { csr: await csrFor(['done.payments.internal']) }, { key: a.key, kid: a.kid })).json()) as { certificate: string };
+    const ready = await t.f.readyOrder(a, ['ready.payments.internal']);
+    const pending = (await (await t.f.client.post(t.f.links.newOrder, { identifiers: [{ type: 'dns', value: 'pending.payments.internal' }] }, { key: a.key, kid: a.kid })).json()) as { authorizations: string[] };
+    const authz = (await (await t.f.client.post(pending.authorizations[0]!, '', { key: a.key, kid: a.kid })).json()) as { challenges: { url: string; status: string }[] };
+
+    t.f.ctx.store.eabKeys.revoke(eab.kid);
+    const before = t.ca.store.certificates.countByStatus().valid ?? 0;
+    const refused = async (r: Response) => {
+      const p = await problemOf(r);
+      expect(p).toMatchObject({ status: 403, type: 'unauthorized' });
+      expect(p.detail).toContain(eab.kid);
+      expect(p.detail).toMatch(/revoked/);
+    };
+    await refused(await t.f.client.post(ready.finalize, { csr: await csrFor(['ready.payments.internal']) }, { key: a.key, kid: a.kid }));
+    expect(((await (await t.f.client.post(ready.url, '', { key: a.key, kid: a.kid })).json()) as { status: string }).status).toBe('ready');
+    await refused(await t.f.client.post(authz.challenges[0]!.url, {}, { key: a.key, kid: a.kid }));
+    expect(t.f.ctx.store.orders.challengesOf(pending.authorizations[0]!.split('/').at(-1)!).every((c) => c.status === 'pending')).toBe(true);
+    await refused(await t.f.client.post(t.f.links.newOrder, { identifiers: [{ type: 'dns', value: 'new.payments.internal' }] }, { key: a.key, kid: a.kid }));
+    await refused(await t.f.client.post(issued.certificate, '', { key: a.key, kid: a.kid }));
+    expect(t.ca.store.certificates.countByStatus().valid ?? 0).toBe(before);
+  });
+});
+
+describe('a revoked EAB key stops validations under way', () => {
+  it('fail/a challenge already processing when the key is revoked is validated no further: invalid with unauthorized', async () => {
+    const eab = scopedKey();
+    const key = await newAccountKey();
+    const a = await t.f.account({ eab: await eabFor(key, eab), key });
+    const r = (await (await t.f.client.post(t.f.links.newOrder, { identifiers: [{ type: 'dns', value: 'mid.payments.internal' }] }, { key: a.key, kid: a.kid })).json()) as { authorizations: string[] };
+    const authzId = r.authorizations[0]!.split('/').at(-1)!;
+    const ch = t.f.ctx.store.orders.challengesOf(authzId).find((c) => c.type === 'http-01')!;
+    const { calculateJwkThumbprint } = await import('jose');
+    t.f.web.set(ch.token, `${ch.token}.${await calculateJwkThumbprint(key.jwk, 'sha256')}`);
+    expect(t.f.ctx.store.orders.transitionChallenge(ch.id, ['pending'], 'processing')).toBe(true);
+    t.f.ctx.store.eabKeys.revoke(eab.kid);
+    await t.f.service.validations.start(ch.id);
+    expect(t.f.ctx.store.orders.challenge(ch.id)).toMatchObject({ status: 'invalid', error: { type: 'urn:ietf:params:acme:error:unauthorized' } });
+    expect(t.f.ctx.store.orders.authz(authzId)!.status).toBe('invalid');
+  });
+});
+
 let key1: AccountKey;
 
 describe('keyChange', () => {
@@ -80,7 +153,8 @@ describe('keyChange', () => {
     expect(r.status).toBe(200);
     const ok = await t.f.client.post(a.kid, '', { key: newKey, kid: a.kid });
     expect(ok.status).toBe(200);
-    expect(await problemOf(await t.f.client.post(a.kid, '', { key: oldKey, kid: a.kid }))).toMatchObject({ status: 403, type: 'unauthorized' });
+    // The old ES256 key's "alg" no longer fits the account's P-384 key (§6.2).
+    expect(await problemOf(await t.f.client.post(a.kid, '', { key: oldKey, kid: a.kid }))).toMatchObject({ status: 400, type: 'badSignatureAlgorithm' });
     // newAccount with the new key finds the same account.
     const found = await t.f.client.post(t.f.links.newAccount, { onlyReturnExisting: true }, { key: newKey });
     expect(found.headers.get('Location')).toBe(a.kid);

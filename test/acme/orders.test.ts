@@ -84,7 +84,7 @@ describe('ok/', () => {
     expect(((await upd.json()) as { contact: string[] }).contact).toEqual(['mailto:ops@example.test']);
     const d = await t.f.client.post(a.kid, { status: 'deactivated' }, { key: a.key, kid: a.kid });
     expect(((await d.json()) as { status: string }).status).toBe('deactivated');
-    expect(await problemOf(await newOrder(a, { identifiers: [{ type: 'dns', value: 'x.test' }] }))).toMatchObject({ status: 403, type: 'unauthorized' });
+    expect(await problemOf(await newOrder(a, { identifiers: [{ type: "dns", value: "x.test" }] }))).toMatchObject({ status: 401, type: "unauthorized" });
   });
 
   it('ok/authorization deactivation invalidates its order', async () => {

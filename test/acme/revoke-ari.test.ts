@@ -91,6 +91,23 @@ describe('renewalInfo (ARI)', () => {
     expect(((await r.json()) as { replaces: string }).replaces).toBe(certId(c.leaf));
   });
 
+  it('fail/a second order replacing the same certificate → alreadyReplaced 409 (RFC 9773 §5); after the first turns invalid it may be retried', async () => {
+    const c = await issued('replace-twice.example.test');
+    const ask = (replaces: string) => t.f.client.post(t.f.links.newOrder, { identifiers: [{ type: 'dns', value: 'replace-twice.example.test' }], replaces }, { key: c.acct.key, kid: c.acct.kid });
+    const first = await ask(certId(c.leaf));
+    expect(first.status).toBe(201);
+    expect(await problemOf(await ask(certId(c.leaf)))).toMatchObject({ status: 409, type: 'alreadyReplaced' });
+    // Another spelling of the same id (a leading zero octet on the serial) is no way around it.
+    const [aki, serial] = certId(c.leaf).split('.');
+    const padded = `${aki}.${Buffer.concat([Buffer.alloc(1), Buffer.from(serial!, 'base64url')]).toString('base64url')}`;
+    expect((await problemOf(await ask(padded))).status).toBeGreaterThanOrEqual(400);
+    // Concurrent replacements: exactly one wins.
+    const firstId = first.headers.get('Location')!.split('/').at(-1)!;
+    t.f.ctx.store.orders.transitionOrder(firstId, ['pending'], 'invalid');
+    const rs = await Promise.all(Array.from({ length: 4 }, () => ask(certId(c.leaf))));
+    expect(rs.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
+  });
+
   it('fail/unknown or malformed certificate ids → 404 / 400', async () => {
     expect((await problemOf(await t.f.client.fetch(`${t.f.links.renewalInfo}/AAAA.AAAA`))).status).toBe(404);
     expect((await problemOf(await t.f.client.fetch(`${t.f.links.renewalInfo}/not-an-id`))).status).toBe(400);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { createEabKey } from '../../src/acme/eab.ts';
 import { normalizeSerial } from '../../src/x509/serial.ts';
 import { silentLogger, startServer, type CaInstance, type RunningServer } from '../../src/index.ts';
 import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
+import { runLego } from '../acme/support/lego.ts';
 import { expectVerifies, sansOf } from '../acme/support/verify.ts';
 import { createTestCa } from '../helpers/ca.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -28,15 +28,7 @@ let tlsPort: number;
 let rootFile: string;
 const eabOf = new Map<string, { kid: string; hmacKey: string }>();
 
-function lego(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn('lego', args, { env: { ...process.env, LEGO_CA_CERTIFICATES: rootFile, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    p.on('close', (code) => resolve({ code, out }));
-  });
-}
+const lego = (args: string[], env: Record<string, string> = {}) => runLego(rootFile, args, env);
 
 beforeAll(async () => {
   if (!haveLego) return;

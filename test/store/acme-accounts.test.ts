@@ -12,6 +12,7 @@ const account = (id: string, thumbprint: string): AccountRecord => ({
   contact: ['mailto:ops@example.com'],
   status: 'valid',
   eabKid: null,
+  eabBinding: null,
   createdAt: new Date('2026-01-01T00:00:00Z'),
 });
 

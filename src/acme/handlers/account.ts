@@ -4,7 +4,7 @@ import type { AcmeContext, AcmeReply } from '../context.ts';
 import { verifyEab } from '../eab.ts';
 import { newId } from '../ids.ts';
 import { publicJwk } from '../jws.ts';
-import { accountDoesNotExist, externalAccountRequired, invalidContact, malformed, unauthorized, unsupportedContact } from '../problems.ts';
+import { accountDoesNotExist, accountUnauthorized, externalAccountRequired, invalidContact, malformed, unauthorized, unsupportedContact } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';
 import { accountJson } from '../wire.ts';
 
@@ -25,7 +25,7 @@ export async function newAccount(ctx: AcmeContext, req: VerifiedRequest): Promis
   const p = req.payload ?? {};
   const existing = ctx.store.accounts.byThumbprint(req.thumbprint);
   if (existing) {
-    if (existing.status !== 'valid') throw unauthorized(`the account of this key is ${existing.status}`);
+    if (existing.status !== 'valid') throw accountUnauthorized(`the account of this key is ${existing.status}`);
     return { status: 200, json: accountJson(existing, ctx.links), location: ctx.links.account(existing.id) };
   }
   if (p.onlyReturnExisting === true) throw accountDoesNotExist('no account exists for this key');
@@ -33,13 +33,16 @@ export async function newAccount(ctx: AcmeContext, req: VerifiedRequest): Promis
   const jwk = publicJwk(req.jwk as JWK);
 
   let eabKid: string | null = null;
+  let eabBinding: Record<string, unknown> | null = null;
   if (p.externalAccountBinding !== undefined) {
-    eabKid = (await verifyEab(ctx.store, ctx.eabSealKey, p.externalAccountBinding, { url: ctx.links.newAccount, accountJwk: jwk, now: ctx.clock.now() })).kid;
+    const bound = await verifyEab(ctx.store, ctx.eabSealKey, p.externalAccountBinding, { url: ctx.links.newAccount, accountJwk: jwk, now: ctx.clock.now() });
+    eabKid = bound.key.kid;
+    eabBinding = bound.binding;
   } else if (ctx.settings.requireEab) {
     throw externalAccountRequired('this CA requires an external account binding: ask its operator for a key (pki eab create)');
   }
 
-  const account: AccountRecord = { id: newId(), thumbprint: req.thumbprint, jwk: jwk as Record<string, unknown>, contact, status: 'valid', eabKid, createdAt: ctx.clock.now() };
+  const account: AccountRecord = { id: newId(), thumbprint: req.thumbprint, jwk: jwk as Record<string, unknown>, contact, status: 'valid', eabKid, eabBinding, createdAt: ctx.clock.now() };
   // Re-checked inside the transaction: a concurrent newAccount with the same key (a client retrying) gets that account.
   const raced = ctx.store.transaction(() => {
     const winner = ctx.store.accounts.byThumbprint(req.thumbprint);

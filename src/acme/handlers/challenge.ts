@@ -2,7 +2,7 @@ import type { AcmeContext, AcmeReply } from '../context.ts';
 import { malformed, notFound } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';
 import { challengeJson } from '../wire.ts';
-import { ownedAuthz } from './common.ts';
+import { ownedAuthz, requireLiveBinding } from './common.ts';
 
 /**
  * POST to a challenge (§7.5.1): `{}` asks the server to validate it, POST-as-GET reads it.
@@ -18,6 +18,7 @@ export async function postChallenge(ctx: AcmeContext, req: VerifiedRequest, id: 
   const authz = ownedAuthz(ctx, account, ch.authzId);
   if (req.payload) {
     if (Object.keys(req.payload).length !== 0) throw malformed('respond to a challenge with an empty object {}');
+    requireLiveBinding(ctx, account);
     if (ch.status === 'pending') {
       if (authz.status !== 'pending') throw malformed(`the authorization is ${authz.status}; its challenges can no longer be attempted`);
       if (ctx.store.orders.transitionChallenge(id, ['pending'], 'processing')) await waitAtMost(ctx.validations.start(id), ctx.settings.challengeWaitMs);

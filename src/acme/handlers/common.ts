@@ -1,6 +1,7 @@
-import type { AccountRecord, AuthzRecord, OrderRecord } from '../../store/acme-records.ts';
+import type { AccountRecord, AuthzRecord, EabKeyRecord, OrderRecord } from '../../store/acme-records.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
 import { malformed, notFound, unauthorized } from '../problems.ts';
+import { checkBinding } from '../binding.ts';
 import { orderJson } from '../wire.ts';
 
 /**
@@ -42,4 +43,11 @@ export function orderReply(ctx: AcmeContext, order: OrderRecord, status = 200): 
     location: ctx.links.order(order.id),
     ...(order.status === 'pending' || order.status === 'processing' ? { retryAfterS: ctx.settings.retryAfterS } : {}),
   };
+}
+
+/** The account's EAB binding must still stand (binding.ts); returns the key (its scopes), or null for an account without one. */
+export function requireLiveBinding(ctx: AcmeContext, account: AccountRecord): EabKeyRecord | null {
+  const r = checkBinding(ctx.store, account);
+  if (r.refusal) throw r.refusal;
+  return r.key;
 }

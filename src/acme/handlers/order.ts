@@ -5,10 +5,10 @@ import { normalizeSerial } from '../../x509/serial.ts';
 import type { AuthzRecord, ChallengeRecord, OrderRecord } from '../../store/acme-records.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
 import { newId, newToken } from '../ids.ts';
-import { invalidProfile, malformed, rejectedIdentifier, unauthorized, unsupportedIdentifier } from '../problems.ts';
+import { alreadyReplaced, invalidProfile, malformed, rejectedIdentifier, unsupportedIdentifier } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';
 import { outsideScopes } from '../scopes.ts';
-import { orderReply, ownedOrder } from './common.ts';
+import { orderReply, ownedOrder, requireLiveBinding } from './common.ts';
 
 const MAX_IDENTIFIERS = 100;
 
@@ -48,8 +48,7 @@ export function newOrder(ctx: AcmeContext, req: VerifiedRequest): AcmeReply {
   const account = requireAccount(req);
   const p = req.payload ?? {};
   if (p.notBefore !== undefined || p.notAfter !== undefined) throw malformed('notBefore/notAfter are not supported: lifetimes come from the profile');
-  const eab = account.eabKid ? ctx.store.eabKeys.get(account.eabKid) : null;
-  if (eab && eab.status !== 'active') throw unauthorized('the external account key of this account was revoked');
+  const eab = requireLiveBinding(ctx, account);
   const identifiers = parseIdentifiers(p.identifiers, eab?.scopes ?? null);
   if (eab) {
     const outside = outsideScopes(eab.scopes, identifiers);
@@ -99,7 +98,10 @@ export function newOrder(ctx: AcmeContext, req: VerifiedRequest): AcmeReply {
     }
   }
   if (authzs.every((a) => a.status === 'valid')) order.status = 'ready';
-  ctx.store.transaction(() => ctx.store.orders.insert(order, authzs, challenges));
+  ctx.store.transaction(() => {
+    refuseIfReplaced(ctx, replaces);
+    ctx.store.orders.insert(order, authzs, challenges);
+  });
   return orderReply(ctx, order, 201);
 }
 
@@ -115,7 +117,21 @@ function checkReplaces(ctx: AcmeContext, accountId: string, v: unknown): string 
     throw e;
   }
   if (ctx.store.orders.orderByCertificate(serial)?.accountId !== accountId) throw malformed('"replaces" does not name a certificate of this account');
+  // One spelling per certificate, so the alreadyReplaced lookup below cannot be dodged by another encoding.
+  const canonical = `${Buffer.from(ctx.authority.issuer.keyId, 'hex').toString('base64url')}.${Buffer.from(serial, 'hex').toString('base64url')}`;
+  if (v !== canonical) throw malformed(`"replaces" is not in canonical form (expected ${canonical})`);
   return v;
+}
+
+/**
+ * RFC 9773 §5: a certificate is replaced once. Another order that replaces it and is not
+ * invalid (finalized, being finalized, or still live) makes this one alreadyReplaced (409);
+ * run inside the transaction that inserts the new order, so two at once cannot both pass.
+ */
+function refuseIfReplaced(ctx: AcmeContext, replaces: string | null): void {
+  if (replaces === null) return;
+  const other = ctx.store.orders.replacing(replaces, ctx.clock.now());
+  if (other) throw alreadyReplaced(`the certificate ${replaces} is already replaced by order ${ctx.links.order(other.id)}`);
 }
 
 /** ARI certificate id (RFC 9773 §4.1): base64url(AKI keyIdentifier) "." base64url(serial DER content). */

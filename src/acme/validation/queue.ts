@@ -3,6 +3,7 @@ import type { Logger } from '../../domain/log.ts';
 import type { AcmeStore } from '../../store/acme-store.ts';
 import type { StoredProblem } from '../../store/acme-records.ts';
 import type { ValidationStarter } from '../context.ts';
+import { checkBinding } from '../binding.ts';
 import { isAcmeProblem, problemName, serverInternal } from '../problems.ts';
 import { keyAuthorization, type Validator } from './validator.ts';
 
@@ -16,6 +17,8 @@ export class ValidationQueue implements ValidationStarter {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Challenges being validated now (the reconciler retries only those that are not). */
+  readonly #running = new Set<string>();
   readonly #listeners: ((r: { type: string; outcome: string; seconds: number }) => void)[] = [];
 
   constructor(o: { validators: Validator[]; store: AcmeStore; clock: Clock; logger: Logger }) {
@@ -26,10 +29,19 @@ export class ValidationQueue implements ValidationStarter {
   }
 
   start(challengeId: string): Promise<void> {
+    this.#running.add(challengeId);
     const p = this.#run(challengeId).catch((e) => this.#logger.error('acme.validation.crashed', { challenge: challengeId, error: (e as Error).message }));
     this.#inFlight.add(p);
-    void p.finally(() => this.#inFlight.delete(p));
+    void p.finally(() => {
+      this.#inFlight.delete(p);
+      this.#running.delete(challengeId);
+    });
     return p;
+  }
+
+  /** True while a validation of this challenge runs in this process. */
+  running(challengeId: string): boolean {
+    return this.#running.has(challengeId);
   }
 
   /** Called after each validation with its challenge type, outcome ("valid" or the problem type) and duration (metrics). */
@@ -52,6 +64,9 @@ export class ValidationQueue implements ValidationStarter {
     let error: StoredProblem | null = null;
     const started = performance.now();
     try {
+      // A validation started before the account's EAB key was revoked (or retried after a restart) stops here.
+      const refusal = checkBinding(this.#store, account).refusal;
+      if (refusal) throw refusal;
       if (!validator) throw serverInternal();
       await validator.validate({ identifier: { ...authz.identifier, value: authz.identifier.value.replace(/^\*\./, '') }, token: ch.token, keyAuthorization: keyAuthorization(ch.token, account.thumbprint) });
     } catch (e) {

@@ -7,7 +7,7 @@ import type { RateLimitsConfig } from '../../config/rate-limits.ts';
 import type { CaMetrics } from '../../metrics/metrics.ts';
 import { BodyTooLarge, type BodyLimit } from '../body-limit.ts';
 import { toProblem } from '../problem.ts';
-import { logRequest, startRequest } from '../request-log.ts';
+import { logRequest, problemOfBody, startRequest, type LoggedProblem } from '../request-log.ts';
 import { TokenBuckets } from './token-buckets.ts';
 import { AcmeResponder, type AcmeResponse } from './respond.ts';
 
@@ -94,17 +94,22 @@ export class AcmePipeline {
     const match = req.path.startsWith('/acme/') ? this.#match(req.path.slice(6)) : null;
     let res: AcmeResponse;
     let problem = 'none';
+    let told: LoggedProblem | undefined;
     try {
       res = await this.#route(req, match, start.id);
-      if (res.status >= 400) problem = res.problemType ?? (res.status >= 500 ? 'serverInternal' : 'malformed');
+      if (res.status >= 400) {
+        problem = res.problemType ?? (res.status >= 500 ? 'serverInternal' : 'malformed');
+        told = res.problemType ? problemOfBody(res.body) : undefined;
+      }
     } catch (e) {
       const p = toProblem(e, this.#ctx.logger, { path: req.path });
       problem = p.type;
+      told = p;
       res = this.#out.problem(start.id, p);
     }
     // Labelled by route name, never by path: ids would make unbounded series.
     this.#count(match ? match.route.name : req.path.startsWith('/ca/') ? 'caCertificates' : 'other', problemName(problem));
-    logRequest(this.#ctx.logger, start, req.method, req.path, res.status);
+    logRequest(this.#ctx.logger, start, req.method, req.path, res.status, told);
     return res;
   }
 
