@@ -141,13 +141,15 @@ describe('crash safety of pki renew', () => {
     let killed = 0;
     for (let i = 0; i < 20; i++) {
       const child = spawn(process.execPath, [PKI_BIN, 'renew', '--out', out, '--force'], { stdio: 'ignore' });
-      const delay = Math.floor(runMs * (0.05 + Math.random() * 1.25));
+      // Every fourth run is left to complete, so completions are exercised whatever the box's speed
+      // does to the calibration; the others are killed anywhere from process start to past the end.
+      const delay = i % 4 === 3 ? Infinity : Math.floor(runMs * (0.02 + Math.random() * 1.1));
       const timer = setTimeout(() => {
         if (child.exitCode === null) {
           child.kill('SIGKILL');
           killed++;
         }
-      }, delay);
+      }, Math.min(delay, 2 ** 31 - 1));
       await new Promise((res) => child.on('exit', res));
       clearTimeout(timer);
       expectMatchingPair(out);
@@ -156,7 +158,6 @@ describe('crash safety of pki renew', () => {
     // Some runs were cut short and some completed: both kinds of outcome were exercised.
     expect(killed).toBeGreaterThan(0);
     expect(serials.size).toBeGreaterThan(1);
-    expect(killed).toBeLessThan(20);
     // A lock left by a killed run does not block the next one.
     const after = await pki(['renew', '--out', out, '--force', '--json']);
     expect(after.status, after.stderr).toBe(0);
