@@ -13,6 +13,7 @@ import { configSchema, type Config } from '../config/config.ts';
 import { issueCaCertificate } from '../authority/ca-certificates.ts';
 import { LAYOUT } from './layout.ts';
 import { generatePassphrase } from './secrets.ts';
+import { writeFileDurably } from '../domain/durable-file.ts';
 
 const YEAR = 365 * 24 * 3_600_000;
 
@@ -86,7 +87,8 @@ async function createInstance(
   if (!passphrase && needsPassphrase) {
     passphrase = generatePassphrase();
     generatedPassphraseFile = join(dir, LAYOUT.passphrase);
-    await writeFile(generatedPassphraseFile, passphrase + '\n', { mode: 0o600, flag: 'wx' });
+    // Durably (file and directory fsync'd): the keys about to be encrypted with it are only as safe as it is.
+    await writeFileDurably(generatedPassphraseFile, passphrase + '\n', { mode: 0o600, exclusive: true });
   }
 
   const store = openStore(join(dir, LAYOUT.database), { create: true });
