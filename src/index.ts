@@ -11,6 +11,7 @@ export type { AcmeConfig } from './config/acme.ts';
 export { jsonLogger, silentLogger, type Logger } from './domain/log.ts';
 export { CaError, isCaError } from './domain/errors.ts';
 export { parseDuration, formatDuration } from './domain/duration.ts';
+export { reserveFile, type ReservedFile } from './domain/durable-file.ts';
 export { parseKeyAlg, KEY_ALGS } from './domain/algorithms.ts';
 export { PASSPHRASE_ENV, readSecretFile, resolvePin } from './instance/secrets.ts';
 export { normalizeSerial, serialOfCertificate } from './x509/serial.ts';
