@@ -1,6 +1,6 @@
 /** The public surface the CLI (and embedders) use. */
 export { initInstance, type InitOptions, type InitResult } from './instance/init.ts';
-export { openInstance, type CaInstance, type OpenOptions } from './instance/open.ts';
+export { databaseFailure, openInstance, type CaInstance, type OpenOptions } from './instance/open.ts';
 export { openInventory, type Inventory } from './instance/inventory.ts';
 export { listKeysInUse, type KeyInUse } from './instance/keys.ts';
 export { startServer, type RunningServer } from './instance/serve.ts';

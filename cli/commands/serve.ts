@@ -34,7 +34,10 @@ export function registerServe(program: Command): void {
           server = await startServer(ca, { host: o.host ?? ca.config.http.host, port, logger, acme: acmeOverrides(o), ocspWorkers });
         } catch (e) {
           await ca.close();
-          throw new CaError('config', `cannot listen: ${(e as Error).message}`);
+          // Only a socket's failure is one of listening; a database or key store error keeps its own name.
+          const syscall = (e as NodeJS.ErrnoException).syscall;
+          if (syscall === 'listen' || syscall === 'bind') throw new CaError('config', `cannot listen: ${(e as Error).message}`);
+          throw e;
         }
         if (server.acme) process.stderr.write(`ACME directory: ${server.acme.directoryUrl}\n`);
         logger.info('serve.started', {
