@@ -30,13 +30,34 @@ export interface AcmeListenerDeps {
 }
 
 /**
+ * TLS 1.2 and 1.3, AEAD suites only (BCP 195 / RFC 9325 §4.2): ECDHE with AES-GCM or
+ * ChaCha20-Poly1305, no CBC-SHA. The TLS 1.3 suites are named too: Node sets them from the
+ * same list, and a list without any would turn TLS 1.3 off.
+ */
+export const ACME_TLS = {
+  minVersion: 'TLSv1.2',
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256',
+    'TLS_AES_256_GCM_SHA384',
+    'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+  honorCipherOrder: true,
+} as const;
+
+/**
  * Serves ACME over HTTPS on its own port with a certificate the CA issues to
  * itself for the configured hostnames, renewed two thirds into its lifetime.
  */
 export async function startAcmeListener(d: AcmeListenerDeps): Promise<AcmeListener> {
   let cert = await d.issueCertificate();
   let pipeline: AcmePipeline | null = null;
-  const server: Server = createServer({ key: cert.keyPem, cert: cert.chainPem }, (req, res) => {
+  const server: Server = createServer({ ...ACME_TLS, key: cert.keyPem, cert: cert.chainPem }, (req, res) => {
     if (pipeline) serve(pipeline, req, res, d.logger);
     else res.writeHead(503, { 'Content-Type': 'text/plain' }).end('starting\n');
   });
@@ -63,7 +84,7 @@ export async function startAcmeListener(d: AcmeListenerDeps): Promise<AcmeListen
       d.issueCertificate()
         .then((next) => {
           cert = next;
-          server.setSecureContext({ key: cert.keyPem, cert: cert.chainPem });
+          server.setSecureContext({ ...ACME_TLS, key: cert.keyPem, cert: cert.chainPem });
           d.logger.info('acme.tls.renewed', { notAfter: cert.notAfter.toISOString() });
         })
         .catch((e) => d.logger.error('acme.tls.renewal-failed', { error: (e as Error).message }))
