@@ -14,7 +14,7 @@ import { createServerWithOcsp } from '../http/ocsp/listener.ts';
 import type { StatusOptions } from '../status/options.ts';
 import { createStatusService } from './start-status.ts';
 import { parseDuration } from '../domain/duration.ts';
-import { drainServer, ListenerGate, listenOn } from '../http/server-limits.ts';
+import { drainServer, ListenerGate, listenOn, type RequestTimeouts } from '../http/server-limits.ts';
 import type { StatusService } from '../status/status-service.ts';
 import { reasonNameOf } from '../domain/types.ts';
 import { Readiness } from '../health/readiness.ts';
@@ -73,7 +73,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
     } else {
       await status.start();
     }
-    workers = await startWorkers(ca, server, listen, status, o);
+    workers = await startWorkers(ca, server, listen, status, { ...o, timeouts });
   } catch (e) {
     status.stop();
     await acme?.close(0);
@@ -111,7 +111,7 @@ async function startWorkers(
   server: ServerType,
   listen: (host: string, port: number, what: string) => Promise<ServerType>,
   status: StatusService,
-  o: { logger: Logger; ocspWorkers?: number },
+  o: { logger: Logger; ocspWorkers?: number; timeouts: RequestTimeouts },
 ): Promise<(OcspWorkers & { internal: ServerType }) | null> {
   if (!o.ocspWorkers) return null;
   let internal: ServerType | null = null;
@@ -130,6 +130,7 @@ async function startWorkers(
         maintenanceIntervalMs: status.options.maintenanceIntervalMs,
         ocspValidityMs: status.options.ocspValidityMs,
         maxCertsPerRequest: status.options.maxCertsPerRequest,
+        timeouts: o.timeouts,
       },
     });
     return { ...workers, internal };
