@@ -6,6 +6,7 @@ import { createApp } from '../http/plain-app.ts';
 import { caCertificatesOf } from '../http/routes/ca-certificates.ts';
 import type { AcmeListener } from '../http/acme-https/listener.ts';
 import { startAcme } from './acme.ts';
+import { acmeSecretKeys } from '../acme/secret-key.ts';
 import type { AcmeConfig } from '../config/acme.ts';
 import type { CaInstance } from './open.ts';
 import type { Logger } from '../domain/log.ts';
@@ -60,11 +61,14 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
     await listenOn(s, port, hostname, what);
     return s;
   };
+  const acmeOn = o.acme !== false && (o.acme?.enabled ?? ca.config.acme.enabled);
+  // What else can fail the start is checked before anything is signed: the ACME secret key.
+  if (acmeOn) await acmeSecretKeys(ca.dir);
   const server = await listen(o.host, o.port, 'plain HTTP');
   let acme: AcmeListener | null = null;
   let workers: (OcspWorkers & { internal: ServerType }) | null = null;
   try {
-    if (o.acme !== false && (o.acme?.enabled ?? ca.config.acme.enabled)) {
+    if (acmeOn) {
       // An ephemeral plain-HTTP port (tests) implies an ephemeral ACME port unless one is given.
       const given = Object.fromEntries(Object.entries(o.acme ?? {}).filter(([, v]) => v !== undefined));
       const overrides = { ...(o.port === 0 ? { port: 0 } : {}), ...given };

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pki, pkiAsync, pkiBackground } from '../helpers/cli.ts';
@@ -51,7 +52,7 @@ function received(s: Socket): Promise<string> {
 }
 
 describe('pki serve: a failed start signs nothing', () => {
-  it('fail/a busy plain-HTTP or ACME port: exit 1 naming the port, and no certificate row', async () => {
+  it('fail/a busy plain-HTTP or ACME port, or a damaged ACME key: exit 1 naming it, and no certificate row', async () => {
     expect(init.status, init.stderr).toBe(0);
     const before = certificateRows();
     for (const which of ['http', 'acme'] as const) {
@@ -68,6 +69,19 @@ describe('pki serve: a failed start signs nothing', () => {
       }
       expect(certificateRows(), which).toBe(before);
     }
+    // Anything else that can fail the start is checked before signing too: here a damaged ACME secret key.
+    const key = join(dir, 'secrets/acme.key');
+    const saved = existsSync(key) ? readFileSync(key) : null;
+    writeFileSync(key, '');
+    try {
+      const r = await pkiAsync(['serve', '--dir', dir, '--http-port', '0'], PASS);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^pki: the ACME secret key .*acme\.key holds 0 bytes/m);
+    } finally {
+      if (saved) writeFileSync(key, saved);
+      else rmSync(key);
+    }
+    expect(certificateRows()).toBe(before);
   }, 60_000);
 });
 
