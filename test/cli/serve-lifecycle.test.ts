@@ -107,7 +107,8 @@ describe('pki serve: SIGTERM', () => {
 
       const t0 = Date.now();
       srv.child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 300));
+      // serve.stopping is logged in the same turn of the event loop that closes every socket.
+      for (let i = 0; i < 100 && !srv.output().stdout.includes('serve.stopping'); i++) await new Promise((r) => setTimeout(r, 50));
       // While the ACME request is still under way, neither port takes a new connection.
       expect(await accepts(httpPort)).toBe(false);
       expect(await accepts(acmePort)).toBe(false);
