@@ -1,14 +1,16 @@
-import { isCaError } from '../src/index.ts';
+import { databaseFailure, isCaError } from '../src/index.ts';
 
 /** Exit codes: 0 ok, 1 refused or failed (with a one-line reason), 2 usage error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-/** Wraps a command action: a CaError becomes `pki: <detail>` and exit 1; anything else also shows its message. */
+/** Wraps a command action: a CaError becomes `pki: <detail>` and exit 1 (a SQLite error `pki: database <path>: …`); anything else also shows its message. */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);
-    } catch (e) {
+    } catch (caught) {
+      // A storage error met after the open (a damaged page) is named as the database's, not as whatever was running.
+      const e = databaseFailure(caught) ?? caught;
       if (isCaError(e)) {
         process.stderr.write(`pki: ${e.detail}\n`);
       } else {

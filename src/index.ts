@@ -1,6 +1,6 @@
 /** The public surface the CLI (and embedders) use. */
 export { initInstance, type InitOptions, type InitResult } from './instance/init.ts';
-export { openInstance, type CaInstance, type OpenOptions } from './instance/open.ts';
+export { databaseFailure, openInstance, type CaInstance, type OpenOptions } from './instance/open.ts';
 export { openInventory, type Inventory } from './instance/inventory.ts';
 export { listKeysInUse, rewrapKeyFiles, type KeyInUse } from './instance/keys.ts';
 export { startServer, type RunningServer } from './instance/serve.ts';
@@ -11,6 +11,7 @@ export type { AcmeConfig } from './config/acme.ts';
 export { jsonLogger, silentLogger, type Logger } from './domain/log.ts';
 export { CaError, isCaError } from './domain/errors.ts';
 export { parseDuration, formatDuration } from './domain/duration.ts';
+export { reserveFile, type ReservedFile } from './domain/durable-file.ts';
 export { parseKeyAlg, KEY_ALGS } from './domain/algorithms.ts';
 export { PASSPHRASE_ENV, readSecretFile, resolvePin } from './instance/secrets.ts';
 export { normalizeSerial, serialOfCertificate } from './x509/serial.ts';

@@ -1,4 +1,4 @@
-import { rename, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CaError, openInventory } from '../../src/index.ts';
 import { action } from '../common.ts';
@@ -15,8 +15,17 @@ export function registerBackup(program: Command): void {
         const inv = await openInventory(o.dir);
         try {
           const tmp = `${o.out}.partial`;
-          await inv.store.db.backup(tmp);
-          await rename(tmp, o.out);
+          // The copy holds what the database holds (EAB MACs, the audit trail): created 0600 like it,
+          // before SQLite writes a byte (an empty file is an empty database to SQLite), whatever the umask.
+          await rm(tmp, { force: true }); // left by a backup that was killed
+          await (await open(tmp, 'wx', 0o600)).close();
+          try {
+            await inv.store.db.backup(tmp);
+            await rename(tmp, o.out);
+          } catch (e) {
+            await rm(tmp, { force: true });
+            throw e;
+          }
           const counts = inv.store.certificates.countByStatus();
           process.stdout.write(`backup written to ${o.out} (${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')})\n`);
         } finally {

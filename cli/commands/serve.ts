@@ -33,8 +33,11 @@ export function registerServe(program: Command): void {
         try {
           server = await startServer(ca, { host: o.host ?? ca.config.http.host, port, logger, acme: acmeOverrides(o), ocspWorkers });
         } catch (e) {
+          // A busy port fails as `cannot listen on HOST:PORT (which listener)`, before anything is signed;
+          // a database or key store error keeps its own name.
+          reconciler.stop();
           await ca.close();
-          throw new CaError('config', `cannot listen: ${(e as Error).message}`);
+          throw e;
         }
         if (server.acme) process.stderr.write(`ACME directory: ${server.acme.directoryUrl}\n`);
         logger.info('serve.started', {

@@ -5,6 +5,7 @@ import { CaError } from '../domain/errors.ts';
 import { KEY_ALGS } from '../domain/algorithms.ts';
 import { acmeConfigSchema } from './acme.ts';
 import { duration } from './duration.ts';
+import { httpConfigSchema } from './http.ts';
 import { rateLimitsSchema } from './rate-limits.ts';
 import { crlConfigSchema, ocspConfigSchema } from './status.ts';
 
@@ -47,7 +48,8 @@ export const configSchema = z.object({
   crl: crlConfigSchema.prefault({}),
   /** OCSP responder settings (src/config/status.ts). */
   ocsp: ocspConfigSchema.prefault({}),
-  http: z.object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9080) }).prefault({}),
+  /** Plain-HTTP listener and every listener's time limits: src/config/http.ts. */
+  http: httpConfigSchema.prefault({}),
   /** ACME server (HTTPS, own port): fields and defaults in src/config/acme.ts. */
   acme: acmeConfigSchema.prefault({}),
   /** Token buckets on ACME newOrder/finalize (per account) and newAccount/newNonce (per IP): src/config/rate-limits.ts. */

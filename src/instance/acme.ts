@@ -2,7 +2,7 @@ import { createAcmeService } from '../acme/create.ts';
 import type { AcmeConfig } from '../config/acme.ts';
 import type { Logger } from '../domain/log.ts';
 import { createAcmePipeline } from '../http/acme-https/fetch-app.ts';
-import { startAcmeListener, type AcmeListener } from '../http/acme-https/listener.ts';
+import { startAcmeListener, type AcmeListener, type AcmeListenerDeps } from '../http/acme-https/listener.ts';
 import { issueServerCertificate } from '../http/acme-https/tls-certificate.ts';
 import { caCertificatesOf } from '../http/routes/ca-certificates.ts';
 import type { CaInstance } from './open.ts';
@@ -12,9 +12,10 @@ import type { CaInstance } from './open.ts';
  * certificate from the authority, and the ACME tables on the issuance connection, where the
  * authority's own writes keep the page cache warm (docs/design.md "One connection for the hot path").
  */
-export async function startAcme(ca: CaInstance, o: { host: string; logger: Logger; overrides: Partial<AcmeConfig> }): Promise<AcmeListener> {
+export async function startAcme(ca: CaInstance, o: { host: string; logger: Logger; overrides: Partial<AcmeConfig>; listener: Pick<AcmeListenerDeps, 'afterBind' | 'timeouts'> }): Promise<AcmeListener> {
   const config: AcmeConfig = { ...ca.config.acme, ...o.overrides };
   return startAcmeListener({
+    ...o.listener,
     host: o.host,
     port: config.port,
     hostnames: config.hostnames,

@@ -14,6 +14,7 @@ import { issueCaCertificate } from '../authority/ca-certificates.ts';
 import { parseSubtree, type NameConstraints } from '../authority/name-constraints.ts';
 import { LAYOUT } from './layout.ts';
 import { generatePassphrase } from './secrets.ts';
+import { writeFileDurably } from '../domain/durable-file.ts';
 
 const YEAR = 365 * 24 * 3_600_000;
 
@@ -90,7 +91,8 @@ async function createInstance(
   if (!passphrase && needsPassphrase) {
     passphrase = generatePassphrase();
     generatedPassphraseFile = join(dir, LAYOUT.passphrase);
-    await writeFile(generatedPassphraseFile, passphrase + '\n', { mode: 0o600, flag: 'wx' });
+    // Durably (file and directory fsync'd): the keys about to be encrypted with it are only as safe as it is.
+    await writeFileDurably(generatedPassphraseFile, passphrase + '\n', { mode: 0o600, exclusive: true });
   }
 
   const store = openStore(join(dir, LAYOUT.database), { create: true });

@@ -9,6 +9,7 @@ import { OcspResponder, type OcspStatusSource } from '../status/ocsp-responder.t
 import { StoredResponseFeed } from '../status/stored-responses.ts';
 import { NotAnsweredHere, OcspHttpHandler } from '../http/ocsp/handler.ts';
 import { withOcspFastPath } from '../http/ocsp/listener.ts';
+import { drainServer, timeoutOptions } from '../http/server-limits.ts';
 import { forwardTo } from '../http/ocsp/workers/forward.ts';
 import type { WorkerConfig } from '../http/ocsp/workers/pool.ts';
 
@@ -52,7 +53,10 @@ function start(c: WorkerConfig, listening: Server): Promise<number> {
   const evict = setInterval(() => cache.evictExpired(systemClock.now().getTime()), c.maintenanceIntervalMs);
   poll.unref();
   evict.unref();
-  const server = createServer(withOcspFastPath(handler, (req, res) => passOn(req, res), passOn));
+  const server = createServer(timeoutOptions(c.timeouts), withOcspFastPath(handler, (req, res) => passOn(req, res), passOn));
+  // The primary stops its workers with SIGTERM: stop taking connections, let requests under way finish
+  // (none can last past the request time limit), then exit.
+  process.once('SIGTERM', () => void drainServer(server, c.timeouts.requestMs).then(() => process.exit(0)));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(listening, () => resolve(loaded));

@@ -16,6 +16,9 @@ import { x509 } from '../x509/x509.ts';
 import { openGroupCommitStore, openStore, type Store } from '../store/store.ts';
 import { resolveKeyStoreSecret } from './secrets.ts';
 
+/** For the edges (the CLI): a SQLite error as a CaError naming the database. */
+export { databaseFailure } from '../store/sqlite.ts';
+
 /** A running CA instance: everything wired, ready to issue and to serve. */
 export interface CaInstance {
   dir: string;

@@ -1,17 +1,21 @@
-import { serve, type ServerType } from '@hono/node-server';
+import { createAdaptorServer, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../http/plain-app.ts';
 import { caCertificatesOf } from '../http/routes/ca-certificates.ts';
 import type { AcmeListener } from '../http/acme-https/listener.ts';
 import { startAcme } from './acme.ts';
+import { acmeSecretKeys } from '../acme/secret-key.ts';
 import type { AcmeConfig } from '../config/acme.ts';
 import type { CaInstance } from './open.ts';
 import type { Logger } from '../domain/log.ts';
 import { OcspHttpHandler } from '../http/ocsp/handler.ts';
 import { createServerWithOcsp } from '../http/ocsp/listener.ts';
 import type { StatusOptions } from '../status/options.ts';
-import { startStatusService } from './start-status.ts';
+import { createStatusService } from './start-status.ts';
+import { parseDuration } from '../domain/duration.ts';
+import { drainServer, ListenerGate, listenOn, type RequestTimeouts } from '../http/server-limits.ts';
 import type { StatusService } from '../status/status-service.ts';
 import { reasonNameOf } from '../domain/types.ts';
 import { Readiness } from '../health/readiness.ts';
@@ -28,16 +32,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Serves an opened instance: plain HTTP (CA certificates, OCSP, CRL) and ACME over HTTPS; `port` 0 picks free ports (tests). */
+/**
+ * Serves an opened instance: plain HTTP (CA certificates, OCSP, CRL) and ACME over HTTPS; `port` 0 picks free ports (tests).
+ * Every port is bound before anything is signed (the responder certificate, CRLs, the ACME
+ * listener's certificate), so a start that fails on a busy port leaves nothing behind.
+ */
 export async function startServer(ca: CaInstance, o: { host: string; port: number; logger: Logger; acme?: Partial<AcmeConfig> | false; status?: Partial<StatusOptions>; ocspWorkers?: number }): Promise<RunningServer> {
-  const status = await startStatusService(ca, o.logger, o.status);
+  const status = createStatusService(ca, o.logger, o.status);
   const { metrics } = ca;
   const ocsp = new OcspHttpHandler({ responder: status.responderLogic, cache: status.cache, clock: ca.clock, counters: metrics.ocsp });
   const crls = { shards: ca.authority.issuer.crlShards, current: (shard: number) => status.crls.current(shard) };
-  metrics.watchCrls(crls);
-  ca.authority.onIssued((c) => metrics.certificatesIssued.inc({ profile: c.profile }));
-  ca.authority.onRevoked((r) => metrics.certificatesRevoked.inc({ profile: r.profile, reason: reasonNameOf(r.reason) }));
-  watchKeyStore({ keyStore: ca.keyStore, store: ca.store, metrics, logger: o.logger, clock: ca.clock });
   const readiness = new Readiness({ db: ca.store.db, key: ca.authority.keyHealth, crls, clock: ca.clock });
   const app = createApp({
     logger: o.logger,
@@ -47,55 +51,58 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
     ocsp,
     crl: { issuerKeyId: ca.authority.issuer.keyId, current: (shard) => status.crls.current(shard) },
   });
+  const timeouts = { requestMs: parseDuration(ca.config.http.requestTimeout), headersMs: parseDuration(ca.config.http.headersTimeout) };
+  const graceMs = parseDuration(ca.config.http.shutdownGrace);
+  // Answers 503 until everything has started, and again from the moment close() is called.
+  const gate = new ListenerGate();
   // OCSP is answered by a node:http fast path in front of Hono (see ocsp-listener.ts).
-  const listen = (hostname: string, port: number): Promise<ServerType> =>
-    new Promise((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, hostname, port, createServer: createServerWithOcsp(ocsp) }, () => resolve(s));
-      s.once('error', reject);
-    });
-  let server: ServerType;
-  try {
-    server = await listen(o.host, o.port);
-  } catch (e) {
-    status.stop();
-    throw e;
-  }
-  const workers = await startWorkers(ca, server, listen, status, o);
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const listen = async (hostname: string, port: number, what: string): Promise<ServerType> => {
+    const s = createAdaptorServer({ fetch: app.fetch, createServer: createServerWithOcsp(ocsp, { timeouts, gate }) });
+    await listenOn(s, port, hostname, what);
+    return s;
+  };
+  const acmeOn = o.acme !== false && (o.acme?.enabled ?? ca.config.acme.enabled);
+  // What else can fail the start is checked before anything is signed: the ACME secret key.
+  if (acmeOn) await acmeSecretKeys(ca.dir);
+  const server = await listen(o.host, o.port, 'plain HTTP');
   let acme: AcmeListener | null = null;
-  if (o.acme !== false && (o.acme?.enabled ?? ca.config.acme.enabled)) {
-    try {
+  let workers: (OcspWorkers & { internal: ServerType }) | null = null;
+  try {
+    if (acmeOn) {
       // An ephemeral plain-HTTP port (tests) implies an ephemeral ACME port unless one is given.
       const given = Object.fromEntries(Object.entries(o.acme ?? {}).filter(([, v]) => v !== undefined));
       const overrides = { ...(o.port === 0 ? { port: 0 } : {}), ...given };
-      acme = await startAcme(ca, { host: o.host, logger: o.logger, overrides });
-    } catch (e) {
-      status.stop();
-      await workers?.close();
-      server.close();
-      throw e;
+      // The status service signs (responder, CRLs) once the ACME port is bound too.
+      acme = await startAcme(ca, { host: o.host, logger: o.logger, overrides, listener: { timeouts, afterBind: () => status.start() } });
+    } else {
+      await status.start();
     }
+    workers = await startWorkers(ca, server, listen, status, { ...o, timeouts });
+  } catch (e) {
+    status.stop();
+    await acme?.close(0);
+    await drainServer(server as Server, 0);
+    throw e;
   }
+  metrics.watchCrls(crls);
+  ca.authority.onIssued((c) => metrics.certificatesIssued.inc({ profile: c.profile }));
+  ca.authority.onRevoked((r) => metrics.certificatesRevoked.inc({ profile: r.profile, reason: reasonNameOf(r.reason) }));
+  watchKeyStore({ keyStore: ca.keyStore, store: ca.store, metrics, logger: o.logger, clock: ca.clock });
+  gate.open();
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     httpUrl: `http://${host}:${addr.port}`,
     acme,
     status,
     close: async () => {
+      // Before the first await: every socket stops accepting and every gate refuses new requests at once.
+      gate.close();
+      const draining = [acme?.close(graceMs), ...[server, ...(workers ? [workers.internal] : [])].map((s) => drainServer(s as Server, graceMs)), workers?.close()];
+      await Promise.all(draining);
       status.stop();
-      await acme?.close();
-      await workers?.close();
-      await Promise.all([server, ...(workers ? [workers.internal] : [])].map(closeServer));
     },
   };
-}
-
-function closeServer(server: ServerType): Promise<void> {
-  return new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    // Idle keep-alive sockets would hold close() open.
-    (server as import('node:http').Server).closeIdleConnections?.();
-  });
 }
 
 /**
@@ -106,14 +113,14 @@ function closeServer(server: ServerType): Promise<void> {
 async function startWorkers(
   ca: CaInstance,
   server: ServerType,
-  listen: (host: string, port: number) => Promise<ServerType>,
+  listen: (host: string, port: number, what: string) => Promise<ServerType>,
   status: StatusService,
-  o: { logger: Logger; ocspWorkers?: number },
+  o: { logger: Logger; ocspWorkers?: number; timeouts: RequestTimeouts },
 ): Promise<(OcspWorkers & { internal: ServerType }) | null> {
   if (!o.ocspWorkers) return null;
   let internal: ServerType | null = null;
   try {
-    internal = await listen('127.0.0.1', 0);
+    internal = await listen('127.0.0.1', 0, 'internal relay for OCSP workers');
     const workers = await startOcspWorkers({
       count: o.ocspWorkers,
       entry: fileURLToPath(new URL('./ocsp-worker-launch.js', import.meta.url)),
@@ -127,13 +134,12 @@ async function startWorkers(
         maintenanceIntervalMs: status.options.maintenanceIntervalMs,
         ocspValidityMs: status.options.ocspValidityMs,
         maxCertsPerRequest: status.options.maxCertsPerRequest,
+        timeouts: o.timeouts,
       },
     });
     return { ...workers, internal };
   } catch (e) {
-    status.stop();
-    if (internal) await closeServer(internal);
-    server.close();
+    if (internal) await drainServer(internal as Server, 0);
     throw e;
   }
 }

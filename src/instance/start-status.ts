@@ -8,7 +8,19 @@ import { StatusService } from '../status/status-service.ts';
  * issuance, re-sign and rebuild the CRL at revocation), catches up on what other processes
  * changed, and keeps responses, the responder certificate and CRLs fresh until stopped.
  */
-export async function startStatusService(ca: Pick<CaInstance, 'store' | 'issuanceStore' | 'authority' | 'clock' | 'config'>, logger: Logger, overrides: Partial<StatusOptions> = {}): Promise<StatusService> {
+export async function startStatusService(ca: StatusInstance, logger: Logger, overrides: Partial<StatusOptions> = {}): Promise<StatusService> {
+  const service = createStatusService(ca, logger, overrides);
+  await service.start();
+  return service;
+}
+
+type StatusInstance = Pick<CaInstance, 'store' | 'issuanceStore' | 'authority' | 'clock' | 'config'>;
+
+/**
+ * The status service hooked onto the authority but not started: nothing signed yet (start()
+ * issues the responder certificate and the CRLs), so `pki serve` binds its ports in between.
+ */
+export function createStatusService(ca: StatusInstance, logger: Logger, overrides: Partial<StatusOptions> = {}): StatusService {
   const service = new StatusService({
     store: ca.store,
     freshStore: ca.issuanceStore,
@@ -18,6 +30,5 @@ export async function startStatusService(ca: Pick<CaInstance, 'store' | 'issuanc
     options: { ...statusOptionsFromConfig(ca.config), ...overrides },
   });
   service.attach();
-  await service.start();
   return service;
 }

@@ -87,12 +87,13 @@ export class StatusService implements OcspStatusSource {
 
   /** Loads what is stored, catches up on anything missing, builds absent CRLs, then keeps all of it fresh in the background. */
   async start(): Promise<void> {
-    await this.responder();
     // data_version and the audit mark are taken before the full scan: whatever another process
     // commits during the scan makes the first poll run, and lies after the mark, so the poll sees it.
+    // Read before the responder is signed: a database that cannot be read fails the start with nothing signed.
     this.#feed.changed();
     this.#feed.load();
     this.#auditMark = this.#d.store.audit.lastId();
+    await this.responder();
     await this.#reconcile();
     await this.crls.start();
     // A poll is skipped while another job runs (it would only queue up behind a long refresh).

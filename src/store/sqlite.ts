@@ -26,18 +26,63 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * Opens (creating if asked) the instance database with the pragmas a CA needs:
  * WAL for concurrent readers, foreign keys, a busy timeout for the CLI writing
  * while `pki serve` runs, and synchronous=FULL so an issuance commit survives power loss.
+ * Whatever fails here is a CaError naming the database (never mistaken for a listener's failure).
  */
 export function openDatabase(path: string, opts: { create?: boolean; readonly?: boolean } = {}): Db {
-  let db: Db;
+  let db: Db | undefined;
   try {
     db = new Database(path, { fileMustExist: !opts.create, readonly: opts.readonly ?? false });
+    openedPaths.add(db.name);
+    if (!opts.readonly) db.pragma('journal_mode = WAL');
+    connectionPragmas(db, 'FULL');
+    // An existing instance's database has its schema: an empty (or emptied) file is not one to fill anew.
+    if (!opts.create && !db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").get()) {
+      throw new CaError('config', `database ${path}: holds no pki schema (an empty or foreign file): restore it from a backup`);
+    }
+    if (!opts.readonly) migrate(db);
+    return db;
   } catch (e) {
-    throw new CaError('config', `cannot open database ${path}: ${(e as Error).message}`, { cause: e });
+    db?.close();
+    throw databaseError(path, e);
   }
-  if (!opts.readonly) db.pragma('journal_mode = WAL');
-  connectionPragmas(db, 'FULL');
-  if (!opts.readonly) migrate(db);
-  return db;
+}
+
+/** Every database file this process opened: what a storage error met later is named by (databaseFailure). */
+const openedPaths = new Set<string>();
+
+/** What SQLite's result code tells an operator to do. */
+const HINTS: Record<string, string> = {
+  SQLITE_NOTADB: 'the file is damaged or not a database: restore it from a backup',
+  SQLITE_CORRUPT: 'the file is damaged: restore it from a backup',
+  SQLITE_FULL: 'the disk is full',
+  SQLITE_READONLY: 'the file or its directory is read-only',
+  SQLITE_CANTOPEN: 'the file or its directory cannot be opened',
+  SQLITE_BUSY: 'another process holds it locked',
+  SQLITE_IOERR: 'the disk failed to read or write',
+};
+
+function isSqliteError(e: unknown): e is Error & { code: string } {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && String((e as { code?: unknown }).code).startsWith('SQLITE_');
+}
+
+/** A failure of the database at `path` as a CaError that names it: `database <path>: <what> (<hint>)`. */
+export function databaseError(path: string, e: unknown): CaError {
+  if (e instanceof CaError) return e.detail.startsWith('database ') ? e : new CaError(e.kind, `database ${path}: ${e.detail}`, { cause: e });
+  const message = (e as Error)?.message ?? String(e);
+  const code = isSqliteError(e) ? e.code : '';
+  // Extended codes (SQLITE_IOERR_SHORT_READ) take their primary code's hint.
+  const primary = Object.keys(HINTS).find((k) => code === k || code.startsWith(`${k}_`));
+  const hint = primary ? HINTS[primary] : undefined;
+  return new CaError('internal', `database ${path}: ${message}${hint ? ` (${hint})` : ''}`, { cause: e });
+}
+
+/**
+ * A storage error that reached the edge (a query on a page found damaged long after the open
+ * succeeded) as a CaError naming this process's database, or null when `e` is no SQLite error.
+ */
+export function databaseFailure(e: unknown): CaError | null {
+  if (!isSqliteError(e)) return null;
+  return databaseError([...openedPaths].join(', ') || 'database', e);
 }
 
 /**
@@ -46,9 +91,13 @@ export function openDatabase(path: string, opts: { create?: boolean; readonly?: 
  * lost to power loss only (ACME bookkeeping).
  */
 export function openConnection(main: Db, synchronous: 'NORMAL' | 'FULL'): Db {
-  const db = new Database(main.name, { fileMustExist: true });
-  connectionPragmas(db, synchronous);
-  return db;
+  try {
+    const db = new Database(main.name, { fileMustExist: true });
+    connectionPragmas(db, synchronous);
+    return db;
+  } catch (e) {
+    throw databaseError(main.name, e);
+  }
 }
 
 /** The one place connection pragmas are set. */

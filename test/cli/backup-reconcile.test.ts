@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.ts';
@@ -15,6 +16,9 @@ describe('pki backup', () => {
     const r = pki(['backup', '--dir', ca.dir, '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/7 valid/); // 5 leaves + root + intermediate
+    // As private as the database it copies, whatever the umask (#16).
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(statSync(join(ca.dir, 'pki.db')).mode & 0o777).toBe(0o600);
     const restored = openStore(out);
     for (const s of serials) expect(restored.certificates.get(s)?.status).toBe('valid');
     expect(restored.audit.verifyChain().ok).toBe(true);

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pki } from '../helpers/cli.ts';
@@ -107,6 +108,33 @@ describe('pki issue and pki certs list (a new process each time: key store and D
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^pki: the CSR signature does not verify/);
     expect(pki(['certs', 'list', '--dir', dir, '--json']).stdout).not.toContain('tampered.internal');
+  });
+
+  it('fail/--out where nothing can be written is refused before signing: no row, no file left behind', () => {
+    const rows = () => {
+      const db = new Database(join(dir, 'pki.db'), { readonly: true });
+      try {
+        return (db.prepare('SELECT count(*) AS n FROM certificates').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const before = rows();
+    const outDir = join(work, 'out-dir');
+    mkdirSync(outDir);
+    for (const [out, why] of [
+      [join(work, 'no-such-dir', 'cert.pem'), /ENOENT/],
+      [outDir, /is a directory/],
+      [join(work, 'again.csr', 'cert.pem'), /ENOTDIR/],
+    ] as const) {
+      const r = pki(['issue', '--dir', dir, '--csr', join(work, 'again.csr'), '--out', out]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^pki: cannot write --out ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+      expect(r.stderr).toMatch(why);
+      expect(rows()).toBe(before);
+    }
+    expect(readdirSync(outDir)).toEqual([]);
+    expect(readdirSync(work).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('fail/a missing CSR file and a bad lifetime are clear errors', () => {

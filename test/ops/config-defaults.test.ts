@@ -25,7 +25,7 @@ describe('config defaults', () => {
     const c = configSchema.parse(MINIMAL);
     expect(c.issuance).toEqual({ defaultProfile: 'default', lifetime: '24h', maxLifetime: '90d', pendingGrace: '60s' });
     expect(c.crl).toEqual({ shards: 1, validity: '24h', expiredGrace: '1d' });
-    expect(c.http).toEqual({ host: '127.0.0.1', port: 9080 });
+    expect(c.http).toEqual({ host: '127.0.0.1', port: 9080, requestTimeout: '30s', headersTimeout: '10s', shutdownGrace: '10s' });
     expect(c.acme).toEqual(defaultAcmeConfig());
     expect(statusOptionsFromConfig(c)).toEqual(DEFAULT_STATUS_OPTIONS);
     expect(DEFAULT_STATUS_OPTIONS).toEqual({

@@ -5,6 +5,7 @@ import type { AcmeService } from '../../acme/create.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { Logger } from '../../domain/log.ts';
 import { readNodeBody } from '../body-limit.ts';
+import { drainServer, ListenerGate, listenOn, timeoutOptions, type RequestTimeouts } from '../server-limits.ts';
 import type { AcmePipeline } from './pipeline.ts';
 import { renewDelayMs, type ServerCertificate } from './tls-certificate.ts';
 
@@ -12,7 +13,8 @@ export interface AcmeListener {
   /** https://HOST:PORT/acme/directory */
   directoryUrl: string;
   service: AcmeService;
-  close(): Promise<void>;
+  /** Stops taking connections and requests at once; those under way get up to `graceMs` to finish. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** What the listener needs, handed in by the composition root (instance/acme.ts). */
@@ -27,35 +29,61 @@ export interface AcmeListenerDeps {
   issueCertificate(): Promise<ServerCertificate>;
   /** The ACME service and its pipeline for the origin clients use, known once the port is bound. */
   openPipeline(origin: string): Promise<{ service: AcmeService; pipeline: AcmePipeline }>;
+  /** Runs once the port is bound, before the listener's certificate is signed (the rest of the start that may sign). */
+  afterBind?(): Promise<void>;
+  /** How long a client may take to send one request. */
+  timeouts: RequestTimeouts;
 }
+
+/**
+ * TLS 1.2 and 1.3, AEAD suites only (BCP 195 / RFC 9325 §4.2): ECDHE with AES-GCM or
+ * ChaCha20-Poly1305, no CBC-SHA. The TLS 1.3 suites are named too: Node sets them from the
+ * same list, and a list without any would turn TLS 1.3 off.
+ */
+export const ACME_TLS = {
+  minVersion: 'TLSv1.2',
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256',
+    'TLS_AES_256_GCM_SHA384',
+    'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+  honorCipherOrder: true,
+} as const;
 
 /**
  * Serves ACME over HTTPS on its own port with a certificate the CA issues to
  * itself for the configured hostnames, renewed two thirds into its lifetime.
+ * The port is bound first: a busy port fails before anything is signed.
  */
 export async function startAcmeListener(d: AcmeListenerDeps): Promise<AcmeListener> {
-  let cert = await d.issueCertificate();
+  const gate = new ListenerGate();
   let pipeline: AcmePipeline | null = null;
-  const server: Server = createServer({ key: cert.keyPem, cert: cert.chainPem }, (req, res) => {
-    if (pipeline) serve(pipeline, req, res, d.logger);
-    else res.writeHead(503, { 'Content-Type': 'text/plain' }).end('starting\n');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(d.port, d.host, () => resolve());
-  });
+  // No certificate yet: a handshake before it is set fails, and the gate answers 503 until the pipeline is open.
+  const server: Server = createServer({ ...ACME_TLS, ...timeoutOptions(d.timeouts) }, gate.guard((req, res) => serve(pipeline!, req, res, d.logger)));
+  await listenOn(server, d.port, d.host, 'ACME');
   const port = (server.address() as AddressInfo).port;
   const wildcard = d.host === '0.0.0.0' || d.host === '::' || d.host === '';
   const hostInUrl = wildcard ? d.hostnames[0]! : d.host.includes(':') ? `[${d.host}]` : d.host;
   const origin = `https://${hostInUrl}:${port}`;
+  let cert: ServerCertificate;
   let opened: { service: AcmeService; pipeline: AcmePipeline };
   try {
+    await d.afterBind?.();
+    cert = await d.issueCertificate();
+    server.setSecureContext({ ...ACME_TLS, key: cert.keyPem, cert: cert.chainPem });
     opened = await d.openPipeline(origin);
   } catch (e) {
     server.close();
     throw e;
   }
   pipeline = opened.pipeline;
+  gate.open();
 
   let timer: NodeJS.Timeout;
   const scheduleRenewal = () => {
@@ -63,7 +91,7 @@ export async function startAcmeListener(d: AcmeListenerDeps): Promise<AcmeListen
       d.issueCertificate()
         .then((next) => {
           cert = next;
-          server.setSecureContext({ key: cert.keyPem, cert: cert.chainPem });
+          server.setSecureContext({ ...ACME_TLS, key: cert.keyPem, cert: cert.chainPem });
           d.logger.info('acme.tls.renewed', { notAfter: cert.notAfter.toISOString() });
         })
         .catch((e) => d.logger.error('acme.tls.renewal-failed', { error: (e as Error).message }))
@@ -76,16 +104,18 @@ export async function startAcmeListener(d: AcmeListenerDeps): Promise<AcmeListen
   return {
     directoryUrl: `${origin}/acme/directory`,
     service: opened.service,
-    close: async () => {
+    close: async (graceMs = DEFAULT_GRACE_MS) => {
+      // Synchronously, before the first await: no new connection nor request from here on.
+      gate.close();
       clearTimeout(timer);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await drainServer(server, graceMs);
       await opened.service.close();
     },
   };
 }
+
+/** How long requests under way may take to finish when close() is given no grace. */
+const DEFAULT_GRACE_MS = 10_000;
 
 /** One node:http request through the pipeline: the path, Content-Type and client address in, the response written out. */
 function serve(pipeline: AcmePipeline, req: IncomingMessage, res: ServerResponse, logger: Logger): void {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerOptions, type ServerResponse } from 'node:http';
 import { BodyTooLarge, readNodeBody } from '../body-limit.ts';
+import { timeoutOptions, type ListenerGate, type RequestTimeouts } from '../server-limits.ts';
 import type { OcspHttpHandler, OcspReply } from './handler.ts';
 import { NotAnsweredHere, OCSP_BODY } from './handler.ts';
 
@@ -68,8 +69,13 @@ function failed(res: ServerResponse): void {
   res.end();
 }
 
-/** A `createServer` for @hono/node-server's `serve` that puts the OCSP fast path in front of Hono's listener. */
-export function createServerWithOcsp(handler: OcspHttpHandler): typeof createServer {
-  return ((opts: ServerOptions, listener?: RequestListener) =>
-    createServer(opts ?? {}, withOcspFastPath(handler, listener ?? ((_req, res) => res.writeHead(404).end())))) as typeof createServer;
+/**
+ * A `createServer` for @hono/node-server that puts the OCSP fast path in front of Hono's listener,
+ * with the request time limits (`timeouts`) and, in front of all, the listener's gate.
+ */
+export function createServerWithOcsp(handler: OcspHttpHandler, o: { timeouts: RequestTimeouts; gate?: ListenerGate }): typeof createServer {
+  return ((opts: ServerOptions, listener?: RequestListener) => {
+    const fast = withOcspFastPath(handler, listener ?? ((_req, res) => res.writeHead(404).end()));
+    return createServer({ ...opts, ...timeoutOptions(o.timeouts) }, o.gate ? o.gate.guard(fast) : fast);
+  }) as typeof createServer;
 }

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:net';
 import type { Logger } from '../../../domain/log.ts';
+import type { RequestTimeouts } from '../../server-limits.ts';
 
 const START_TIMEOUT_MS = 30_000;
 const RESTART_DELAY_MS = 1_000;
@@ -16,6 +17,8 @@ export interface WorkerConfig {
   maintenanceIntervalMs: number;
   ocspValidityMs: number;
   maxCertsPerRequest: number;
+  /** The primary's request time limits (pki.json http.requestTimeout/headersTimeout), held here too. */
+  timeouts: RequestTimeouts;
 }
 
 export interface OcspWorkers {
