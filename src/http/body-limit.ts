@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Context, MiddlewareHandler } from 'hono';
 
 /** How large a request body may be; each listener has its own (ACME, OCSP, the plain-HTTP app). */
@@ -117,4 +119,34 @@ export function bodyLimit(limit: BodyLimit, tooLarge: (c: Context) => Response):
     }
     return next();
   };
+}
+
+/** How long a connection refused for its request head may keep sending before it is closed. */
+const LINGER_MS = 2_000;
+const STATUS_LINE: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large', // a request line or headers past maxHeaderSize (an over-long GET path)
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+const answered = new WeakSet<Duplex>();
+
+/**
+ * A node:http server's 'clientError' listener: the same answers as Node's default (431 for a
+ * request head past the header limit, 408, 400), but the close lingers. Node destroys the
+ * socket right after writing its answer while the client is still sending (a 100 KB GET path),
+ * so the client's TCP gets a reset and usually loses the answer (RFC 9112 §9.6). Here our side
+ * is ended after the answer and what still arrives is read and dropped until the client is done
+ * or LINGER_MS have passed.
+ */
+export function answerClientError(e: Error & { code?: string }, socket: Duplex): void {
+  if (answered.has(socket)) return; // the parser reports the same error again for every later chunk
+  answered.add(socket);
+  if (!socket.writable || (socket as Socket).bytesWritten > 0) return void socket.destroy();
+  socket.end(`HTTP/1.1 ${STATUS_LINE[e.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('end', () => socket.destroy());
+  socket.on('error', () => socket.destroy());
+  socket.resume();
 }

@@ -9,6 +9,7 @@ import { OcspResponder, type OcspStatusSource } from '../status/ocsp-responder.t
 import { StoredResponseFeed } from '../status/stored-responses.ts';
 import { NotAnsweredHere, OcspHttpHandler } from '../http/ocsp/handler.ts';
 import { withOcspFastPath } from '../http/ocsp/listener.ts';
+import { answerClientError } from '../http/body-limit.ts';
 import { forwardTo } from '../http/ocsp/workers/forward.ts';
 import type { WorkerConfig } from '../http/ocsp/workers/pool.ts';
 
@@ -52,7 +53,7 @@ function start(c: WorkerConfig, listening: Server): Promise<number> {
   const evict = setInterval(() => cache.evictExpired(systemClock.now().getTime()), c.maintenanceIntervalMs);
   poll.unref();
   evict.unref();
-  const server = createServer(withOcspFastPath(handler, (req, res) => passOn(req, res), passOn));
+  const server = createServer(withOcspFastPath(handler, (req, res) => passOn(req, res), passOn)).on('clientError', answerClientError);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(listening, () => resolve(loaded));

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerOptions, type ServerResponse } from 'node:http';
-import { BodyTooLarge, readNodeBody } from '../body-limit.ts';
+import { answerClientError, BodyTooLarge, readNodeBody } from '../body-limit.ts';
 import type { OcspHttpHandler, OcspReply } from './handler.ts';
 import { NotAnsweredHere, OCSP_BODY } from './handler.ts';
 
@@ -71,5 +71,5 @@ function failed(res: ServerResponse): void {
 /** A `createServer` for @hono/node-server's `serve` that puts the OCSP fast path in front of Hono's listener. */
 export function createServerWithOcsp(handler: OcspHttpHandler): typeof createServer {
   return ((opts: ServerOptions, listener?: RequestListener) =>
-    createServer(opts ?? {}, withOcspFastPath(handler, listener ?? ((_req, res) => res.writeHead(404).end())))) as typeof createServer;
+    createServer(opts ?? {}, withOcspFastPath(handler, listener ?? ((_req, res) => res.writeHead(404).end()))).on('clientError', answerClientError)) as typeof createServer;
 }
