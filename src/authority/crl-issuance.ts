@@ -31,7 +31,8 @@ export async function issueCrl(d: { store: Store; key: IssuerKey; issuer: Issuer
         number,
         thisUpdate: r.thisUpdate,
         nextUpdate: r.nextUpdate,
-        distributionPoint: issuer.urls.crl(r.shard),
+        // One shard is the complete CRL: no IDP (see CrlContents.distributionPoint).
+        distributionPoint: issuer.crlShards > 1 ? issuer.urls.crl(r.shard) : null,
         entries: shardEntries(store.crls.revoked(issuer.keyId, r.listExpiredSince), r.shard, issuer.crlShards),
       },
       d.key.asSigner(),

@@ -1,17 +1,12 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Context, MiddlewareHandler } from 'hono';
 
 /** How large a request body may be; each listener has its own (ACME, OCSP, the plain-HTTP app). */
 export interface BodyLimit {
   /** Largest body accepted, in bytes. */
   maxBytes: number;
-  /**
-   * Past maxBytes, without this the read fails at once and the rest is thrown away as it comes
-   * (the answer should close the connection). With it the rest is read to its end first, so the
-   * answer follows the whole request on a connection that stays usable; a client still sending
-   * past this many bytes loses the connection instead of getting an answer.
-   */
-  drainUpToBytes?: number;
 }
 
 /** A body over its limit; each listener answers it its own way (413 problem, OCSP malformedRequest, 413 text). */
@@ -47,10 +42,14 @@ class Kept {
 }
 
 /**
- * The body of a node:http request; past the limit it rejects with BodyTooLarge (see
- * BodyLimit.drainUpToBytes for when). A client that goes away mid-body rejects it with its
- * error, so no listener waits on it forever. A body already complete (the OCSP fast path waits
- * for the check phase) is taken with one read().
+ * The body of a node:http request; past the limit it rejects with BodyTooLarge at once, and the
+ * rest of the body is still read and thrown away as it comes, never left unread: a server that
+ * closes a connection with unread data makes its TCP send a reset, which can destroy the answer
+ * before the client reads it (RFC 9112 §9.6), so an over-long body would get no HTTP answer at all.
+ * On a keep-alive connection the next request is served once this one's body has gone by; a
+ * body that never ends is the request timeout's business. A client that goes away mid-body
+ * rejects the read with its error, so no listener waits on it forever. A body already complete
+ * (the OCSP fast path waits for the check phase) is taken with one read().
  */
 export function readNodeBody(req: IncomingMessage, limit: BodyLimit): Promise<Buffer> {
   if (req.complete) {
@@ -58,24 +57,15 @@ export function readNodeBody(req: IncomingMessage, limit: BodyLimit): Promise<Bu
     return body.length > limit.maxBytes ? Promise.reject(new BodyTooLarge(limit.maxBytes)) : Promise.resolve(body);
   }
   if (req.destroyed) return Promise.reject(new Error('the client went away'));
-  const drainUpTo = limit.drainUpToBytes;
   return new Promise((resolve, reject) => {
     const kept = new Kept(limit.maxBytes);
-    const stop = (e: Error) => {
-      req.off('data', onData).off('end', onEnd);
-      reject(e);
-    };
     const onData = (chunk: Buffer) => {
       if (kept.add(chunk)) return;
-      if (drainUpTo === undefined) {
-        // Without our listener the stream keeps flowing: the rest is read and dropped as it comes.
-        stop(new BodyTooLarge(limit.maxBytes));
-      } else if (kept.size > drainUpTo) {
-        stop(new Error(`a request body past ${drainUpTo} bytes: connection dropped`));
-        req.destroy();
-      }
+      // Without our listener the stream keeps flowing: the rest is read and dropped as it comes.
+      req.off('data', onData).off('end', onEnd);
+      reject(new BodyTooLarge(limit.maxBytes));
     };
-    const onEnd = () => (kept.size > limit.maxBytes ? reject(new BodyTooLarge(limit.maxBytes)) : resolve(kept.body));
+    const onEnd = () => resolve(kept.body);
     req.on('data', onData).once('end', onEnd).once('error', reject);
   });
 }
@@ -95,9 +85,18 @@ export async function readFetchBody(req: Request, limit: BodyLimit): Promise<Buf
     const { done, value } = await reader.read();
     if (done) return kept.body;
     if (!kept.add(Buffer.from(value.buffer, value.byteOffset, value.byteLength))) {
-      void reader.cancel();
+      // Read the rest and drop it, as readNodeBody does: cancelling would have the adaptor destroy the socket under the answer.
+      void discardRest(reader);
       throw new BodyTooLarge(limit.maxBytes);
     }
+  }
+}
+
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // The client went away: nothing left to drop.
   }
 }
 
@@ -120,4 +119,34 @@ export function bodyLimit(limit: BodyLimit, tooLarge: (c: Context) => Response):
     }
     return next();
   };
+}
+
+/** How long a connection refused for its request head may keep sending before it is closed. */
+const LINGER_MS = 2_000;
+const STATUS_LINE: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large', // a request line or headers past maxHeaderSize (an over-long GET path)
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+const answered = new WeakSet<Duplex>();
+
+/**
+ * A node:http server's 'clientError' listener: the same answers as Node's default (431 for a
+ * request head past the header limit, 408, 400), but the close lingers. Node destroys the
+ * socket right after writing its answer while the client is still sending (a 100 KB GET path),
+ * so the client's TCP gets a reset and usually loses the answer (RFC 9112 §9.6). Here our side
+ * is ended after the answer and what still arrives is read and dropped until the client is done
+ * or LINGER_MS have passed.
+ */
+export function answerClientError(e: Error & { code?: string }, socket: Duplex): void {
+  if (answered.has(socket)) return; // the parser reports the same error again for every later chunk
+  answered.add(socket);
+  if (!socket.writable || (socket as Socket).bytesWritten > 0) return void socket.destroy();
+  socket.end(`HTTP/1.1 ${STATUS_LINE[e.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('end', () => socket.destroy());
+  socket.on('error', () => socket.destroy());
+  socket.resume();
 }

@@ -10,6 +10,7 @@ import { StoredResponseFeed } from '../status/stored-responses.ts';
 import { NotAnsweredHere, OcspHttpHandler } from '../http/ocsp/handler.ts';
 import { withOcspFastPath } from '../http/ocsp/listener.ts';
 import { drainServer, timeoutOptions } from '../http/server-limits.ts';
+import { answerClientError } from '../http/body-limit.ts';
 import { forwardTo } from '../http/ocsp/workers/forward.ts';
 import type { WorkerConfig } from '../http/ocsp/workers/pool.ts';
 
@@ -53,7 +54,7 @@ function start(c: WorkerConfig, listening: Server): Promise<number> {
   const evict = setInterval(() => cache.evictExpired(systemClock.now().getTime()), c.maintenanceIntervalMs);
   poll.unref();
   evict.unref();
-  const server = createServer(timeoutOptions(c.timeouts), withOcspFastPath(handler, (req, res) => passOn(req, res), passOn));
+  const server = createServer(timeoutOptions(c.timeouts), withOcspFastPath(handler, (req, res) => passOn(req, res), passOn)).on('clientError', answerClientError);
   // The primary stops its workers with SIGTERM: stop taking connections, let requests under way finish
   // (none can last past the request time limit), then exit.
   process.once('SIGTERM', () => void drainServer(server, c.timeouts.requestMs).then(() => process.exit(0)));

@@ -63,7 +63,7 @@ export class OcspResponder {
     const body = signOcspResponse({
       responder,
       producedAt: now,
-      nonce: req.nonce,
+      nonceExtnValue: req.nonceExtnValue,
       answers: req.certs.map((c) => ({
         certIdDer: c.certIdDer,
         status: c.serial === null ? { kind: 'unknown' } : this.#o.source.statusOf(c.serial),

@@ -20,13 +20,22 @@ export interface SingleAnswer {
 /** Whole seconds: RFC 5280 GeneralizedTime carries no fractions. */
 const seconds = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
 
+/** What a response is built from; `nonceExtnValue` is the request's nonce extnValue contents, echoed as sent (RFC 8954 §2.1). */
+export interface ResponseInput {
+  responder: ResponderKey;
+  producedAt: Date;
+  answers: SingleAnswer[];
+  nonceExtnValue?: Uint8Array | null;
+}
+
 /**
  * Builds and signs a successful OCSPResponse holding a BasicOCSPResponse (RFC 6960 §4.2.1),
  * responder named by key hash, the responder certificate attached so relying parties can
- * check the delegation, and the request's nonce echoed when there was one (RFC 8954).
+ * check the delegation, each CertID and the request's nonce echoed byte for byte as received:
+ * a client compares them as bytes, so a re-encoding would match nothing.
  */
-export function signOcspResponse(p: { responder: ResponderKey; producedAt: Date; answers: SingleAnswer[]; nonce?: Uint8Array | null }): Uint8Array {
-  return p.nonce ? signOcspResponseGeneric(p) : signOcspResponseDirect(p);
+export function signOcspResponse(p: ResponseInput): Uint8Array {
+  return signOcspResponseDirect(p);
 }
 
 /** The per-responder parts of every response, encoded once: ResponderID byKey and the certs field. */
@@ -53,14 +62,15 @@ const UNKNOWN = Uint8Array.of(0x82, 0x00); // [2] IMPLICIT UnknownInfo (NULL)
 const SUCCESSFUL = Uint8Array.of(0x0a, 0x01, 0x00); // OCSPResponseStatus successful
 const ID_PKIX_OCSP_BASIC = Uint8Array.of(0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01);
 const epochSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
+const NONCE_OID = Uint8Array.of(0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02);
 
 /**
- * The same response as signOcspResponseGeneric (byte for byte, see the tests) for the common
- * case, no nonce: ResponseData is a short DER concatenation of fixed parts (the responder's,
- * encoded once), the CertIDs as received and GeneralizedTimes, so pre-signing at issuance costs
- * the signature and little else. A revoked status is still encoded by @peculiar/asn1-ocsp.
+ * The same response as signOcspResponseGeneric (byte for byte for DER input, see the tests):
+ * ResponseData is a short DER concatenation of fixed parts (the responder's, encoded once), the
+ * CertIDs and nonce as received and GeneralizedTimes, so pre-signing at issuance costs the
+ * signature and little else. A revoked status is still encoded by @peculiar/asn1-ocsp.
  */
-function signOcspResponseDirect(p: { responder: ResponderKey; producedAt: Date; answers: SingleAnswer[] }): Uint8Array {
+function signOcspResponseDirect(p: ResponseInput): Uint8Array {
   const parts = partsFor(p.responder);
   const single = p.answers.map((a) =>
     derTlv(
@@ -71,13 +81,15 @@ function signOcspResponseDirect(p: { responder: ResponderKey; producedAt: Date; 
       derTlv(0xa0, derGeneralizedTime(epochSeconds(a.nextUpdate))),
     ),
   );
-  const tbs = derTlv(0x30, parts.responderId, derGeneralizedTime(epochSeconds(p.producedAt)), derTlv(0x30, ...single));
+  // responseExtensions [1] EXPLICIT Extensions: the nonce, non-critical, its extnValue as the client sent it.
+  const exts = p.nonceExtnValue ? [derTlv(0xa1, derTlv(0x30, derTlv(0x30, NONCE_OID, derTlv(0x04, p.nonceExtnValue))))] : [];
+  const tbs = derTlv(0x30, parts.responderId, derGeneralizedTime(epochSeconds(p.producedAt)), derTlv(0x30, ...single), ...exts);
   const basic = signedSequence(tbs, p.responder.alg, p.responder.sign(tbs), parts.certs);
   return derTlv(0x30, SUCCESSFUL, derTlv(0xa0, derTlv(0x30, ID_PKIX_OCSP_BASIC, derTlv(0x04, basic))));
 }
 
-/** Every response shape through @peculiar/asn1-ocsp objects (the reference encoder; nonces go this way). */
-export function signOcspResponseGeneric(p: { responder: ResponderKey; producedAt: Date; answers: SingleAnswer[]; nonce?: Uint8Array | null }): Uint8Array {
+/** Every response shape through @peculiar/asn1-ocsp objects: the tests' reference encoder (it re-encodes CertIDs, so it cannot echo non-DER ones). */
+export function signOcspResponseGeneric(p: ResponseInput): Uint8Array {
   const responses = p.answers.map(
     (a) =>
       new ocsp.SingleResponse({
@@ -92,10 +104,8 @@ export function signOcspResponseGeneric(p: { responder: ResponderKey; producedAt
     producedAt: seconds(p.producedAt),
     responses,
   });
-  if (p.nonce) {
-    tbs.responseExtensions = [
-      new asn1X509.Extension({ extnID: ocsp.id_pkix_ocsp_nonce, critical: false, extnValue: new OctetString(AsnConvert.serialize(new OctetString(p.nonce))) }),
-    ];
+  if (p.nonceExtnValue) {
+    tbs.responseExtensions = [new asn1X509.Extension({ extnID: ocsp.id_pkix_ocsp_nonce, critical: false, extnValue: new OctetString(p.nonceExtnValue) })];
   }
   const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));
   const basic = new ocsp.BasicOCSPResponse({

@@ -19,8 +19,13 @@ export interface CrlContents {
   number: bigint;
   thisUpdate: Date;
   nextUpdate: Date;
-  /** The CDP URL this CRL answers for: written into the IssuingDistributionPoint so a shard is never taken for the whole list. */
-  distributionPoint: string;
+  /**
+   * The CDP URL this CRL answers for when it is one shard of several: written into a critical
+   * IssuingDistributionPoint so a shard is never taken for the whole list (RFC 5280 §5.2.5).
+   * Null for a complete CRL (one shard): no IDP, so it covers every certificate of the issuer
+   * (RFC 5280 §6.3.3) and verifiers that refuse any critical CRL extension (mbedTLS 2.28) read it.
+   */
+  distributionPoint: string | null;
   /** Entries in any order; iterated once. */
   entries: Iterable<CrlEntry>;
 }
@@ -54,16 +59,20 @@ function crlExtensions(c: CrlContents): Uint8Array {
   const exts = new asn1X509.Extensions([
     ext(asn1X509.id_ce_authorityKeyIdentifier, false, new asn1X509.AuthorityKeyIdentifier({ keyIdentifier: new asn1X509.KeyIdentifier(Buffer.from(c.issuerKeyId, 'hex')) })),
     ext(asn1X509.id_ce_cRLNumber, false, new asn1X509.CRLNumber(Number(c.number))),
-    // Critical per RFC 5280 §5.2.5; names the shard's URL, exactly as the certificates' CDP does.
-    ext(
-      asn1X509.id_ce_issuingDistributionPoint,
-      true,
-      new asn1X509.IssuingDistributionPoint({
-        distributionPoint: new asn1X509.DistributionPointName({ fullName: [new asn1X509.GeneralName({ uniformResourceIdentifier: c.distributionPoint })] }),
-        onlyContainsUserCerts: true,
-      }),
-    ),
   ]);
+  if (c.distributionPoint !== null) {
+    // Critical per RFC 5280 §5.2.5; names the shard's URL, exactly as the certificates' CDP does.
+    exts.push(
+      ext(
+        asn1X509.id_ce_issuingDistributionPoint,
+        true,
+        new asn1X509.IssuingDistributionPoint({
+          distributionPoint: new asn1X509.DistributionPointName({ fullName: [new asn1X509.GeneralName({ uniformResourceIdentifier: c.distributionPoint })] }),
+          onlyContainsUserCerts: true,
+        }),
+      ),
+    );
+  }
   return new Uint8Array(AsnConvert.serialize(exts));
 }
 

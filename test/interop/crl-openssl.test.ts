@@ -2,12 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, silentLogger, type CaInstance, type RunningServer } from '../../src/index.ts';
-import { createTestCa, makeCsr } from '../helpers/ca.ts';
+import { authorityWithShards, createTestCa, makeCsr } from '../helpers/ca.ts';
 import { runAsync } from '../helpers/run-async.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { x509 } from '../../src/x509/x509.ts';
 import { hasTool } from '../helpers/tools.ts';
 
 const HAVE_OPENSSL = hasTool('openssl');
+const HAVE_CERTTOOL = hasTool('certtool');
 
 describe.runIf(HAVE_OPENSSL)('CRL shards against openssl crl / verify -crl_check', () => { // skips only locally: hasTool() throws when CI is set
   let ca: CaInstance;
@@ -94,5 +96,68 @@ describe.runIf(HAVE_OPENSSL)('CRL shards against openssl crl / verify -crl_check
     expect((await fetch(`${server.httpUrl}/crl/00ff/0.crl`)).status).toBe(404);
     expect((await fetch(crlUrl.replace(/0\.crl$/, '7.crl'))).status).toBe(404);
     expect((await fetch(crlUrl.replace(/0\.crl$/, '..%2f0.crl'))).status).toBe(404);
+  });
+
+  /** openssl crl -verify, certtool's view of it, and openssl verify -crl_check of two leaves with it. */
+  async function checkCrl(name: string, der: Uint8Array, chain: string, good: string, revoked: string): Promise<{ text: string; certtool: string }> {
+    const path = join(dir, `${name}.crl`);
+    writeFileSync(path, der);
+    const text = await runAsync('openssl', ['crl', '-inform', 'DER', '-in', path, '-CAfile', chain, '-noout', '-text']);
+    expect(text.stderr).toContain('verify OK');
+    const pem = join(dir, `${name}.crl.pem`);
+    expect((await runAsync('openssl', ['crl', '-inform', 'DER', '-in', path, '-out', pem])).status).toBe(0);
+    let certtool = '';
+    if (HAVE_CERTTOOL) {
+      const info = await runAsync('certtool', ['--crl-info', '--inder', '--infile', path]);
+      expect(info.status).toBe(0);
+      const v = await runAsync('certtool', ['--verify-crl', '--load-ca-certificate', join(dir, 'intermediate.pem'), '--infile', pem]);
+      expect(v.stdout + v.stderr).toMatch(/Verified/);
+      expect(v.status).toBe(0);
+      certtool = info.stdout;
+    }
+    const rejected = await runAsync('openssl', ['verify', '-crl_check', '-CAfile', chain, '-CRLfile', pem, revoked]);
+    expect(rejected.stdout + rejected.stderr).toMatch(/certificate revoked/);
+    const accepted = await runAsync('openssl', ['verify', '-crl_check', '-CAfile', chain, '-CRLfile', pem, good]);
+    expect(accepted.stdout + accepted.stderr).toMatch(/: OK/);
+    expect(accepted.status).toBe(0);
+    return { text: text.stdout, certtool };
+  }
+
+  it('regression/a complete CRL (crl.shards = 1) has no Issuing Distribution Point, so no critical extension; openssl and certtool read it', async () => {
+    writeFileSync(join(dir, 'intermediate.pem'), ca.intermediate.toString('pem') + '\n');
+    await ca.authority.revoke(serials.revoked!, { reason: 'keyCompromise' }).catch(() => undefined); // already revoked above when run in order
+    const crl = await ca.authority.issueCrl({ shard: 0, thisUpdate: new Date(), nextUpdate: new Date(Date.now() + 86_400_000), listExpiredSince: new Date(0) });
+    const r = await checkCrl('complete', crl.der, join(dir, 'chain.pem'), join(dir, 'good.pem'), join(dir, 'revoked.pem'));
+    expect(r.text).not.toMatch(/Issuing Distribution Point/i);
+    expect(r.text).not.toMatch(/critical/);
+    if (HAVE_CERTTOOL) expect(r.certtool).not.toMatch(/Issuing Distribution Point|\(critical\)/i);
+  });
+
+  it('ok/a shard CRL (crl.shards > 1) keeps its critical IDP naming the shard URL; a leaf of that shard verifies against it', async () => {
+    const sharded = await authorityWithShards(ca, 4);
+    const leaves: { pem: string; serial: string }[] = [];
+    for (const name of ['s-good', 's-revoked']) {
+      const csr = await makeCsr({ cn: `${name}.example`, sans: [{ type: 'dns', value: `${name}.example` }] });
+      leaves.push(await sharded.issue(csr.pem));
+    }
+    // The shard a leaf's CDP names; a good leaf is issued until it shares the revoked one's shard.
+    const cdp = (pem: string) => {
+      const m = /\/crl\/[0-9a-f]+\/(\d+)\.crl/.exec(Buffer.from(new x509.X509Certificate(pem).getExtension('2.5.29.31')!.rawData).toString('latin1'));
+      return Number(m![1]);
+    };
+    let good = leaves[0]!;
+    const revoked = leaves[1]!;
+    for (let i = 0; cdp(good.pem) !== cdp(revoked.pem) && i < 40; i++) {
+      good = await sharded.issue((await makeCsr({ cn: `g${i}.example`, sans: [{ type: 'dns', value: `g${i}.example` }] })).pem);
+    }
+    const shard = cdp(revoked.pem);
+    expect(cdp(good.pem)).toBe(shard);
+    await sharded.revoke(revoked.serial, { reason: 'keyCompromise' });
+    writeFileSync(join(dir, 's-good.pem'), good.pem);
+    writeFileSync(join(dir, 's-revoked.pem'), revoked.pem);
+    const crl = await sharded.issueCrl({ shard, thisUpdate: new Date(), nextUpdate: new Date(Date.now() + 86_400_000), listExpiredSince: new Date(0) });
+    const r = await checkCrl('shard', crl.der, join(dir, 'chain.pem'), join(dir, 's-good.pem'), join(dir, 's-revoked.pem'));
+    expect(r.text).toMatch(/X509v3 Issuing Distribution Point: critical/);
+    expect(r.text).toContain(sharded.issuer.urls.crl(shard));
   });
 });

@@ -9,6 +9,8 @@ import { createTestCa, makeCsr, TEST_PASSPHRASE } from '../helpers/ca.ts';
 import { pki } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { hasTool } from '../helpers/tools.ts';
+import { derOid, derTlv, serialContents } from '../../src/domain/der.ts';
+import { parseOcspRequest } from '../../src/status/ocsp-request.ts';
 import { runAsync as runStatus } from '../helpers/run-async.ts';
 
 const HAVE_OPENSSL = hasTool('openssl');
@@ -196,6 +198,44 @@ describe.runIf(HAVE_OPENSSL)('OCSP responder against openssl ocsp', () => { // s
     it('fail/unknown hash algorithm (MD5) or another issuer: unauthorized', async () => {
       expect((await post(sha1Request({ hashOid: '1.2.840.113549.2.5' }))).body.equals(UNAUTHORIZED)).toBe(true);
       expect((await post(sha1Request({}))).body.equals(UNAUTHORIZED)).toBe(true);
+    });
+
+    it('regression/a request of another valid encoding: CertID and nonce echoed byte for byte, unknown non-critical extensions ignored; openssl verifies it', async () => {
+      const req = join(dir, 'plain.req');
+      expect((await runStatus('openssl', ['ocsp', '-issuer', join(dir, 'intermediate.pem'), '-cert', leaf('good'), '-no_nonce', '-reqout', req])).status).toBe(0);
+      const openssl = parseOcspRequest(readFileSync(req))!.certs[0]!;
+      // The same CertID with SHA-1's parameters left out (as RFC 5754 allows), a pre-RFC 8954 bare nonce,
+      // a requestorName and a service-locator-like single-request extension nobody here understands.
+      const certId = derTlv(0x30, derTlv(0x30, derOid('1.3.14.3.2.26')), derTlv(0x04, openssl.issuerNameHash), derTlv(0x04, openssl.issuerKeyHash), derTlv(0x02, serialContents(openssl.serial!)));
+      const ext = (oid: string, value: Uint8Array, critical = false) => derTlv(0x30, derOid(oid), ...(critical ? [Uint8Array.of(1, 1, 0xff)] : []), derTlv(0x04, value));
+      const nonce = Buffer.from('0123456789abcdef0123456789abcdef', 'hex');
+      const build = (single: Uint8Array) =>
+        derTlv(0x30, derTlv(0x30, derTlv(0xa1, derTlv(0x82, Buffer.from('client.example'))), derTlv(0x30, derTlv(0x30, certId, derTlv(0xa0, derTlv(0x30, single)))), derTlv(0xa2, derTlv(0x30, ext('1.3.6.1.5.5.7.48.1.2', nonce)))));
+      const mine = build(ext('1.2.3.4.5', Uint8Array.of(0x30, 0x00)));
+      writeFileSync(join(dir, 'mine.req'), mine);
+      const r = await post(mine);
+      writeFileSync(join(dir, 'mine.resp'), r.body);
+      const basic = AsnConvert.parse(AsnConvert.parse(r.body, ocsp.OCSPResponse).responseBytes!.response.buffer, ocsp.BasicOCSPResponse);
+      const single = basic.tbsResponseData.responses[0]!;
+      expect(Buffer.from(AsnConvert.serialize(single.certID)).equals(Buffer.from(certId))).toBe(true); // asn1js keeps a CertID without parameters as it was
+      expect(r.body.includes(Buffer.from(certId))).toBe(true);
+      expect(Buffer.from(basic.tbsResponseData.responseExtensions![0]!.extnValue.buffer).equals(nonce)).toBe(true);
+      const v = await runStatus('openssl', ['ocsp', '-respin', join(dir, 'mine.resp'), '-reqin', join(dir, 'mine.req'), '-verify_other', join(dir, 'intermediate.pem'), '-CAfile', join(dir, 'root.pem'), '-resp_text']);
+      expect(v.stderr).toContain('Response verify OK');
+      expect(v.stderr).not.toMatch(/nonce/i);
+      expect(v.stdout).toMatch(/Cert Status: good/);
+      // The same with the unknown extension marked critical: refused (RFC 6960 §4.4 → RFC 5280 §4.2).
+      expect((await post(build(ext('1.2.3.4.5', Uint8Array.of(0x30, 0x00), true)))).body.equals(MALFORMED)).toBe(true);
+    });
+
+    it('ok/openssl -nonce: the nonce comes back as sent and openssl checks it', async () => {
+      const req = join(dir, 'nonce.req');
+      expect((await runStatus('openssl', ['ocsp', '-issuer', join(dir, 'intermediate.pem'), '-cert', leaf('good'), '-nonce', '-reqout', req])).status).toBe(0);
+      const sent = parseOcspRequest(readFileSync(req))!;
+      const r = await post(readFileSync(req));
+      const basic = AsnConvert.parse(AsnConvert.parse(r.body, ocsp.OCSPResponse).responseBytes!.response.buffer, ocsp.BasicOCSPResponse);
+      expect(Buffer.from(basic.tbsResponseData.responseExtensions![0]!.extnValue.buffer).equals(Buffer.from(sent.nonceExtnValue!))).toBe(true);
+      expect(r.body.includes(Buffer.from(sent.certs[0]!.certIdDer))).toBe(true);
     });
 
     it('ok/still serving afterwards', async () => {

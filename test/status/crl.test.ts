@@ -53,6 +53,17 @@ describe('CRL encoder', () => {
     expect(parsed.tbsCertList.crlExtensions!.some((e) => e.extnID === asn1X509.id_ce_authorityKeyIdentifier)).toBe(true);
   });
 
+  it('regression/a complete CRL (no shard URL) carries no Issuing Distribution Point and no critical extension at all', async () => {
+    const s = await signer();
+    const { der } = await buildCrl({ ...contents([{ serial: '4a01', revokedAt: 1767225600, reason: 1 }]), distributionPoint: null }, s);
+    const parsed = AsnConvert.parse(der, asn1X509.CertificateList);
+    expect(Buffer.from(AsnConvert.serialize(parsed)).equals(Buffer.from(der))).toBe(true);
+    const exts = parsed.tbsCertList.crlExtensions!;
+    expect(exts.map((e) => e.extnID).sort()).toEqual([asn1X509.id_ce_authorityKeyIdentifier, asn1X509.id_ce_cRLNumber].sort());
+    expect(exts.some((e) => e.critical)).toBe(false);
+    expect(verifySignature(s.alg, s.publicKeySpki, new Uint8Array(AsnConvert.serialize(parsed.tbsCertList)), new Uint8Array(parsed.signature))).toBe(true);
+  });
+
   it('ok/with nothing revoked the revoked list is absent, not empty (RFC 5280 §5.1.2.6)', async () => {
     const { der } = await buildCrl(contents([]), await signer());
     const parsed = AsnConvert.parse(der, asn1X509.CertificateList);

@@ -61,4 +61,30 @@ describe('OCSP response encoding', () => {
       { numRuns: 500 },
     );
   });
+
+  it('ok/a nonce is echoed as the client encoded it (RFC 8954), and the direct encoder still equals the reference for the usual wrapped one', () => {
+    fc.assert(
+      fc.property(responderArb, time, answerArb, fc.uint8Array({ minLength: 1, maxLength: 32 }), fc.boolean(), (r, producedAt, answer, value, wrapped) => {
+        const responder: ResponderKey = { serial: '01', certDer, keyHash: r.keyHash, alg: r.alg, notAfter: new Date(), sign: () => r.signature };
+        const nonceExtnValue = wrapped ? new Uint8Array(AsnConvert.serialize(new OctetString(value))) : value;
+        const direct = signOcspResponse({ responder, producedAt, answers: [answer], nonceExtnValue });
+        expect(Buffer.from(direct).toString('hex')).toBe(Buffer.from(signOcspResponseGeneric({ responder, producedAt, answers: [answer], nonceExtnValue })).toString('hex'));
+        const basic = AsnConvert.parse(AsnConvert.parse(direct, ocsp.OCSPResponse).responseBytes!.response.buffer, ocsp.BasicOCSPResponse);
+        const echoed = basic.tbsResponseData.responseExtensions!.find((e) => e.extnID === ocsp.id_pkix_ocsp_nonce)!;
+        expect(Buffer.from(echoed.extnValue.buffer).equals(Buffer.from(nonceExtnValue))).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('regression/a CertID is echoed byte for byte, whatever its (DER) shape, with or without a nonce', () => {
+    // SHA-256 without parameters, a 1-octet name hash: nothing a re-encoder would write the same way unless it kept the bytes.
+    const certIdDer = Buffer.from('3029300b0609608648016503040201040111041422222222222222222222222222222222222222220201' + '05', 'hex');
+    certIdDer[1] = certIdDer.length - 2;
+    const responder: ResponderKey = { serial: '01', certDer, keyHash: new Uint8Array(20), alg: 'ecdsa-p256', notAfter: new Date(), sign: () => new Uint8Array(8) };
+    for (const nonceExtnValue of [null, Uint8Array.of(0x04, 0x01, 0x07), Uint8Array.of(0x07)]) {
+      const der = signOcspResponse({ responder, producedAt: new Date(0), answers: [{ certIdDer, status: { kind: 'good' }, thisUpdate: new Date(0), nextUpdate: new Date(1e6) }], nonceExtnValue });
+      expect(Buffer.from(der).includes(certIdDer)).toBe(true);
+    }
+  });
 });

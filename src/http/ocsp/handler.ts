@@ -15,8 +15,8 @@ export interface OcspReply {
 /** Largest OCSP request accepted: a few CertIDs and a nonce fit in far less. */
 const MAX_OCSP_REQUEST_BYTES = 8 * 1024;
 
-/** POST bodies: past the cap, once the body has ended, the answer is malformedRequest (tooLarge); a client still sending past 64 KiB loses the connection. */
-export const OCSP_BODY: BodyLimit = { maxBytes: MAX_OCSP_REQUEST_BYTES, drainUpToBytes: 64 * 1024 };
+/** POST bodies: past the cap the answer is malformedRequest (tooLarge), on a connection that stays usable. */
+export const OCSP_BODY: BodyLimit = { maxBytes: MAX_OCSP_REQUEST_BYTES };
 
 const CONTENT_TYPE = 'application/ocsp-response';
 

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerOptions, type ServerResponse } from 'node:http';
-import { BodyTooLarge, readNodeBody } from '../body-limit.ts';
+import { answerClientError, BodyTooLarge, readNodeBody } from '../body-limit.ts';
 import { timeoutOptions, type ListenerGate, type RequestTimeouts } from '../server-limits.ts';
 import type { OcspHttpHandler, OcspReply } from './handler.ts';
 import { NotAnsweredHere, OCSP_BODY } from './handler.ts';
@@ -76,6 +76,6 @@ function failed(res: ServerResponse): void {
 export function createServerWithOcsp(handler: OcspHttpHandler, o: { timeouts: RequestTimeouts; gate?: ListenerGate }): typeof createServer {
   return ((opts: ServerOptions, listener?: RequestListener) => {
     const fast = withOcspFastPath(handler, listener ?? ((_req, res) => res.writeHead(404).end()));
-    return createServer({ ...opts, ...timeoutOptions(o.timeouts) }, o.gate ? o.gate.guard(fast) : fast);
+    return createServer({ ...opts, ...timeoutOptions(o.timeouts) }, o.gate ? o.gate.guard(fast) : fast).on('clientError', answerClientError);
   }) as typeof createServer;
 }
