@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { derOid, derTlv } from '../../src/domain/der.ts';
+import { derOid, derTlv, readTlv } from '../../src/domain/der.ts';
 import { parseOcspRequest, type OcspRequestInfo } from '../../src/status/ocsp-request.ts';
 
 const SHA1 = '1.3.14.3.2.26';
@@ -62,12 +62,21 @@ const requestArb = fc
     if (p.nonce) exts.push(ext(NONCE, nonceExtnValue!, p.nonce.critical));
     const der = request({ ids, single: p.certs.map((c) => c.single?.map((v, i) => ext(`1.2.3.${i}`, v))), exts: exts.length ? exts : undefined, requestor: p.requestor, signature: p.signature });
     const expected = {
-      nonce: p.nonce ? hex(p.nonce.wrapped ? p.nonce.value : nonceExtnValue!) : null,
+      nonce: p.nonce ? hex(p.nonce.wrapped ? p.nonce.value : bareNonceAsRead(p.nonce.value)) : null,
       nonceExtnValue: nonceExtnValue ? hex(nonceExtnValue) : null,
       certs: p.certs.map((c, i) => ({ alg: c.alg, name: hex(c.name), key: hex(c.key), serial: c.serial[0]! & 0x80 ? null : hex(c.serial.length > 1 && c.serial[0] === 0 ? c.serial.subarray(1) : c.serial), id: hex(ids[i]!) })),
     };
     return { der, expected };
   });
+
+/**
+ * Bare nonce octets (a pre-RFC 8954 client) that happen to form one whole OCTET STRING cannot be
+ * told from an RFC 8954 nonce: the reader takes them as wrapped, by design. The echo is unaffected.
+ */
+function bareNonceAsRead(value: Uint8Array): Uint8Array {
+  const t = readTlv(value, 0, value.length);
+  return t && t.tag === 0x04 && t.end === value.length ? value.subarray(t.start, t.end) : value;
+}
 
 describe('OCSP request reader (strict DER, RFC 6960 §4.1.1)', () => {
   it('ok/every well-formed shape is read as built: CertIDs byte for byte, nonce as sent, unknown non-critical extensions ignored', () => {
