@@ -1,6 +1,7 @@
 import * as asn1X509 from '@peculiar/asn1-x509';
 import type { Identifier } from '../domain/types.ts';
-import { isIPv4 } from 'node:net';
+import { ipOctetsOf } from '../domain/ip.ts';
+import { CaError } from '../domain/errors.ts';
 import { derOid, derTlv } from '../domain/der.ts';
 import { encodedExtension, encodedExtensions, type EncodedExtension } from '../x509/certificate.ts';
 import { x509 } from '../x509/x509.ts';
@@ -130,29 +131,11 @@ export function generalNameDer(s: Identifier): Uint8Array {
   return derTlv(0x86, Buffer.from(s.value, 'utf8'));
 }
 
-/** Octets of a textual IPv4 or IPv6 address (normalizeIdentifier has checked it with isIP). */
+/** Octets of a textual IPv4 or IPv6 address (checkIdentifier has checked the text; domain/ip.ts reads it). */
 export function ipOctets(text: string): Uint8Array {
-  if (isIPv4(text)) return Uint8Array.from(text.split('.').map(Number));
-  let head = text;
-  let v4: number[] = [];
-  const lastColon = text.lastIndexOf(':');
-  if (text.includes('.')) {
-    // Embedded IPv4 (::ffff:1.2.3.4): its four octets are the last two groups.
-    v4 = text.slice(lastColon + 1).split('.').map(Number);
-    head = text.slice(0, lastColon + 1) + '0:0';
-  }
-  const [left, right] = head.split('::') as [string, string | undefined];
-  const groups = (t: string) => (t ? t.split(':').map((g) => parseInt(g, 16)) : []);
-  const l = groups(left);
-  const r = right === undefined ? [] : groups(right);
-  const all = [...l, ...new Array<number>(8 - l.length - r.length).fill(0), ...r];
-  const out = new Uint8Array(16);
-  all.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  if (v4.length) out.set(v4, 12);
-  return out;
+  const octets = ipOctetsOf(text);
+  if (!octets) throw new CaError('malformed', `"${text}" is not an IP address`);
+  return octets;
 }
 
 /** Extensions of a CA certificate: root (no pathLen) or intermediate (pathLen 0, and its name constraints' DER if any). */

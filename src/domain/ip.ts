@@ -99,3 +99,17 @@ export function checkIpText(text: string): IpAddress | { error: string } {
   if (canonical !== text) return { error: `"${text}" is not in canonical form (RFC 5952 §4): write ${canonical}` };
   return { family: 6, octets: v6 };
 }
+
+/** The 4 or 16 octets of an address in any valid text form (dotted quad, any RFC 4291 §2.2 IPv6 form); null otherwise. */
+export function ipOctetsOf(text: string): Uint8Array | null {
+  return parseIpv4(text) ?? parseIpv6(text);
+}
+
+/** The reverse-DNS name of an address (in-addr.arpa / ip6.arpa): the SNI of tls-alpn-01 for an IP (RFC 8738 §6). */
+export function reverseName(ip: string): string {
+  const octets = ipOctetsOf(ip);
+  if (!octets) throw new Error(`not an IP address: ${ip}`);
+  if (octets.length === 4) return `${[...octets].reverse().join('.')}.in-addr.arpa`;
+  const nibbles = [...octets].flatMap((o) => [o >> 4, o & 0xf]).map((n) => n.toString(16));
+  return `${nibbles.reverse().join('.')}.ip6.arpa`;
+}

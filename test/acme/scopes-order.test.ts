@@ -70,7 +70,7 @@ describe('scoped account: identifiers outside the scope by any spelling are refu
     expect(leaf.getExtension(x509.SubjectAlternativeNameExtension)!.names.items.map((n) => `${n.type}:${n.value}`)).toEqual([`url:${id}`]);
   });
 
-  it.skipIf(!hasTool('openssl'))('fail/an openssl-made CSR with an encoded dot-segment URI or an IPv4-mapped IP SAN is refused by pki issue', async () => {
+  it.skipIf(!hasTool('openssl'))('fail/an openssl-made CSR with an encoded dot-segment URI or an IPv4-mapped IP SAN is refused by pki issue', async () => { // skips only locally: hasTool() throws when CI is set
     for (const [name, san] of [['dots', 'URI:spiffe://corp/payments/%2E%2E/admin'], ['mapped', 'IP:::ffff:10.1.0.1']] as const) {
       const key = join(work, `${name}.key`);
       const csr = join(work, `${name}.csr`);

@@ -52,7 +52,7 @@ function writeLegacyKey(path: string): string {
   return publicKey.export({ type: 'spki', format: 'der' }).toString('hex');
 }
 
-describe.skipIf(!hasOpenssl)('file key store KDF (PBKDF2-HMAC-SHA256, 600,000 iterations)', () => {
+describe.skipIf(!hasOpenssl)('file key store KDF (PBKDF2-HMAC-SHA256, 600,000 iterations)', () => { // skips only locally: hasTool() throws when CI is set
   it('ok/a new key file uses the current KDF setting and openssl reads it with the passphrase', async () => {
     const d = tempDir();
     const ks = new FileKeyStore(d, PASS);

@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { connect } from 'node:tls';
+import { reverseName } from '../../domain/ip.ts';
 import { x509 } from '../../x509/x509.ts';
 import { connection, incorrectResponse, tlsProblem } from '../problems.ts';
 import { addressOf } from './resolve.ts';
@@ -9,14 +9,7 @@ import { keyAuthorizationDigest, NetworkValidator, type ValidationRequest } from
 export const OID_ACME_IDENTIFIER = '1.3.6.1.5.5.7.1.31';
 
 /** RFC 8738 §6: for an IP identifier the SNI is its reverse-DNS name. */
-export function reverseName(ip: string): string {
-  if (isIP(ip) === 4) return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
-  const groups = ip.split('::');
-  const head = groups[0] ? groups[0].split(':') : [];
-  const tail = groups[1] ? groups[1].split(':') : [];
-  const full = groups.length === 2 ? [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail] : head;
-  return `${full.map((g) => g.padStart(4, '0')).join('').split('').reverse().join('.')}.ip6.arpa`;
-}
+export { reverseName };
 
 /**
  * tls-alpn-01 (RFC 8737 §3): a TLS handshake offering only ALPN "acme-tls/1"; the
