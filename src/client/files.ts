@@ -1,5 +1,6 @@
 import { mkdir, open, readdir, readFile, readlink, rename, rm, symlink, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDirectory } from '../domain/durable-file.ts';
 
 /**
  * The on-disk layout of an enrolled identity. Every pair lives in its own
@@ -31,15 +32,6 @@ async function writeDurable(path: string, data: string, mode: number): Promise<v
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /** Installs a new pair atomically and returns its version id. The previous pair stays usable until the swap. */
 export async function installPair(dir: string, pair: CertPair, versionId: string): Promise<string> {
   const versions = join(dir, 'versions');
@@ -51,9 +43,9 @@ export async function installPair(dir: string, pair: CertPair, versionId: string
   await writeDurable(join(tmpDir, 'cert.pem'), pair.certPem, 0o644);
   await writeDurable(join(tmpDir, 'chain.pem'), pair.chainPem, 0o644);
   await writeDurable(join(tmpDir, 'fullchain.pem'), pair.certPem + pair.chainPem, 0o644);
-  await syncDir(tmpDir);
+  await syncDirectory(tmpDir);
   await rename(tmpDir, join(versions, versionId));
-  await syncDir(versions);
+  await syncDirectory(versions);
 
   // The swap: a fresh symlink renamed over `current` is atomic on POSIX file systems.
   const tmpLink = join(dir, '.current.tmp');
@@ -68,7 +60,7 @@ export async function installPair(dir: string, pair: CertPair, versionId: string
       await symlink(target, link);
     }
   }
-  await syncDir(dir);
+  await syncDirectory(dir);
   await pruneVersions(dir, versionId);
   return versionId;
 }

@@ -1,8 +1,9 @@
-import { createPublicKey, generateKeyPair, randomBytes, sign as nodeSign, webcrypto, type KeyObject } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { createPublicKey, generateKeyPair, sign as nodeSign, webcrypto, type KeyObject } from 'node:crypto';
+import { mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CaError } from '../domain/errors.ts';
 import { hashFor, keyAlgOf, nodeKeyGenParams, webCryptoParams, type KeyAlg } from '../domain/algorithms.ts';
+import { writeFileDurably } from '../domain/durable-file.ts';
 import { registerKeyStore, validateLabel, type KeyInfo, type KeyStore, type Signer } from './keystore.ts';
 import { decryptPkcs8, encryptPkcs8 } from './pkcs8-pbes2.ts';
 
@@ -13,28 +14,6 @@ function generatePrivateKey(alg: KeyAlg): Promise<KeyObject> {
   );
 }
 const SUFFIX = '.key.pem';
-
-/** Writes `data` to `path` (mode 0600) so that a crash leaves the old file or the new one: temp file, fsync, rename, fsync of the directory. */
-async function replaceAtomically(dir: string, path: string, data: string): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  await rename(tmp, path);
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
-}
 
 /**
  * Keys as encrypted PKCS#8 PEM files (PBES2: PBKDF2-HMAC-SHA256 at 600,000 iterations, AES-256-CBC;
@@ -104,7 +83,8 @@ export class FileKeyStore implements KeyStore {
     }
     if (unlocked.current) return { key: unlocked.key, rewrapped: false };
     try {
-      await replaceAtomically(this.#dir, path, await encryptPkcs8(unlocked.key.export({ type: 'pkcs8', format: 'der' }), this.#passphrase));
+      // A crash leaves the old file or the new one: temp file, fsync, rename, directory fsync.
+      await writeFileDurably(path, await encryptPkcs8(unlocked.key.export({ type: 'pkcs8', format: 'der' }), this.#passphrase), { mode: 0o600 });
     } catch (e) {
       if (!o.mustRewrap) return { key: unlocked.key, rewrapped: false };
       throw new CaError('keyStore', `cannot re-encrypt key "${label}" at the current KDF setting (the old file is unchanged)`, { cause: e });
