@@ -1,8 +1,7 @@
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { AsnConvert } from '@peculiar/asn1-schema';
 import * as ocsp from '@peculiar/asn1-ocsp';
 import * as asn1X509 from '@peculiar/asn1-x509';
 import { derGeneralizedTime, derTlv } from '../domain/der.ts';
-import { signatureAlgorithmFor, type KeyAlg } from '../domain/algorithms.ts';
 import { signedSequence } from '../x509/certificate.ts';
 import type { ResponderKey } from '../authority/responder-certificate.ts';
 
@@ -32,10 +31,27 @@ export interface ResponseInput {
  * Builds and signs a successful OCSPResponse holding a BasicOCSPResponse (RFC 6960 §4.2.1),
  * responder named by key hash, the responder certificate attached so relying parties can
  * check the delegation, each CertID and the request's nonce echoed byte for byte as received:
- * a client compares them as bytes, so a re-encoding would match nothing.
+ * a client compares them as bytes, so a re-encoding would match nothing. ResponseData is a short
+ * DER concatenation of fixed parts (the responder's, encoded once), the CertIDs and nonce as
+ * received and GeneralizedTimes, so pre-signing at issuance costs the signature and little else;
+ * the tests hold it byte for byte to an @peculiar/asn1-ocsp reference encoder.
  */
 export function signOcspResponse(p: ResponseInput): Uint8Array {
-  return signOcspResponseDirect(p);
+  const parts = partsFor(p.responder);
+  const single = p.answers.map((a) =>
+    derTlv(
+      0x30,
+      a.certIdDer,
+      a.status.kind === 'good' ? GOOD : a.status.kind === 'unknown' ? UNKNOWN : new Uint8Array(AsnConvert.serialize(certStatusOf(a.status))),
+      derGeneralizedTime(epochSeconds(a.thisUpdate)),
+      derTlv(0xa0, derGeneralizedTime(epochSeconds(a.nextUpdate))),
+    ),
+  );
+  // responseExtensions [1] EXPLICIT Extensions: the nonce, non-critical, its extnValue as the client sent it.
+  const exts = p.nonceExtnValue ? [derTlv(0xa1, derTlv(0x30, derTlv(0x30, NONCE_OID, derTlv(0x04, p.nonceExtnValue))))] : [];
+  const tbs = derTlv(0x30, parts.responderId, derGeneralizedTime(epochSeconds(p.producedAt)), derTlv(0x30, ...single), ...exts);
+  const basic = signedSequence(tbs, p.responder.alg, p.responder.sign(tbs), parts.certs);
+  return derTlv(0x30, SUCCESSFUL, derTlv(0xa0, derTlv(0x30, ID_PKIX_OCSP_BASIC, derTlv(0x04, basic))));
 }
 
 /** The per-responder parts of every response, encoded once: ResponderID byKey and the certs field. */
@@ -64,67 +80,8 @@ const ID_PKIX_OCSP_BASIC = Uint8Array.of(0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x0
 const epochSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
 const NONCE_OID = Uint8Array.of(0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02);
 
-/**
- * The same response as signOcspResponseGeneric (byte for byte for DER input, see the tests):
- * ResponseData is a short DER concatenation of fixed parts (the responder's, encoded once), the
- * CertIDs and nonce as received and GeneralizedTimes, so pre-signing at issuance costs the
- * signature and little else. A revoked status is still encoded by @peculiar/asn1-ocsp.
- */
-function signOcspResponseDirect(p: ResponseInput): Uint8Array {
-  const parts = partsFor(p.responder);
-  const single = p.answers.map((a) =>
-    derTlv(
-      0x30,
-      a.certIdDer,
-      a.status.kind === 'good' ? GOOD : a.status.kind === 'unknown' ? UNKNOWN : new Uint8Array(AsnConvert.serialize(certStatusOf(a.status))),
-      derGeneralizedTime(epochSeconds(a.thisUpdate)),
-      derTlv(0xa0, derGeneralizedTime(epochSeconds(a.nextUpdate))),
-    ),
-  );
-  // responseExtensions [1] EXPLICIT Extensions: the nonce, non-critical, its extnValue as the client sent it.
-  const exts = p.nonceExtnValue ? [derTlv(0xa1, derTlv(0x30, derTlv(0x30, NONCE_OID, derTlv(0x04, p.nonceExtnValue))))] : [];
-  const tbs = derTlv(0x30, parts.responderId, derGeneralizedTime(epochSeconds(p.producedAt)), derTlv(0x30, ...single), ...exts);
-  const basic = signedSequence(tbs, p.responder.alg, p.responder.sign(tbs), parts.certs);
-  return derTlv(0x30, SUCCESSFUL, derTlv(0xa0, derTlv(0x30, ID_PKIX_OCSP_BASIC, derTlv(0x04, basic))));
-}
-
-/** Every response shape through @peculiar/asn1-ocsp objects: the tests' reference encoder (it re-encodes CertIDs, so it cannot echo non-DER ones). */
-export function signOcspResponseGeneric(p: ResponseInput): Uint8Array {
-  const responses = p.answers.map(
-    (a) =>
-      new ocsp.SingleResponse({
-        certID: AsnConvert.parse(a.certIdDer, ocsp.CertID),
-        certStatus: certStatusOf(a.status),
-        thisUpdate: seconds(a.thisUpdate),
-        nextUpdate: seconds(a.nextUpdate),
-      }),
-  );
-  const tbs = new ocsp.ResponseData({
-    responderID: new ocsp.ResponderID({ byKey: new ocsp.KeyHash(p.responder.keyHash) }),
-    producedAt: seconds(p.producedAt),
-    responses,
-  });
-  if (p.nonceExtnValue) {
-    tbs.responseExtensions = [new asn1X509.Extension({ extnID: ocsp.id_pkix_ocsp_nonce, critical: false, extnValue: new OctetString(p.nonceExtnValue) })];
-  }
-  const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));
-  const basic = new ocsp.BasicOCSPResponse({
-    tbsResponseData: tbs,
-    signatureAlgorithm: new asn1X509.AlgorithmIdentifier(signatureAlgorithmFor(p.responder.alg)),
-    signature: p.responder.sign(tbsDer).slice().buffer,
-    certs: [AsnConvert.parse(p.responder.certDer, asn1X509.Certificate)],
-  });
-  return new Uint8Array(
-    AsnConvert.serialize(
-      new ocsp.OCSPResponse({
-        responseStatus: ocsp.OCSPResponseStatus.successful,
-        responseBytes: new ocsp.ResponseBytes({ responseType: ocsp.id_pkix_ocsp_basic, response: new OctetString(AsnConvert.serialize(basic)) }),
-      }),
-    ),
-  );
-}
-
-function certStatusOf(s: CertStatusInfo): ocsp.CertStatus {
+/** The CertStatus of an answer as @peculiar/asn1-ocsp encodes it (the revoked case, and the tests' reference encoder). */
+export function certStatusOf(s: CertStatusInfo): ocsp.CertStatus {
   if (s.kind === 'good') return new ocsp.CertStatus({ good: null });
   if (s.kind === 'unknown') return new ocsp.CertStatus({ unknown: null });
   return new ocsp.CertStatus({
