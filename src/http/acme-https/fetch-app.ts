@@ -8,6 +8,8 @@ import type { AcmeResponse } from './respond.ts';
 
 export interface AcmeAppOptions {
   caCertificates?: CaCertificates;
+  /** More resources on the same origin outside /acme/ (EST, OAuth), after the CA certificates. */
+  subs?: SubResource[];
   rateLimits?: RateLimitsConfig;
   metrics?: CaMetrics;
 }
@@ -25,16 +27,25 @@ export interface AcmeFetchApp {
  * with node:http, and this is the same pipeline behind fetch, for in-process use.
  */
 export function createAcmePipeline(ctx: AcmeContext, o: AcmeAppOptions = {}): AcmePipeline {
-  return new AcmePipeline(ctx, { rateLimits: o.rateLimits, metrics: o.metrics, sub: o.caCertificates ? caCertificatesUnder('/ca', o.caCertificates) : undefined });
+  const subs = [...(o.caCertificates ? [caCertificatesUnder('/ca', o.caCertificates)] : []), ...(o.subs ?? [])];
+  return new AcmePipeline(ctx, { rateLimits: o.rateLimits, metrics: o.metrics, subs });
 }
 
-export function createAcmeApp(ctx: AcmeContext, o: AcmeAppOptions = {}): AcmeFetchApp {
+/**
+ * In-process requests. A test stands for a TLS client certificate with `peerCertificate` (the DER
+ * a handshake would have carried).
+ */
+export function createAcmeApp(ctx: AcmeContext, o: AcmeAppOptions & { peerCertificate?: (req: Request) => Uint8Array | null } = {}): AcmeFetchApp {
   const pipeline = createAcmePipeline(ctx, o);
   const fetch = async (req: Request): Promise<Response> => {
+    const url = new URL(req.url);
     const r = await pipeline.handle({
       method: req.method,
-      path: new URL(req.url).pathname,
+      path: url.pathname,
+      query: url.search.slice(1),
       contentType: req.headers.get('content-type') ?? undefined,
+      header: (name) => req.headers.get(name) ?? undefined,
+      peerCertificate: () => o.peerCertificate?.(req) ?? null,
       remoteAddress: 'unknown',
       body: (limit) => readFetchBody(req, limit),
     });
@@ -53,7 +64,7 @@ function toFetchResponse(method: string, r: AcmeResponse): Response {
 /** The CA certificates (../routes/ca-certificates.ts) under `prefix`, so a workload can bootstrap trust from the one URL it knows. */
 function caCertificatesUnder(prefix: string, certs: CaCertificates): SubResource {
   const routes = caCertificateRoutes(certs);
-  return async (method, path) => {
+  return async ({ method, path }) => {
     if (!path.startsWith(`${prefix}/`) || (method !== 'GET' && method !== 'HEAD')) return null;
     const res = await routes.request(path.slice(prefix.length), { method });
     if (res.status === 404) return null;

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { AcmeService } from '../../acme/create.ts';
 import type { Clock } from '../../domain/clock.ts';
@@ -27,7 +28,7 @@ export interface AcmeListenerDeps {
   clock: Clock;
   /** Issues the listener's own certificate (again two thirds into its lifetime). */
   issueCertificate(): Promise<ServerCertificate>;
-  /** The ACME service and its pipeline for the origin clients use, known once the port is bound. */
+  /** The ACME service and its pipeline (with EST and OAuth beside it) for the origin clients use, known once the port is bound. */
   openPipeline(origin: string): Promise<{ service: AcmeService; pipeline: AcmePipeline }>;
   /** Runs once the port is bound, before the listener's certificate is signed (the rest of the start that may sign). */
   afterBind?(): Promise<void>;
@@ -65,7 +66,9 @@ export async function startAcmeListener(d: AcmeListenerDeps): Promise<AcmeListen
   const gate = new ListenerGate();
   let pipeline: AcmePipeline | null = null;
   // No certificate yet: a handshake before it is set fails, and the gate answers 503 until the pipeline is open.
-  const server: Server = createServer({ ...ACME_TLS, ...timeoutOptions(d.timeouts) }, gate.guard((req, res) => serve(pipeline!, req, res, d.logger)));
+  // A client certificate is asked for, never required nor verified here (RFC 7030 §3.3.2, RFC 8705
+  // §2): ACME clients send none; EST re-enrollment and OAuth mTLS check the one they get themselves.
+  const server: Server = createServer({ ...ACME_TLS, ...timeoutOptions(d.timeouts), requestCert: true, rejectUnauthorized: false }, gate.guard((req, res) => serve(pipeline!, req, res, d.logger)));
   await listenOn(server, d.port, d.host, 'ACME');
   const port = (server.address() as AddressInfo).port;
   const wildcard = d.host === '0.0.0.0' || d.host === '::' || d.host === '';
@@ -119,11 +122,19 @@ const DEFAULT_GRACE_MS = 10_000;
 
 /** One node:http request through the pipeline: the path, Content-Type and client address in, the response written out. */
 function serve(pipeline: AcmePipeline, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+  const target = req.url ?? '/';
+  const q = target.indexOf('?');
   pipeline
     .handle({
       method: req.method ?? 'GET',
-      path: pathOf(req.url ?? '/'),
+      path: pathOf(target),
+      query: q === -1 ? '' : target.slice(q + 1),
       contentType: req.headers['content-type'],
+      header: (name) => {
+        const v = req.headers[name];
+        return Array.isArray(v) ? v[0] : v;
+      },
+      peerCertificate: () => peerCertificateOf(req.socket as TLSSocket),
       remoteAddress: req.socket.remoteAddress ?? 'unknown',
       body: (limit) => readNodeBody(req, limit),
     })
@@ -142,6 +153,12 @@ function serve(pipeline: AcmePipeline, req: IncomingMessage, res: ServerResponse
       logger.error('acme.response-failed', { error: (e as Error).message });
       res.destroy();
     });
+}
+
+/** The DER of the client's certificate on this connection, or null when it sent none. */
+function peerCertificateOf(socket: TLSSocket): Uint8Array | null {
+  const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : null;
+  return peer && peer.raw ? new Uint8Array(peer.raw) : null;
 }
 
 /** The path of a request target, without the query; an absolute-form target ("https://host/x") gives its path. */

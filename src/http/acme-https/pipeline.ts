@@ -24,10 +24,24 @@ export interface AcmeHttpRequest {
   remoteAddress: string;
   /** The body, read under `limit` (../body-limit.ts: it rejects with BodyTooLarge past it). */
   body(limit: BodyLimit): Promise<Buffer>;
+  /** The query string without its "?" ('' when none). */
+  query?: string;
+  /** A request header by lower-case name (the first value when repeated). */
+  header?(name: string): string | undefined;
+  /**
+   * The DER of the certificate the client presented in the TLS handshake, or null. The listener
+   * asks for one but does not verify it (requestCert without rejectUnauthorized): whoever uses it
+   * (EST re-enrollment, OAuth mTLS client auth) checks it against this CA and its status.
+   */
+  peerCertificate?(): Uint8Array | null;
 }
 
-/** Anything outside /acme/ that the ACME origin also serves (the CA certificates), as a plain response. */
-export type SubResource = (method: string, path: string) => Promise<AcmeResponse | null>;
+/**
+ * Anything outside /acme/ that the same TLS origin serves (the CA certificates, EST, OAuth): null
+ * when the path is not its own. A response with `bare` set goes out as it is (plus X-Request-Id),
+ * without the ACME headers (Replay-Nonce, Link) that only ACME clients use.
+ */
+export type SubResource = (req: AcmeHttpRequest) => Promise<(AcmeResponse & { bare?: boolean }) | null>;
 
 type Limit = { name: string; buckets: TokenBuckets } | null;
 
@@ -45,8 +59,8 @@ type Match = { route: BoundRoute; id: string } | null;
 export interface AcmePipelineOptions {
   rateLimits?: RateLimitsConfig;
   metrics?: CaMetrics;
-  /** Served for paths outside /acme/ (the CA certificates under /ca). */
-  sub?: SubResource;
+  /** Served for paths outside /acme/ (the CA certificates under /ca, EST, OAuth), tried in order. */
+  subs?: SubResource[];
   now?: () => number;
 }
 
@@ -63,7 +77,7 @@ export class AcmePipeline {
   readonly #ctx: AcmeContext;
   readonly #out: AcmeResponder;
   readonly #match: (rest: string) => Match;
-  readonly #sub: SubResource | undefined;
+  readonly #subs: SubResource[];
   readonly #metrics: CaMetrics | undefined;
   readonly #counters = new Map<string, { inc(): void }>();
   readonly #now: () => number;
@@ -71,7 +85,7 @@ export class AcmePipeline {
   constructor(ctx: AcmeContext, o: AcmePipelineOptions = {}) {
     this.#ctx = ctx;
     this.#out = new AcmeResponder(ctx.nonces, ctx.links);
-    this.#sub = o.sub;
+    this.#subs = o.subs ?? [];
     this.#metrics = o.metrics;
     this.#now = o.now ?? Date.now;
     const limit = (name: string, key: keyof RateLimitsConfig | undefined): Limit => {
@@ -115,15 +129,17 @@ export class AcmePipeline {
 
   async #route(req: AcmeHttpRequest, match: Match, requestId: string): Promise<AcmeResponse> {
     const { method, path } = req;
+    if (!path.startsWith('/acme/')) {
+      for (const serve of this.#subs) {
+        const sub = await serve(req);
+        if (sub) return sub.bare ? { ...sub, headers: { ...sub.headers, 'X-Request-Id': requestId } } : this.#out.complete(requestId, sub);
+      }
+      return this.#out.problem(requestId, notFound());
+    }
     if (method === 'POST') {
-      // §6.2: before anything else, so a POST anywhere with the wrong type is 415.
+      // §6.2: before anything else, so a POST to any ACME path with the wrong type is 415.
       const type = (req.contentType ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'application/jose+json') throw unsupportedMediaType(`Content-Type must be application/jose+json, not "${type || 'none'}"`);
-    }
-    if (!path.startsWith('/acme/')) {
-      const sub = this.#sub && (await this.#sub(method, path));
-      if (sub) return this.#out.complete(requestId, sub);
-      return this.#out.problem(requestId, notFound());
     }
     const route = match?.route;
     const id = match?.id ?? '';
