@@ -5,6 +5,7 @@ import { registerCerts } from './commands/certs.ts';
 import { registerEab } from './commands/eab.ts';
 import { registerEnroll } from './commands/enroll.ts';
 import { registerRenew } from './commands/renew.ts';
+import { registerIssuers } from './commands/issuers.ts';
 import { registerInit } from './commands/init.ts';
 import { registerIssue } from './commands/issue.ts';
 import { registerKeys } from './commands/keys.ts';
@@ -35,5 +36,6 @@ registerAudit(program);
 registerBackup(program);
 registerEnroll(program);
 registerRenew(program);
+registerIssuers(program);
 
 await program.parseAsync(process.argv);
