@@ -1,6 +1,7 @@
 import type { Clock } from '../domain/clock.ts';
 import type { CertRecord, Identifier, RevocationReason } from '../domain/types.ts';
 import type { Logger } from '../domain/log.ts';
+import type { WorkloadTokenVerifier } from '../domain/workload-token.ts';
 import type { AcmeStore } from '../store/acme-store.ts';
 import type { AcmeLinks } from './links.ts';
 import type { NonceService } from './nonces.ts';
@@ -33,8 +34,22 @@ export interface AcmeSettings {
 
 /** Starts asynchronous validation of a challenge (validation/queue.ts). */
 export interface ValidationStarter {
-  /** Starts it in the background; the promise settles when the outcome is stored (it never rejects). */
-  start(challengeId: string): Promise<void>;
+  /**
+   * Starts it in the background; the promise settles when the outcome is stored (it never rejects).
+   * `response` is the client's challenge response payload when the type carries one (tkauth-01's `atc`).
+   */
+  start(challengeId: string, response?: Record<string, unknown>): Promise<void>;
+}
+
+/**
+ * Workload identity tokens for the Authority Token challenge (RFC 9447 tkauth-01), given by the
+ * composition root (src/instance/) so acme/ never depends on how tokens are checked.
+ */
+export interface AcmeWorkloadTokens {
+  /** The verifier for tokens an account presents: one token may answer each authorization of that account, never another's. */
+  forAccount(accountId: string): WorkloadTokenVerifier;
+  /** Whether tkauth-01 is offered now (at least one issuer is trusted). */
+  offered(): boolean;
 }
 
 /** Everything the handlers work with; built once by the HTTP layer's composition. */
@@ -54,6 +69,8 @@ export interface AcmeContext {
   finalizing: Set<string>;
   /** Intermediate certificate PEM, appended to every downloaded chain. */
   intermediatePem: string;
+  /** Workload identity tokens (tkauth-01); absent = the challenge is never offered. */
+  workloadTokens?: AcmeWorkloadTokens;
 }
 
 /** What a handler answers; the HTTP layer turns it into a response. */

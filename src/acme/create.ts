@@ -4,7 +4,7 @@ import type { Logger } from '../domain/log.ts';
 import { AcmeStore } from '../store/acme-store.ts';
 import { openAcmeConnection } from '../store/acme-connection.ts';
 import type { Db } from '../store/sqlite.ts';
-import type { AcmeAuthority, AcmeContext, CertificateLookup } from './context.ts';
+import type { AcmeAuthority, AcmeContext, AcmeWorkloadTokens, CertificateLookup } from './context.ts';
 import { AcmeLinks } from './links.ts';
 import { NonceService } from './nonces.ts';
 import { AcmeReconciler } from './reconcile.ts';
@@ -14,6 +14,7 @@ import { Dns01Validator } from './validation/dns-01.ts';
 import { Http01Validator } from './validation/http-01.ts';
 import { ValidationQueue } from './validation/queue.ts';
 import { makeResolver } from './validation/resolve.ts';
+import { Tkauth01Validator } from './validation/tkauth-01.ts';
 import { TlsAlpn01Validator } from './validation/tls-alpn-01.ts';
 import type { ValidationSettings } from './validation/validator.ts';
 
@@ -34,6 +35,8 @@ export interface AcmeDeps {
   origin: string;
   /** How often stranded orders and challenges are reconciled after the first pass at start (0 = only at start). */
   reconcileIntervalMs?: number;
+  /** Workload identity tokens (RFC 9447 tkauth-01), from src/identity/ through the composition root. */
+  workloadTokens?: AcmeWorkloadTokens;
 }
 
 /** Stranded work is looked for this often; the first pass runs when the service starts. */
@@ -60,7 +63,12 @@ export async function createAcmeService(d: AcmeDeps): Promise<AcmeService> {
   };
   const resolver = makeResolver(vs.dnsServer, vs.timeoutMs);
   const validations = new ValidationQueue({
-    validators: [new Http01Validator(vs, resolver), new Dns01Validator(resolver), new TlsAlpn01Validator(vs, resolver)],
+    validators: [
+      new Http01Validator(vs, resolver),
+      new Dns01Validator(resolver),
+      new TlsAlpn01Validator(vs, resolver),
+      ...(d.workloadTokens ? [new Tkauth01Validator(d.workloadTokens, (o) => store.transaction(() => store.audit.append({ at: d.clock.now(), action: o.valid ? 'acme.tkauth.valid' : 'acme.tkauth.invalid', actor: o.accountId ? `acme:${o.accountId}` : 'acme', target: o.identifier, details: { subject: o.subject, detail: o.detail } })))] : []),
+    ],
     store,
     clock: d.clock,
     logger: d.logger,
@@ -86,6 +94,7 @@ export async function createAcmeService(d: AcmeDeps): Promise<AcmeService> {
     eabSealKey: keys.eabSealKey,
     finalizing: new Set(),
     intermediatePem: d.intermediatePem,
+    ...(d.workloadTokens ? { workloadTokens: d.workloadTokens } : {}),
   };
   // Work a crash left in flight is finished or failed before the first request (reconcile.ts).
   const reconciler = new AcmeReconciler({ store, certificates: d.certificates, validations, finalizing: ctx.finalizing, clock: d.clock, logger: d.logger });

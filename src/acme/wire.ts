@@ -1,5 +1,6 @@
 import type { AccountRecord, AuthzRecord, ChallengeRecord, OrderRecord } from '../store/acme-records.ts';
 import type { AcmeLinks } from './links.ts';
+import { TKAUTH_01, TKAUTH_TYPE } from './validation/tkauth-01.ts';
 
 /** RFC 8555 §7.1 resource representations, as JSON on the wire. */
 export interface AccountJson {
@@ -26,6 +27,8 @@ export interface ChallengeJson {
   url: string;
   status: string;
   token: string;
+  /** RFC 9447 §3, tkauth-01 only. */
+  'tkauth-type'?: string;
   validated?: string;
   error?: unknown;
 }
@@ -64,6 +67,7 @@ export function challengeJson(c: ChallengeRecord, links: AcmeLinks): ChallengeJs
     url: links.challenge(c.id),
     status: c.status,
     token: c.token,
+    ...(c.type === TKAUTH_01 ? { 'tkauth-type': TKAUTH_TYPE } : {}),
     ...(c.validatedAt ? { validated: c.validatedAt.toISOString() } : {}),
     ...(c.error ? { error: c.error } : {}),
   };

@@ -7,6 +7,7 @@ import { issueServerCertificate } from '../http/acme-https/tls-certificate.ts';
 import { caCertificatesOf } from '../http/routes/ca-certificates.ts';
 import type { CaInstance } from './open.ts';
 import { tlsResources } from './tls-resources.ts';
+import { acmeWorkloadTokens } from './workload-tokens.ts';
 
 /**
  * The ACME server of an opened instance: its settings (config + overrides), the listener's own
@@ -36,6 +37,7 @@ export async function startAcme(ca: CaInstance, o: { host: string; logger: Logge
         config,
         defaultProfile: ca.config.issuance.defaultProfile,
         origin,
+        workloadTokens: acmeWorkloadTokens(ca, o.logger),
       });
       service.validations.onValidated((r) => ca.metrics.validations.observe({ type: r.type, outcome: r.outcome }, r.seconds));
       // The CA certificates here too: `pki enroll --root-fingerprint` fetches the root from the ACME origin.

@@ -1,6 +1,7 @@
 import type { AcmeContext, AcmeReply } from '../context.ts';
 import { malformed, notFound } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';
+import { TKAUTH_01 } from '../validation/tkauth-01.ts';
 import { challengeJson } from '../wire.ts';
 import { ownedAuthz, requireLiveBinding } from './common.ts';
 
@@ -17,11 +18,11 @@ export async function postChallenge(ctx: AcmeContext, req: VerifiedRequest, id: 
   if (!ch) throw notFound(`no challenge ${id}`);
   const authz = ownedAuthz(ctx, account, ch.authzId);
   if (req.payload) {
-    if (Object.keys(req.payload).length !== 0) throw malformed('respond to a challenge with an empty object {}');
+    const response = challengeResponse(ch.type, req.payload);
     requireLiveBinding(ctx, account);
     if (ch.status === 'pending') {
       if (authz.status !== 'pending') throw malformed(`the authorization is ${authz.status}; its challenges can no longer be attempted`);
-      if (ctx.store.orders.transitionChallenge(id, ['pending'], 'processing')) await waitAtMost(ctx.validations.start(id), ctx.settings.challengeWaitMs);
+      if (ctx.store.orders.transitionChallenge(id, ['pending'], 'processing')) await waitAtMost(ctx.validations.start(id, response), ctx.settings.challengeWaitMs);
       ch = ctx.store.orders.challenge(id)!;
     }
   }
@@ -31,6 +32,20 @@ export async function postChallenge(ctx: AcmeContext, req: VerifiedRequest, id: 
     links: [`<${ctx.links.authz(authz.id)}>;rel="up"`],
     ...(ch.status === 'processing' ? { retryAfterS: ctx.settings.retryAfterS } : {}),
   };
+}
+
+/**
+ * What a challenge response may carry: `{}` for http-01, dns-01 and tls-alpn-01 (§7.5.1), and
+ * exactly `{"atc": "<token>"}` for tkauth-01 (RFC 9447 §4).
+ */
+function challengeResponse(type: string, payload: Record<string, unknown>): Record<string, unknown> | undefined {
+  const keys = Object.keys(payload);
+  if (type === TKAUTH_01) {
+    if (keys.length !== 1 || typeof payload.atc !== 'string' || payload.atc.length === 0) throw malformed('respond to tkauth-01 with {"atc": "<token>"}: the workload identity token as a string');
+    return { atc: payload.atc };
+  }
+  if (keys.length !== 0) throw malformed('respond to a challenge with an empty object {}');
+  return undefined;
 }
 
 /** Settles when `p` does or after `ms`, whichever comes first (p never rejects). */

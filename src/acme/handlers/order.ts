@@ -8,26 +8,34 @@ import { newId, newToken } from '../ids.ts';
 import { alreadyReplaced, invalidProfile, malformed, rejectedIdentifier, unsupportedIdentifier } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';
 import { outsideScopes } from '../scopes.ts';
+import { TKAUTH_01 } from '../validation/tkauth-01.ts';
 import { orderReply, ownedOrder, requireLiveBinding } from './common.ts';
 
 const MAX_IDENTIFIERS = 100;
 
-/** Challenge types offered per identifier (§8; RFC 8738 §7 for IPs; wildcards only by dns-01, §7.1.3). */
-function challengeTypesFor(id: Identifier): string[] {
-  if (id.type === 'ip') return ['http-01', 'tls-alpn-01'];
+/**
+ * Challenge types offered per identifier (§8; RFC 8738 §7 for IPs; wildcards only by dns-01,
+ * §7.1.3). While an identity token issuer is trusted, tkauth-01 (RFC 9447) is offered too, and
+ * is the only way to a URI (a SPIFFE ID) an EAB scope does not pre-authorize; never for a
+ * wildcard (templates yield exact names).
+ */
+function challengeTypesFor(id: Identifier, tkauth: boolean): string[] {
+  const token = tkauth ? [TKAUTH_01] : [];
+  if (id.type === 'uri') return token;
+  if (id.type === 'ip') return ['http-01', 'tls-alpn-01', ...token];
   if (id.value.startsWith('*.')) return ['dns-01'];
-  return ['http-01', 'dns-01', 'tls-alpn-01'];
+  return ['http-01', 'dns-01', 'tls-alpn-01', ...token];
 }
 
-function parseIdentifiers(v: unknown, scopes: string[] | null): Identifier[] {
+function parseIdentifiers(v: unknown, scopes: string[] | null, tkauth: boolean): Identifier[] {
   if (!Array.isArray(v) || v.length === 0) throw malformed('"identifiers" must be a non-empty array');
   if (v.length > MAX_IDENTIFIERS) throw rejectedIdentifier(`an order may name at most ${MAX_IDENTIFIERS} identifiers`);
   const seen = new Map<string, Identifier>();
   for (const raw of v as unknown[]) {
     const r = raw as { type?: unknown; value?: unknown };
     if (typeof r !== 'object' || r === null || typeof r.type !== 'string' || typeof r.value !== 'string') throw malformed('each identifier must be {type, value}');
-    // "uri" is not an ACME identifier type; it is accepted only when an EAB scope grants it.
-    if (r.type !== 'dns' && r.type !== 'ip' && !(r.type === 'uri' && scopes?.some((s) => s.startsWith('uri:')))) {
+    // "uri" is not an ACME identifier type; it is accepted only when an EAB scope grants it or a token may (tkauth-01).
+    if (r.type !== 'dns' && r.type !== 'ip' && !(r.type === 'uri' && (tkauth || scopes?.some((s) => s.startsWith('uri:'))))) {
       throw unsupportedIdentifier(`identifier type "${r.type}" is not supported (dns, ip)`);
     }
     let id: Identifier;
@@ -49,7 +57,8 @@ export function newOrder(ctx: AcmeContext, req: VerifiedRequest): AcmeReply {
   const p = req.payload ?? {};
   if (p.notBefore !== undefined || p.notAfter !== undefined) throw malformed('notBefore/notAfter are not supported: lifetimes come from the profile');
   const eab = requireLiveBinding(ctx, account);
-  const identifiers = parseIdentifiers(p.identifiers, eab?.scopes ?? null);
+  const tkauth = ctx.workloadTokens?.offered() ?? false;
+  const identifiers = parseIdentifiers(p.identifiers, eab?.scopes ?? null, tkauth);
   if (eab) {
     const outside = outsideScopes(eab.scopes, identifiers);
     if (outside.length > 0) {
@@ -82,7 +91,7 @@ export function newOrder(ctx: AcmeContext, req: VerifiedRequest): AcmeReply {
   const challenges: ChallengeRecord[] = [];
   for (const id of identifiers) {
     // A URI is pre-authorized by the EAB scope that allowed it (§7.4.1): there is nothing to challenge.
-    const preAuthorized = id.type === 'uri';
+    const preAuthorized = id.type === 'uri' && eab !== null;
     const authz: AuthzRecord = {
       id: newId(),
       orderId: order.id,
@@ -94,7 +103,7 @@ export function newOrder(ctx: AcmeContext, req: VerifiedRequest): AcmeReply {
     };
     authzs.push(authz);
     if (!preAuthorized) {
-      for (const type of challengeTypesFor(id)) challenges.push({ id: newId(), authzId: authz.id, type, token: newToken(), status: 'pending', validatedAt: null, error: null });
+      for (const type of challengeTypesFor(id, tkauth)) challenges.push({ id: newId(), authzId: authz.id, type, token: newToken(), status: 'pending', validatedAt: null, error: null });
     }
   }
   if (authzs.every((a) => a.status === 'valid')) order.status = 'ready';

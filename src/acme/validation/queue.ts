@@ -28,9 +28,9 @@ export class ValidationQueue implements ValidationStarter {
     this.#logger = o.logger;
   }
 
-  start(challengeId: string): Promise<void> {
+  start(challengeId: string, response?: Record<string, unknown>): Promise<void> {
     this.#running.add(challengeId);
-    const p = this.#run(challengeId).catch((e) => this.#logger.error('acme.validation.crashed', { challenge: challengeId, error: (e as Error).message }));
+    const p = this.#run(challengeId, response).catch((e) => this.#logger.error('acme.validation.crashed', { challenge: challengeId, error: (e as Error).message }));
     this.#inFlight.add(p);
     void p.finally(() => {
       this.#inFlight.delete(p);
@@ -54,7 +54,7 @@ export class ValidationQueue implements ValidationStarter {
     while (this.#inFlight.size) await Promise.allSettled([...this.#inFlight]);
   }
 
-  async #run(challengeId: string): Promise<void> {
+  async #run(challengeId: string, response?: Record<string, unknown>): Promise<void> {
     const orders = this.#store.orders;
     const ch = orders.challenge(challengeId);
     const authz = ch && orders.authz(ch.authzId);
@@ -68,7 +68,7 @@ export class ValidationQueue implements ValidationStarter {
       const refusal = checkBinding(this.#store, account).refusal;
       if (refusal) throw refusal;
       if (!validator) throw serverInternal();
-      await validator.validate({ identifier: { ...authz.identifier, value: authz.identifier.value.replace(/^\*\./, '') }, token: ch.token, keyAuthorization: keyAuthorization(ch.token, account.thumbprint) });
+      await validator.validate({ identifier: { ...authz.identifier, value: authz.identifier.value.replace(/^\*\./, '') }, token: ch.token, keyAuthorization: keyAuthorization(ch.token, account.thumbprint), accountId: account.id, response });
     } catch (e) {
       const p = isAcmeProblem(e) ? e : serverInternal();
       if (!isAcmeProblem(e)) this.#logger.error('acme.validation.error', { challenge: challengeId, error: (e as Error).message });

@@ -8,9 +8,13 @@ export interface ValidationRequest {
   token: string;
   /** token "." base64url(JWK thumbprint) (RFC 8555 §8.1). */
   keyAuthorization: string;
+  /** The account answering (tkauth-01 binds a token to the first account presenting it). */
+  accountId?: string;
+  /** The client's challenge response payload, when its type carries one (tkauth-01: `{"atc": …}`). */
+  response?: Record<string, unknown>;
 }
 
-/** One challenge type (http-01, dns-01, tls-alpn-01). Resolves when valid; throws an AcmeProblem otherwise. */
+/** One challenge type (http-01, dns-01, tls-alpn-01, tkauth-01). Resolves when valid; throws an AcmeProblem otherwise. */
 export interface Validator {
   readonly type: string;
   validate(r: ValidationRequest): Promise<void>;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { createTestCa } from '../../helpers/ca.ts';
-import { createAcmeService, type AcmeService } from '../../../src/acme/create.ts';
+import { createAcmeService, type AcmeDeps, type AcmeService } from '../../../src/acme/create.ts';
 import { defaultAcmeConfig, type AcmeConfig } from '../../../src/config/acme.ts';
 import { fixedClock } from '../../../src/domain/clock.ts';
 import { createAcmeApp, type AcmeFetchApp } from '../../../src/http/acme-https/fetch-app.ts';
@@ -12,7 +12,7 @@ import { newAccountKey, TestClient, type AccountKey } from './client.ts';
 export const ORIGIN = 'https://acme.test:9443';
 
 /** The ACME app in-process over a test CA, with an http-01 responder and a clock the test moves. */
-export async function acmeFixture(ca: CaInstance, config: Partial<AcmeConfig> = {}) {
+export async function acmeFixture(ca: CaInstance, config: Partial<AcmeConfig> = {}, deps: Partial<AcmeDeps> = {}) {
   const web = await startChallengeServer();
   const dns = await startDnsServer();
   const clock = fixedClock(new Date());
@@ -27,6 +27,7 @@ export async function acmeFixture(ca: CaInstance, config: Partial<AcmeConfig> = 
     config: { ...defaultAcmeConfig(), http01Port: web.port, dnsServer: dns.address, ...config },
     defaultProfile: 'default',
     origin: ORIGIN,
+    ...deps,
   });
   const app: AcmeFetchApp = createAcmeApp(service.ctx);
   const client = new TestClient(app, `${ORIGIN}/acme/directory`);
