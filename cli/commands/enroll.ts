@@ -4,7 +4,7 @@ import { bootstrapRoot, CaError, enroll, parseIdentifier, parseKeyAlg, type Iden
 import { action } from '../common.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
-const CHALLENGES = ['http-01', 'tls-alpn-01', 'dns-01'] as const;
+const CHALLENGES = ['http-01', 'tls-alpn-01', 'dns-01', 'tkauth-01'] as const;
 
 export function registerEnroll(program: Command): void {
   program
@@ -15,7 +15,7 @@ export function registerEnroll(program: Command): void {
     .option('--root-fingerprint <sha256>', "trust the server's root if its SHA-256 fingerprint is this (printed by pki init)")
     .option('--name <dns>', 'DNS name (repeatable)', collect, [])
     .option('--ip <address>', 'IP address (repeatable)', collect, [])
-    .option('--uri <uri>', 'URI name such as spiffe://corp/svc (repeatable; needs an EAB scope that allows it)', collect, [])
+    .option('--uri <uri>', 'URI name such as spiffe://corp/svc (repeatable; needs an EAB scope or a --token-file that allows it)', collect, [])
     .requiredOption('--out <dir>', 'directory for key.pem, cert.pem, chain.pem, fullchain.pem and the renewal state')
     .option('--eab-kid <id>', 'External Account Binding key id')
     .option('--eab-hmac-key-file <file>', 'file holding the EAB HMAC key (base64url)')
@@ -24,11 +24,14 @@ export function registerEnroll(program: Command): void {
     .option('--webroot <dir>', 'answer http-01 by writing into this document root instead')
     .option('--tls-port <port>', 'port of the built-in tls-alpn-01 responder', '443')
     .option('--dns-hook <cmd>', 'dns-01: command run as `CMD add|remove <name> <value>`')
+    .option('--token-file <file>', 'answer tkauth-01 with this workload identity token (e.g. a projected service-account token; read again at each renewal)')
     .option('--key-alg <alg>', 'ecdsa-p256 | ecdsa-p384 | rsa-2048 | rsa-3072 | rsa-4096', 'ecdsa-p256')
     .option('--profile <name>', 'certificate profile offered by the server (default, server, client)')
     .option('--json', 'one JSON line instead of text')
     .action(
       action(async (o: EnrollFlags) => {
+        if (o.tokenFile) o.challenge = tokenChallenge(o.challenge);
+        else if (o.challenge === 'tkauth-01') throw new CaError('malformed', '--challenge tkauth-01 needs --token-file FILE');
         if (!(CHALLENGES as readonly string[]).includes(o.challenge)) throw new CaError('malformed', `unknown --challenge "${o.challenge}": use ${CHALLENGES.join(', ')}`);
         const identifiers: Identifier[] = [
           ...o.name.map((v) => parseIdentifier(`dns:${v}`)),
@@ -53,6 +56,7 @@ export function registerEnroll(program: Command): void {
           keyAlg: parseKeyAlg(o.keyAlg),
           profile: o.profile,
           eab,
+          tokenFile: o.tokenFile,
         });
         process.stdout.write(
           o.json
@@ -81,7 +85,14 @@ interface EnrollFlags {
   dnsHook?: string;
   keyAlg: string;
   profile?: string;
+  tokenFile?: string;
   json?: boolean;
+}
+
+/** --token-file means tkauth-01; another --challenge with it is a contradiction (http-01 is only the default). */
+function tokenChallenge(challenge: string): string {
+  if (challenge !== 'http-01' && challenge !== 'tkauth-01') throw new CaError('malformed', `--token-file answers tkauth-01, not --challenge ${challenge}`);
+  return 'tkauth-01';
 }
 
 function port(text: string, flag: string): number {

@@ -78,7 +78,10 @@ export class AcmeSession {
         const task = { identifier: authz.identifier, token: 'token' in challenge ? challenge.token : '', keyAuthorization, authz };
         await p.solver.present(task);
         try {
-          await wrap(() => this.#client.completeChallenge(challenge), 'challenge');
+          const payload = (await p.solver.response?.(task)) ?? {};
+          // acme-client answers every challenge with {}; tkauth-01 carries the token (RFC 9447 §4).
+          const api = (this.#client as unknown as { api: { completeChallenge(url: string, data: unknown): Promise<unknown> } }).api;
+          await wrap(() => api.completeChallenge(challenge.url, payload), 'challenge');
           await wrap(() => this.#client.waitForValidStatus(challenge), `validation of ${authz.identifier.value}`);
         } finally {
           await p.solver.cleanup(task);

@@ -10,6 +10,7 @@ import { createCsr, generateKeyPem } from './keys.ts';
 import { acquireLock } from './lock.ts';
 import { dnsHook01, standaloneHttp01, standaloneTlsAlpn01, webrootHttp01, type ChallengeSolver } from './solvers.ts';
 import { readState, writeState, type EnrollmentState } from './state.ts';
+import { readTokenFile, tokenTkauth01 } from './token-solver.ts';
 import { splitPem, verifyChain } from './trust.ts';
 
 export interface EnrollOptions {
@@ -25,6 +26,8 @@ export interface EnrollOptions {
   keyAlg: KeyAlg;
   profile?: string;
   eab?: { kid: string; hmacKey: string };
+  /** tkauth-01: a workload identity token file (token-solver.ts). */
+  tokenFile?: string;
 }
 
 export interface IssuedPair {
@@ -34,7 +37,7 @@ export interface IssuedPair {
   versionId: string;
 }
 
-export function solverFor(s: Pick<EnrollmentState, 'challenge' | 'httpPort' | 'tlsPort' | 'webroot' | 'dnsHook'>): ChallengeSolver {
+export function solverFor(s: Pick<EnrollmentState, 'challenge' | 'httpPort' | 'tlsPort' | 'webroot' | 'dnsHook' | 'tokenFile'>): ChallengeSolver {
   switch (s.challenge) {
     case 'http-01':
       return s.webroot ? webrootHttp01(s.webroot) : standaloneHttp01(s.httpPort ?? 80);
@@ -43,6 +46,9 @@ export function solverFor(s: Pick<EnrollmentState, 'challenge' | 'httpPort' | 't
     case 'dns-01':
       if (!s.dnsHook) throw new CaError('malformed', 'dns-01 needs --dns-hook CMD (called as: CMD add|remove <name> <value>)');
       return dnsHook01(s.dnsHook);
+    case 'tkauth-01':
+      if (!s.tokenFile) throw new CaError('malformed', 'tkauth-01 needs --token-file FILE (a workload identity token)');
+      return tokenTkauth01(s.tokenFile);
   }
 }
 
@@ -72,7 +78,10 @@ export async function enroll(o: EnrollOptions): Promise<IssuedPair> {
       dnsHook: o.dnsHook,
       keyAlg: o.keyAlg,
       profile: o.profile,
+      tokenFile: o.tokenFile ? resolve(o.tokenFile) : undefined,
     };
+    // A token file that cannot serve is named before an account is made.
+    if (state.tokenFile) await readTokenFile(state.tokenFile);
     const session = new AcmeSession({ server: o.server, rootPem: o.rootPem, accountKeyPem, accountUrl: state.accountUrl, eab: o.eab });
     state.accountUrl = await session.ensureAccount();
     const pair = await obtainAndInstall(dir, state, session);

@@ -23,10 +23,12 @@ export interface ChallengeTask {
 
 /** Makes a challenge answerable, then cleans up. One implementation per way of answering. */
 export interface ChallengeSolver {
-  readonly type: 'http-01' | 'tls-alpn-01' | 'dns-01';
+  readonly type: 'http-01' | 'tls-alpn-01' | 'dns-01' | 'tkauth-01';
   present(task: ChallengeTask): Promise<void>;
   cleanup(task: ChallengeTask): Promise<void>;
   close(): Promise<void>;
+  /** The challenge response payload when it is not `{}` (tkauth-01's `{"atc": token}`, token-solver.ts). */
+  response?(task: ChallengeTask): Promise<Record<string, unknown>>;
 }
 
 function listen(server: Server | TlsServer, port: number, what: string): Promise<void> {

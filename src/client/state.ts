@@ -12,7 +12,9 @@ export const enrollmentStateSchema = z.object({
   accountKeyFile: z.string(),
   accountUrl: z.string().url().optional(),
   identifiers: z.array(z.object({ type: z.enum(['dns', 'ip', 'uri']), value: z.string() })).min(1),
-  challenge: z.enum(['http-01', 'tls-alpn-01', 'dns-01']),
+  challenge: z.enum(['http-01', 'tls-alpn-01', 'dns-01', 'tkauth-01']),
+  /** tkauth-01: the workload identity token file, read again at each renewal (projected tokens rotate). */
+  tokenFile: z.string().optional(),
   httpPort: z.number().int().optional(),
   tlsPort: z.number().int().optional(),
   webroot: z.string().optional(),
