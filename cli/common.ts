@@ -1,4 +1,4 @@
-import { databaseFailure, isCaError } from '../src/index.ts';
+import { databaseFailure, isCaError, openInventory, type Inventory } from '../src/index.ts';
 
 /** Exit codes: 0 ok, 1 refused or failed (with a one-line reason), 2 usage error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -27,4 +27,19 @@ export function formatTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** Prints `items` as pretty JSON with --json, else as an aligned table of `row(item)` under `headers`. */
+export function writeList<T>(items: T[], json: boolean | undefined, headers: string[], row: (item: T) => string[]): void {
+  process.stdout.write(json ? JSON.stringify(items, null, 2) + '\n' : formatTable(headers, items.map(row)));
+}
+
+/** Runs `fn` on the instance in `dir` opened for record-keeping (no key store), closing it after. */
+export async function withInventory<T>(dir: string, fn: (inv: Inventory) => T | Promise<T>): Promise<T> {
+  const inv = await openInventory(dir);
+  try {
+    return await fn(inv);
+  } finally {
+    inv.close();
+  }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { addIssuer, CaError, listIssuers, openInventory, parseDuration, removeIssuer } from '../../src/index.ts';
-import { action, formatTable } from '../common.ts';
+import { addIssuer, CaError, listIssuers, parseDuration, removeIssuer } from '../../src/index.ts';
+import { action, withInventory, writeList } from '../common.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -46,13 +46,8 @@ export function registerIssuers(program: Command): void {
         const maxLifetimeMs = parseDuration(o.maxLifetime);
         const jwks = o.jwksFile === undefined ? undefined : readText(o.jwksFile, 'JWKS file');
         const jwksCa = o.jwksCa === undefined ? undefined : readText(o.jwksCa, 'CA file');
-        const inv = await openInventory(o.dir);
-        try {
-          addIssuer(inv, { issuer: o.issuer, audience: o.audience, jwks, jwksUrl: o.jwksUrl, jwksCa, template, maxLifetimeMs }, { now: () => new Date() });
-          process.stdout.write(`trusted ${o.issuer} (audience ${o.audience}): tokens yield ${o.identifier.join(', ')}\n`);
-        } finally {
-          inv.close();
-        }
+        await withInventory(o.dir, (inv) => addIssuer(inv, { issuer: o.issuer, audience: o.audience, jwks, jwksUrl: o.jwksUrl, jwksCa, template, maxLifetimeMs }, { now: () => new Date() }));
+        process.stdout.write(`trusted ${o.issuer} (audience ${o.audience}): tokens yield ${o.identifier.join(', ')}\n`);
       }),
     );
   issuers
@@ -62,20 +57,8 @@ export function registerIssuers(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(
       action(async (o: { dir: string; json?: boolean }) => {
-        const inv = await openInventory(o.dir);
-        try {
-          const list = listIssuers(inv);
-          if (o.json) process.stdout.write(JSON.stringify(list, null, 2) + '\n');
-          else
-            process.stdout.write(
-              formatTable(
-                ['ISSUER', 'AUDIENCE', 'KEYS', 'MAX LIFETIME', 'IDENTIFIERS'],
-                list.map((i) => [i.issuer, i.audience, i.keys, i.maxLifetime, i.template.identifiers.join(' ')]),
-              ),
-            );
-        } finally {
-          inv.close();
-        }
+        const list = await withInventory(o.dir, listIssuers);
+        writeList(list, o.json, ['ISSUER', 'AUDIENCE', 'KEYS', 'MAX LIFETIME', 'IDENTIFIERS'], (i) => [i.issuer, i.audience, i.keys, i.maxLifetime, i.template.identifiers.join(' ')]);
       }),
     );
   issuers
@@ -85,13 +68,8 @@ export function registerIssuers(program: Command): void {
     .argument('<issuer>', 'the issuer ("iss")')
     .action(
       action(async (issuer: string, o: { dir: string }) => {
-        const inv = await openInventory(o.dir);
-        try {
-          removeIssuer(inv, issuer, { now: () => new Date() });
-          process.stdout.write(`removed ${issuer}\n`);
-        } finally {
-          inv.close();
-        }
+        await withInventory(o.dir, (inv) => removeIssuer(inv, issuer, { now: () => new Date() }));
+        process.stdout.write(`removed ${issuer}\n`);
       }),
     );
 }
