@@ -56,6 +56,8 @@ export function compileTemplate(spec: TemplateSpec): Template {
   for (const text of spec.identifiers) {
     const type = /^(dns|ip|uri):/.exec(text)?.[1];
     if (!type) throw new CaError('malformed', `identifier template "${text}" must start with dns:, ip: or uri:`);
+    // tkauth-01 is never offered for a wildcard (a token grants exact names), so such a template could only mislead.
+    if (text.startsWith('dns:*')) throw new CaError('malformed', `identifier template "${text}": a token grants exact names, never a wildcard`);
     for (const [, name] of text.matchAll(PLACEHOLDER)) {
       if (name!.startsWith(CLAIM_PREFIX) ? name!.length === CLAIM_PREFIX.length : !captures.has(name!)) {
         throw new CaError('malformed', `identifier template "${text}": {${name}} is neither a named capture of --subject/--claim nor {claim.<path>}`);

@@ -160,6 +160,7 @@ describe('pki issuers add: what cannot work is refused up front', () => {
     [{ template: { ...K8S_TEMPLATE, identifiers: ['dns:{sa}..{ns}'] } }, /does not make a valid identifier/],
     [{ template: { ...K8S_TEMPLATE, identifiers: ['{sa}.svc'] } }, /must start with dns:, ip: or uri:/],
     [{ template: { ...K8S_TEMPLATE, identifiers: [] } }, /at least one --identifier/],
+    [{ template: { ...K8S_TEMPLATE, identifiers: ['dns:*.{ns}.svc'] } }, /never a wildcard/],
     [{ template: { ...K8S_TEMPLATE, claims: { x: '(?<ns>a)' } } }, /capture "ns" is named twice/],
     [{ jwks: JSON.stringify({ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }) }, /only public RSA, EC and OKP/],
     [{ jwks: 'not json' }, /not JSON/],
