@@ -3,7 +3,8 @@ import { identityFixture, jwks, k8sClaims, sign, signingKey } from './support.ts
 import { startJwksServer } from './jwks-server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const CACHE_MS = 1500;
+// Long enough for the steps between a fetch and the cache's end on a loaded box (each refusal is an fsynced audit row).
+const CACHE_MS = 4000;
 const COOLDOWN_MS = 400;
 
 /**
@@ -39,7 +40,7 @@ describe('workload tokens with keys from an HTTPS JWKS URL', async () => {
     await ok(k1);
     await no(k3, /could not be fetched.*HTTP 503/);
     const attempts = server.requests;
-    for (let i = 0; i < 20; i++) await no(k3, /could not be fetched|no key/);
+    for (let i = 0; i < 10; i++) await no(k3, /could not be fetched|no key/);
     await ok(k2);
     expect(server.requests, 'refetched in a loop').toBe(attempts);
 
@@ -51,7 +52,7 @@ describe('workload tokens with keys from an HTTPS JWKS URL', async () => {
     server.down = null;
     await sleep(COOLDOWN_MS + 50);
     await ok(k1);
-    expect(f.audit('identity.token.refused')).toHaveLength(22);
+    expect(f.audit('identity.token.refused')).toHaveLength(12);
   });
 
   it('bad/a reset connection is refused like a 503, and a server not signed by --jwks-ca is not trusted', async () => {

@@ -1,3 +1,4 @@
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { fixedClock } from '../../src/domain/clock.ts';
@@ -7,6 +8,8 @@ import { openStore, type Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 export const ISS = 'https://kubernetes.default.svc.cluster.local';
+/** Made while the importing file is collected, so its afterAll removes every fixture's database. */
+const root = tempDir('pki-identity-');
 export const NOW = new Date('2026-12-01T12:00:00Z');
 export const nowS = () => Math.floor(NOW.getTime() / 1000);
 
@@ -52,7 +55,7 @@ export function sign(k: SigningKey, claims: JWTPayload, header: Record<string, u
 
 /** An instance database with one trusted issuer, a clock at NOW and the verifier over them. */
 export function identityFixture(o: Partial<AddIssuerOptions> & { deps?: Partial<IdentityDeps> } = {}) {
-  const store: Store = openStore(join(tempDir(), 'pki.db'), { create: true });
+  const store: Store = openStore(join(mkdtempSync(join(root, 'db-')), 'pki.db'), { create: true });
   const clock = fixedClock(NOW);
   if (o.jwks || o.jwksUrl) {
     addIssuer({ store }, { issuer: ISS, audience: 'pki', template: K8S_TEMPLATE, maxLifetimeMs: 24 * 3_600_000, ...o }, clock);
