@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { x509 } from '../../src/x509/x509.ts';
 import { pkiAsync as pki } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { hasPyJwt, pyjwtTokens } from '../identity/pyjwt.ts';
 import { jwks, k8sClaims, sign, signingKey } from '../identity/support.ts';
 import { useWorkloadTestEnv } from './support.ts';
 
@@ -77,5 +78,25 @@ describe('pki enroll --token-file', async () => {
     const contradiction = await enroll(join(work, 'z'), '--name', 'api.payments.svc', '--challenge', 'dns-01');
     expect(contradiction.status).toBe(1);
     expect(contradiction.stderr).toMatch(/--token-file answers tkauth-01, not --challenge dns-01/);
+  });
+
+  // skips only locally: hasTool() throws when CI is set
+  it.skipIf(!hasPyJwt())('ok/a Kubernetes-shaped token signed by PyJWT enrolls end to end', async () => {
+    const iss = 'https://oidc.pyjwt.example';
+    const made = pyjwtTokens(Math.floor(Date.now() / 1000), iss);
+    writeFileSync(join(work, 'pyjwt-jwks.json'), JSON.stringify(made.jwks));
+    const add = await pki(['issuers', 'add', '--dir', env.ca.dir, '--issuer', iss, '--jwks-file', join(work, 'pyjwt-jwks.json'), '--claim', 'kubernetes.io/namespace=(?<ns>[a-z0-9-]+)', '--identifier', 'dns:{claim.kubernetes.io/serviceaccount/name}.{ns}.pyjwt.svc']);
+    expect(add.status, add.stderr).toBe(0);
+    const file = join(work, 'pyjwt-token');
+    writeFileSync(file, made.good);
+    const out = join(work, 'pyjwt');
+    const r = await pki(['enroll', '--server', env.server.acme!.directoryUrl, '--root', env.rootFile, '--out', out, '--token-file', file, '--name', 'api.payments.pyjwt.svc']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(sansOf(out)).toEqual(['dns:api.payments.pyjwt.svc']);
+    writeFileSync(file, made.forged['hs256-public-key']!);
+    const forged = await pki(['enroll', '--server', env.server.acme!.directoryUrl, '--root', env.rootFile, '--out', join(work, 'pyjwt-forged'), '--token-file', file, '--name', 'api.payments.pyjwt.svc']);
+    expect(forged.status).toBe(1);
+    expect(forged.stderr).toMatch(/algorithm "HS256" is not allowed/);
   });
 });
