@@ -23,6 +23,8 @@ export interface TemplateSpec {
  */
 const SAFE_VALUE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const PLACEHOLDER = /\{([^{}]*)\}/g;
+/** Claims longer than this are refused before any pattern runs: an operator's pattern never meets a token-sized string. */
+const MAX_CLAIM_CHARS = 1024;
 const CLAIM_PREFIX = 'claim.';
 
 export interface Template {
@@ -76,6 +78,7 @@ export function compileTemplate(spec: TemplateSpec): Template {
       for (const { path, re } of patterns) {
         const v = claimAt(claims, path);
         if (typeof v !== 'string') throw refuse(`the token has no string claim "${path}"`);
+        if (v.length > MAX_CLAIM_CHARS) throw refuse(`claim "${path}" is longer than ${MAX_CLAIM_CHARS} characters`);
         const m = re.exec(v);
         if (!m) throw refuse(`claim "${path}" = ${JSON.stringify(v)} does not match the issuer's pattern ${re.source}`);
         for (const [name, value] of Object.entries(m.groups ?? {})) if (value !== undefined) values.set(name, value);

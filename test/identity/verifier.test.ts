@@ -1,7 +1,7 @@
 import { createHmac, createPublicKey } from 'node:crypto';
 import { exportSPKI } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { addIssuer } from '../../src/identity/issuers.ts';
+import { addIssuer, removeIssuer } from '../../src/identity/issuers.ts';
 import { createWorkloadTokens } from '../../src/identity/verifier.ts';
 import { openStore } from '../../src/store/store.ts';
 import { identityFixture, ISS, jwks, K8S_TEMPLATE, k8sClaims, nowS, sign, signingKey } from './support.ts';
@@ -143,6 +143,25 @@ describe('workload token verifier: bad input, each refused with its reason and a
     // A subject that matches only in part grants nothing: patterns are anchored.
     const g = identityFixture({ jwks: jwks(k), template: { subject: 'serviceaccount:(?<sa>[a-z]+)', claims: {}, identifiers: ['dns:{sa}.svc'] } });
     await refused(sign(k, k8sClaims('a', 'b')), /does not match/, g);
+  });
+
+  it('bad/a removed issuer is untrusted at once; added again with another key, only that key counts', async () => {
+    const a = await signingKey('ES256', 'same-kid');
+    const b = await signingKey('ES256', 'same-kid');
+    const f = identityFixture({ jwks: jwks(a) });
+    await f.tokens.verify(await sign(a, k8sClaims()));
+    removeIssuer({ store: f.store }, ISS, f.clock);
+    await refused(sign(a, k8sClaims()), /is not trusted/, f);
+    addIssuer({ store: f.store }, { issuer: ISS, audience: 'pki', jwks: jwks(b), template: K8S_TEMPLATE, maxLifetimeMs: 3_600_000 }, f.clock);
+    await refused(sign(a, k8sClaims()), /signature does not verify/, f);
+    await expect(f.tokens.verify(await sign(b, k8sClaims()))).resolves.toBeDefined();
+    expect(f.audit('identity.issuer.removed')).toHaveLength(1);
+  });
+
+  it('bad/a claim longer than 1024 characters is refused before the pattern runs', async () => {
+    const k = await signingKey();
+    const f = identityFixture({ jwks: jwks(k) });
+    await refused(sign(k, k8sClaims('a', 'b', { sub: `system:serviceaccount:a:${'b'.repeat(2000)}` })), /longer than 1024/, f);
   });
 
   it('bad/junk is refused, never a crash', async () => {
