@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeanAcmeClient } from '../../scripts/bench/lean-client.ts';
 import { cpuMs } from '../../scripts/bench/servers.ts';
+import { openStore } from '../../src/store/store.ts';
 import { fromPem, x509 } from '../../src/x509/x509.ts';
 import { makeCsr } from '../helpers/ca.ts';
 import { pki, pkiBackground } from '../helpers/cli.ts';
@@ -129,6 +130,16 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
     expect(stray, 'issued outside a template').toEqual([]);
     expect(fleet).toHaveLength(FLEET_SIZE - refused);
     expect(new Set(fleet.map((w) => w.serial)).size).toBe(fleet.length);
+    // Three connections wrote the trail (tokens, ACME bookkeeping, issuance): it is still one unbroken chain.
+    const store = openStore(join(dir, 'pki.db'));
+    try {
+      expect(store.audit.verifyChain().ok).toBe(true);
+      const events = store.audit.list();
+      expect(events.filter((e) => e.action === 'acme.tkauth.valid')).toHaveLength(2 * fleet.length + 2 * refused);
+      expect(events.filter((e) => e.action === 'acme.tkauth.invalid')).toHaveLength(refused);
+    } finally {
+      store.close();
+    }
     process.stdout.write(`fleet enroll: ${FLEET_SIZE} workloads (${refused} greedy, refused) in ${seconds.toFixed(1)} s, ${(FLEET_SIZE / seconds).toFixed(1)} enrolments/s, server CPU ${(serverCpuMs / FLEET_SIZE).toFixed(1)} ms per workload\n`);
   }, 600_000);
 
