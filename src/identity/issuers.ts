@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { Clock } from '../domain/clock.ts';
 import { CaError } from '../domain/errors.ts';
 import { formatDuration } from '../domain/duration.ts';
@@ -44,7 +45,7 @@ export function addIssuer(inv: { store: Store }, o: AddIssuerOptions, clock: Clo
   } else if (o.jwksCa !== undefined) {
     throw new CaError('malformed', '--jwks-ca applies to --jwks-url only');
   }
-  if (o.jwksCa !== undefined && !o.jwksCa.includes('-----BEGIN CERTIFICATE-----')) throw new CaError('malformed', '--jwks-ca must be a PEM file of CA certificates');
+  if (o.jwksCa !== undefined) checkCaPem(o.jwksCa);
   if (!Number.isFinite(o.maxLifetimeMs) || o.maxLifetimeMs <= 0) throw new CaError('malformed', '--max-lifetime must be a positive duration');
   compileTemplate(o.template);
   const jwks = o.jwks === undefined ? null : checkJwksDocument(o.jwks);
@@ -89,4 +90,17 @@ export function removeIssuer(inv: { store: Store }, issuer: string, clock: Clock
     if (!repo.remove(issuer)) throw new CaError('notFound', `issuer ${JSON.stringify(issuer)} is not trusted (see pki issuers list)`);
     inv.store.audit.append({ at: clock.now(), action: 'identity.issuer.removed', actor: 'cli', target: issuer });
   });
+}
+
+/** --jwks-ca: one or more PEM certificates, each one that parses (a bad file would only fail at the first token). */
+function checkCaPem(pem: string): void {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new CaError('malformed', '--jwks-ca must be a PEM file of CA certificates');
+  for (const [i, b] of blocks.entries()) {
+    try {
+      new X509Certificate(b);
+    } catch (e) {
+      throw new CaError('malformed', `--jwks-ca certificate ${i + 1} does not parse: ${(e as Error).message}`);
+    }
+  }
 }

@@ -38,9 +38,18 @@ describe('pki issuers', async () => {
     expect(gone.stderr).toMatch(/is not trusted/);
     expect(pki(['issuers', 'list', '--dir', dir, '--json']).stdout.trim()).toBe('[]');
 
+    // Keys from a URL served under the cluster's own CA.
+    const caFile = join(dir, 'ca', 'root.pem');
+    const url = pki(['issuers', 'add', '--dir', dir, '--issuer', ISS, '--jwks-url', 'https://api.cluster.internal:6443/openid/v1/jwks', '--jwks-ca', caFile, '--subject', SUBJECT, '--identifier', 'dns:{sa}.{ns}.svc']);
+    expect(url.status, url.stderr).toBe(0);
+    expect(pki(['issuers', 'list', '--dir', dir]).stdout).toMatch(/https:\/\/api.cluster.internal:6443\/openid\/v1\/jwks/);
+    expect(pki(['issuers', 'remove', '--dir', dir, ISS]).status).toBe(0);
+
     const store = openStore(join(dir, 'pki.db'));
     try {
       expect(store.audit.list().filter((e) => e.action.startsWith('identity.issuer.')).map((e) => [e.action, e.target])).toEqual([
+        ['identity.issuer.added', ISS],
+        ['identity.issuer.removed', ISS],
         ['identity.issuer.added', ISS],
         ['identity.issuer.removed', ISS],
       ]);
@@ -56,6 +65,8 @@ describe('pki issuers', async () => {
       [['--identifier', 'dns:{sa}.{ns}.svc', '--jwks-url', 'https://x.example/jwks'], /exactly one of --jwks-file and --jwks-url/],
       [['--identifier', 'dns:{sa}.{ns}.svc', '--claim', 'nopattern'], /must be PATH=PATTERN/],
       [['--identifier', 'dns:{sa}.{ns}.svc', '--max-lifetime', 'soon'], /invalid duration/],
+      [['--identifier', 'dns:{sa}.{ns}.svc', '--jwks-ca', jwksFile], /--jwks-ca applies to --jwks-url only/],
+      [['--identifier', 'dns:{sa}.{ns}.svc', '--jwks-file', jwksFile, '--jwks-url', 'https://x.example/jwks'], /exactly one of/],
     ];
     for (const [extra, reason] of cases) {
       const r = add(...extra);

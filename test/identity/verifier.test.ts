@@ -185,6 +185,8 @@ describe('pki issuers add: what cannot work is refused up front', () => {
     [{ jwks: 'not json' }, /not JSON/],
     [{ jwks: undefined, jwksUrl: 'http://issuer.example/jwks' }, /must be https/],
     [{ jwksUrl: 'https://issuer.example/jwks' }, /exactly one of/],
+    [{ jwks: undefined, jwksUrl: 'https://issuer.example/jwks', jwksCa: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' }, /--jwks-ca certificate 1 does not parse/],
+    [{ jwks: undefined, jwksUrl: 'https://issuer.example/jwks', jwksCa: 'not pem' }, /PEM file of CA certificates/],
   ])('bad/%o', async (over, reason) => {
     const f = identityFixture();
     const opts = { ...(await base()), ...over };
