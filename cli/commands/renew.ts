@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { CaError, isRevoked, parseDuration, renew } from '../../src/index.ts';
-import { action } from '../common.ts';
+import { CaError, isRevoked, parseDuration, renew } from '../../src/agent.ts';
+import { clientAction as action } from '../action.ts';
 
 /** Exit codes: 0 renewed or not due (a revocation check that could not be made is a warning on stderr); 1 failed, old pair intact; 2 usage; 3 renewed but the --exec hook failed. */
 export const RENEW_HOOK_FAILED = 3;
