@@ -15,3 +15,4 @@ export { enroll } from './client/enroll.ts';
 export { renew, type RenewOptions, type RenewOutcome } from './client/renew.ts';
 export { bootstrapRoot } from './client/trust.ts';
 export { isRevoked } from './client/revocation.ts';
+export { runRenewDaemon, type DaemonOptions } from './client/daemon.ts';

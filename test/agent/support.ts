@@ -25,8 +25,8 @@ function sourceHash(): string {
       else h.update(p).update(readFileSync(p));
     }
   };
-  for (const d of ['src', 'cli']) walk(join(ROOT, d));
-  for (const f of ['scripts/build-agent.ts', 'package.json', 'package-lock.json']) h.update(f).update(readFileSync(join(ROOT, f)));
+  for (const d of ['src', 'cli', 'packaging', 'man']) walk(join(ROOT, d));
+  for (const f of ['scripts/build-agent.ts', 'scripts/package-deb.ts', 'package.json', 'package-lock.json']) h.update(f).update(readFileSync(join(ROOT, f)));
   const head = spawnSync('git', ['-C', ROOT, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout ?? '';
   return h.update(head).update(process.execPath).update(process.version).digest('hex').slice(0, 16);
 }
@@ -45,8 +45,18 @@ export async function agentArtifacts(): Promise<AgentArtifacts> {
     } catch {
       rmSync(staging, { recursive: true, force: true }); // another file's build won the race
     }
+    pruneOldBuilds(dir);
   }
   return { dir, bundle: join(dir, 'pki-agent.cjs'), sea: join(dir, 'pki-agent'), packages: JSON.parse(readFileSync(manifest, 'utf8')) as string[] };
+}
+
+/** Builds of earlier trees (each ~100 MB with the executable) older than an hour go. */
+function pruneOldBuilds(keep: string): void {
+  for (const n of readdirSync(tmpdir())) {
+    const p = join(tmpdir(), n);
+    if (!n.startsWith('pki-agent-build-') || p === keep) continue;
+    if (Date.now() - statSync(p).mtimeMs > 3_600_000) rmSync(p, { recursive: true, force: true });
+  }
 }
 
 export interface ServedCa {
@@ -107,4 +117,10 @@ export function bareDir(parent: string, name: string): string {
   const d = join(parent, name);
   mkdirSync(d, { recursive: true });
   return d;
+}
+
+/** systemd-analyze verify of one unit file: exit 0 and nothing on stderr (an unknown key only warns, so a warning counts as a failure). */
+export function verifyUnit(file: string): { status: number | null; stderr: string } {
+  const r = spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8' });
+  return { status: r.status, stderr: (r.stderr ?? '').trim() };
 }
