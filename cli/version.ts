@@ -16,9 +16,13 @@ export function buildInfo(): BuildInfo {
   return checkoutInfo(fileURLToPath(new URL('..', import.meta.url)));
 }
 
-/** package.json's version and git's HEAD of a checkout; "unknown" when git or the repository is missing (an exported tree). */
-export function checkoutInfo(root: string): BuildInfo {
+/**
+ * package.json's version and git's HEAD of a checkout; PKI_BUILD_COMMIT when set (the Docker
+ * image has no .git); "unknown" when git or the repository is missing (an exported tree).
+ */
+export function checkoutInfo(root: string, env: NodeJS.ProcessEnv = process.env): BuildInfo {
   const version = (JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { version: string }).version;
+  if (env.PKI_BUILD_COMMIT) return { version, commit: env.PKI_BUILD_COMMIT };
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['-C', root, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim() || 'unknown';

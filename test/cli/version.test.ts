@@ -33,6 +33,8 @@ describe('pki --version', () => {
     const tree = join(work, 'export');
     mkdirSync(tree);
     writeFileSync(join(tree, 'package.json'), JSON.stringify({ version: '9.8.7' }));
-    expect(versionLine('pki', checkoutInfo(tree))).toBe('pki 9.8.7 (commit unknown)');
+    expect(versionLine('pki', checkoutInfo(tree, {}))).toBe('pki 9.8.7 (commit unknown)');
+    // The Docker image has no .git: the build passes the commit in PKI_BUILD_COMMIT.
+    expect(versionLine('pki', checkoutInfo(tree, { PKI_BUILD_COMMIT: 'abc123def456' }))).toBe('pki 9.8.7 (commit abc123def456)');
   });
 });
