@@ -55,4 +55,8 @@ describe('systemd units', () => {
     expect(t.some((l) => l.startsWith('OnCalendar='))).toBe(true);
     expect(directives('pki-renew@.service').find((l) => l.startsWith('ExecStart='))).toContain('/usr/bin/pki-agent renew --out /var/lib/pki-agent/%i');
   });
+
+  it('ok/the renewal service sets no UMask: a renewed cert.pem keeps the 0644 an enrolled one had', () => {
+    expect(directives('pki-renew@.service').filter((l) => l.startsWith('UMask='))).toEqual([]);
+  });
 });
