@@ -31,21 +31,32 @@ function sourceHash(): string {
   return h.update(head).update(process.execPath).update(process.version).digest('hex').slice(0, 16);
 }
 
-/** Builds (or reuses) the bundle and the single executable; a build goes to a fresh directory renamed into place, so parallel test files never see half of one. */
+/** Builds (or reuses) the bundle and the single executable; a build goes to a fresh directory renamed into place, so no test file sees half of one. */
 export async function agentArtifacts(): Promise<AgentArtifacts> {
   const dir = join(tmpdir(), `pki-agent-build-${sourceHash()}`);
   const manifest = join(dir, 'packages.json');
-  if (!existsSync(manifest)) {
-    const staging = mkdtempSync(`${dir}.staging-`);
-    const b = await buildBundle(staging);
-    await buildSea(b.file, staging);
-    writeFileSync(join(staging, 'packages.json'), JSON.stringify(b.packages));
+  // One build at a time (test files run in parallel on two cores): the others wait for it.
+  const lock = `${dir}.lock`;
+  while (!existsSync(manifest)) {
     try {
-      renameSync(staging, dir);
+      mkdirSync(lock);
     } catch {
-      rmSync(staging, { recursive: true, force: true }); // another file's build won the race
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 300_000) rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
     }
-    pruneOldBuilds(dir);
+    try {
+      if (existsSync(manifest)) break;
+      const staging = mkdtempSync(`${dir}.staging-`);
+      const b = await buildBundle(staging);
+      await buildSea(b.file, staging);
+      writeFileSync(join(staging, 'packages.json'), JSON.stringify(b.packages));
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(staging, dir);
+      pruneOldBuilds(dir);
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
   }
   return { dir, bundle: join(dir, 'pki-agent.cjs'), sea: join(dir, 'pki-agent'), packages: JSON.parse(readFileSync(manifest, 'utf8')) as string[] };
 }
