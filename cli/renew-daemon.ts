@@ -12,8 +12,13 @@ export async function renewDaemon(
   report: (r: RenewOutcome, o: { json?: boolean; daemon: boolean }) => void,
 ): Promise<void> {
   if (flags.force) throw new CaError('malformed', '--force renews once: it does not go with --daemon');
-  const checkEveryMs = parseDuration(flags.checkEvery);
-  if (checkEveryMs < 1000) throw new CaError('malformed', `invalid --check-every "${flags.checkEvery}": at least 1s`);
+  let checkEveryMs = 0;
+  try {
+    checkEveryMs = parseDuration(flags.checkEvery);
+  } catch {
+    // parseDuration's own message does not say which flag
+  }
+  if (checkEveryMs < 1000) throw new CaError('malformed', `invalid --check-every "${flags.checkEvery}": use a duration of at least 1s, e.g. 15m`);
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) process.exit(1);

@@ -85,13 +85,18 @@ for (const [i, k] of KINDS.entries()) {
       expect(readFileSync(join(broken, 'cert.pem'))).toEqual(before);
     });
 
-    it('fail/--daemon on a directory with no enrollment exits 1 at once; --force with --daemon is a usage error', async () => {
+    it('fail/--daemon on a directory with no enrollment exits 1 at once; --force with --daemon, or a bad --check-every, is refused with exit 1', async () => {
       const r = await runAgent([...k.argv(), 'renew', '--out', join(work, 'nothing'), '--daemon'], { cwd: work, env: { PATH: process.env.PATH, HOME: work } });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/holds no enrollment/);
       const f = await runAgent([...k.argv(), 'renew', '--out', out, '--daemon', '--force'], { cwd: work, env: { PATH: process.env.PATH, HOME: work } });
       expect(f.status).toBe(1);
       expect(f.stderr).toMatch(/--force renews once/);
+      for (const bad of ['bogus', '0s', '500ms']) {
+        const c = await runAgent([...k.argv(), 'renew', '--out', out, '--daemon', '--check-every', bad], { cwd: work, env: { PATH: process.env.PATH, HOME: work } });
+        expect(c.status, bad).toBe(1);
+        expect(c.stderr).toContain(`invalid --check-every "${bad}"`);
+      }
     });
   });
 }
