@@ -13,6 +13,7 @@ import { registerRevoke } from './commands/revoke.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerStatus } from './commands/status.ts';
 import { EXIT } from './common.ts';
+import { addVersionOption } from './version.ts';
 
 const program = new Command();
 program
@@ -24,6 +25,7 @@ program
     process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
   });
 
+addVersionOption(program, 'pki');
 registerInit(program);
 registerServe(program);
 registerEab(program);

@@ -32,6 +32,8 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   http: ['domain', 'x509', 'config', 'metrics', 'health', 'acme', 'status'],
   instance: ['domain', 'x509', 'config', 'store', 'keystore', 'authority', 'metrics', 'status', 'acme', 'health', 'http', 'identity'],
   index: ['domain', 'x509', 'config', 'keystore', 'instance', 'acme', 'client', 'identity'],
+  // src/agent.ts: the workload agent's surface (pki-agent is bundled from it alone, #19).
+  agent: ['domain', 'x509', 'client'],
 };
 
 /** Folders whose code may take or touch the signer of a CA key: the key stores make signers, the authority alone uses the issuer's. */
@@ -70,8 +72,8 @@ export function violations(files: string[], read: (f: string) => string = (f) =>
       const to = layerOf(target);
       const rel = `${relative(ROOT, f)} → ${relative(ROOT, target)}`;
       if (from === null) {
-        // cli/ sees src/ only through its public surface.
-        if (to !== null && to !== 'index') found.push(rel);
+        // cli/ sees src/ only through its public surfaces (src/agent.ts: the client side alone).
+        if (to !== null && to !== 'index' && to !== 'agent') found.push(rel);
       } else if (to === null) {
         found.push(rel);
       } else if (to !== from && !(MAY_IMPORT[from] ?? []).includes(to)) {
@@ -106,6 +108,19 @@ describe('architecture: the map holds', () => {
 
   it('ok/no module imports against the direction, and cli/ uses only src/index.ts', () => {
     expect(violations([...srcFiles, ...cliFiles])).toEqual([]);
+  });
+
+  it('ok/cli/agent.ts (pki-agent) reaches src/ only through src/agent.ts, never src/index.ts and the server behind it', () => {
+    const seen = new Set<string>();
+    const reach = (f: string): void => {
+      if (seen.has(f) || layerOf(f) !== null) return;
+      seen.add(f);
+      for (const spec of importsOf(readFileSync(f, 'utf8'))) reach(resolve(dirname(f), spec));
+    };
+    reach(join(ROOT, 'cli/agent.ts'));
+    const intoSrc = [...seen].flatMap((f) => importsOf(readFileSync(f, 'utf8')).map((s) => resolve(dirname(f), s)).filter((t) => layerOf(t) !== null).map((t) => `${relative(ROOT, f)} → ${relative(ROOT, t)}`));
+    expect(intoSrc.length).toBeGreaterThan(0);
+    expect(intoSrc.filter((e) => !e.endsWith('→ src/agent.ts'))).toEqual([]);
   });
 
   it('fail/the check itself catches an upward import and a cli reach-in', () => {

@@ -67,15 +67,19 @@ export async function renewalReason(
   if (o.force) return { reason: 'forced', renewAt };
   if (o.now >= renewAt) return { reason: 'expiring', renewAt };
   // The server's view comes next; a server we cannot ask does not make a healthy pair due.
-  const window = await o.ariWindow?.().catch(() => null);
-  if (window && o.now >= window.start) return { reason: 'ari-window', renewAt: window.start };
+  // ARI and the revocation check are asked at once (a not-due run from a timer on every host
+  // waits for the slower of the two, not their sum); ARI's answer still decides first.
+  const asked = o.ariWindow?.().catch(() => null);
   // A revocation check that could not be made keeps the pair (the CA may just be down) but is
   // reported with the URLs that failed, never taken silently for "not revoked".
   let warning: string | undefined;
-  const revoked = await o.isRevoked?.(pair.certPem, pair.chainPem).catch((e: Error) => {
+  const checked = o.isRevoked?.(pair.certPem, pair.chainPem).catch((e: Error) => {
     warning = isCaError(e) ? e.detail : `could not check revocation: ${e.message}`;
     return false;
   });
+  const window = await asked;
+  if (window && o.now >= window.start) return { reason: 'ari-window', renewAt: window.start };
+  const revoked = await checked;
   if (revoked) return { reason: 'revoked', renewAt: o.now };
   return { reason: null, renewAt: window?.start && window.start < renewAt ? window.start : renewAt, ...(warning ? { warning } : {}) };
 }
