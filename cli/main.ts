@@ -4,6 +4,7 @@ import { registerBackup } from './commands/backup.ts';
 import { registerCerts } from './commands/certs.ts';
 import { registerEab } from './commands/eab.ts';
 import { registerEnroll } from './commands/enroll.ts';
+import { registerEst } from './commands/est.ts';
 import { registerRenew } from './commands/renew.ts';
 import { registerInit } from './commands/init.ts';
 import { registerIssue } from './commands/issue.ts';
@@ -26,6 +27,7 @@ program
 registerInit(program);
 registerServe(program);
 registerEab(program);
+registerEst(program);
 registerIssue(program);
 registerCerts(program);
 registerRevoke(program);

@@ -7,6 +7,7 @@ export { startServer, type RunningServer } from './instance/serve.ts';
 export { auditConfig } from './instance/config-audit.ts';
 export { startPendingReconciler } from './instance/pending-reconciler.ts';
 export { createEab, listEab, revokeEab, type EabKeyInfo } from './acme/eab-admin.ts';
+export { createEstKey, listEstKeys, revokeEstKey, type EnrollmentKeyInfo } from './est/admin.ts';
 export type { AcmeConfig } from './config/acme.ts';
 export { jsonLogger, silentLogger, type Logger } from './domain/log.ts';
 export { CaError, isCaError } from './domain/errors.ts';

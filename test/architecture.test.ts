@@ -26,11 +26,12 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   metrics: ['domain', 'authority'],
   status: ['domain', 'x509', 'config', 'store', 'authority'],
   acme: ['domain', 'x509', 'store', 'config'],
+  est: ['domain', 'x509', 'store', 'acme'],
   health: ['domain', 'store', 'keystore', 'authority', 'metrics'],
   client: ['domain', 'x509'],
-  http: ['domain', 'x509', 'config', 'metrics', 'health', 'acme', 'status'],
-  instance: ['domain', 'x509', 'config', 'store', 'keystore', 'authority', 'metrics', 'status', 'acme', 'health', 'http'],
-  index: ['domain', 'x509', 'config', 'keystore', 'instance', 'acme', 'client'],
+  http: ['domain', 'x509', 'config', 'metrics', 'health', 'acme', 'status', 'est'],
+  instance: ['domain', 'x509', 'config', 'store', 'keystore', 'authority', 'metrics', 'status', 'acme', 'health', 'http', 'est'],
+  index: ['domain', 'x509', 'config', 'keystore', 'instance', 'acme', 'client', 'est'],
 };
 
 /** Folders whose code may take or touch the signer of a CA key: the key stores make signers, the authority alone uses the issuer's. */

@@ -24,16 +24,22 @@ export function createEabKey(store: AcmeStore, sealKey: Uint8Array, o: { label: 
   return { kid, hmacKey: key.toString('base64url') };
 }
 
-function seal(sealKey: Uint8Array, kid: string, key: Uint8Array): Uint8Array {
+/** AES-256-GCM with `id` as associated data: a sealed secret moved to another row does not open. EST enrollment keys use it too. */
+export function seal(sealKey: Uint8Array, id: string, key: Uint8Array): Uint8Array {
   const iv = randomBytes(12);
-  const c = createCipheriv('aes-256-gcm', sealKey, iv).setAAD(Buffer.from(kid));
+  const c = createCipheriv('aes-256-gcm', sealKey, iv).setAAD(Buffer.from(id));
   const ct = Buffer.concat([c.update(key), c.final()]);
   return Buffer.concat([iv, c.getAuthTag(), ct]);
 }
 
 function unseal(sealKey: Uint8Array, rec: EabKeyRecord): Uint8Array {
-  const b = Buffer.from(rec.sealedKey);
-  const d = createDecipheriv('aes-256-gcm', sealKey, b.subarray(0, 12)).setAAD(Buffer.from(rec.kid));
+  return unsealWith(sealKey, rec.kid, rec.sealedKey);
+}
+
+/** Opens what `seal` sealed under the same id; throws when the bytes or the id differ. */
+export function unsealWith(sealKey: Uint8Array, id: string, sealed: Uint8Array): Uint8Array {
+  const b = Buffer.from(sealed);
+  const d = createDecipheriv('aes-256-gcm', sealKey, b.subarray(0, 12)).setAAD(Buffer.from(id));
   d.setAuthTag(b.subarray(12, 28));
   return Buffer.concat([d.update(b.subarray(28)), d.final()]);
 }
