@@ -13,14 +13,15 @@ import { parseScope } from './scopes.ts';
  * creation and stored sealed (AES-256-GCM, the kid as associated data) under a key
  * derived from the instance secret, so a copy of the database alone cannot bind accounts.
  */
-export function createEabKey(store: AcmeStore, sealKey: Uint8Array, o: { label: string; scopes: string[]; clock: Clock; lifetimeMs?: number }): { kid: string; hmacKey: string } {
+export function createEabKey(store: AcmeStore, sealKey: Uint8Array, o: { label: string; scopes: string[]; clock: Clock; lifetimeMs?: number; maxAccounts?: number }): { kid: string; hmacKey: string } {
   if (!/^[\w.@-]{1,64}$/.test(o.label)) throw new CaError('malformed', `label "${o.label}" must be 1-64 letters, digits, ".", "_", "-" or "@"`);
+  if (o.maxAccounts !== undefined && !(Number.isSafeInteger(o.maxAccounts) && o.maxAccounts >= 1)) throw new CaError('malformed', `--max-accounts must be a whole number of at least 1, not ${o.maxAccounts}`);
   for (const s of o.scopes) parseScope(s);
   const kid = `kid-${randomBytes(9).toString('base64url')}`;
   const key = randomBytes(32);
   const now = o.clock.now();
   const expiresAt = o.lifetimeMs === undefined ? null : new Date(now.getTime() + o.lifetimeMs);
-  store.eabKeys.insert({ kid, label: o.label, sealedKey: seal(sealKey, kid, key), scopes: o.scopes, status: 'active', accountId: null, createdAt: now, expiresAt });
+  store.eabKeys.insert({ kid, label: o.label, sealedKey: seal(sealKey, kid, key), scopes: o.scopes, status: 'active', accountId: null, createdAt: now, expiresAt, maxAccounts: o.maxAccounts !== undefined && o.maxAccounts > 1 ? o.maxAccounts : null, boundCount: 0 });
   return { kid, hmacKey: key.toString('base64url') };
 }
 
@@ -44,6 +45,13 @@ export function unsealWith(sealKey: Uint8Array, id: string, sealed: Uint8Array):
   return Buffer.concat([d.update(b.subarray(28)), d.final()]);
 }
 
+/** Why a key binds no more accounts: one bound (a single-use key) or its fleet limit reached. */
+export function usedUp(rec: EabKeyRecord): string {
+  return rec.maxAccounts === null
+    ? `external account key "${rec.kid}" is already bound to an account`
+    : `external account key "${rec.kid}" has bound its ${rec.maxAccounts} accounts (--max-accounts): ask for a new key`;
+}
+
 /**
  * Checks the `externalAccountBinding` of a newAccount payload (§7.3.4): a JWS by
  * the EAB key (HMAC), kid = the EAB key id, url = newAccount URL, payload = the
@@ -58,7 +66,7 @@ export async function verifyEab(store: AcmeStore, sealKey: Uint8Array, binding: 
   if (typeof header.kid !== 'string') throw malformed('externalAccountBinding has no "kid"');
   const rec = store.eabKeys.get(header.kid);
   if (!rec || rec.status !== 'active') throw unauthorized(`external account key "${header.kid}" is unknown or revoked`);
-  if (rec.expiresAt && rec.expiresAt <= o.now && rec.accountId === null) {
+  if (rec.expiresAt && rec.expiresAt <= o.now && rec.boundCount < (rec.maxAccounts ?? 1)) {
     throw unauthorized(`external account key "${header.kid}" expired at ${rec.expiresAt.toISOString()}: ask for a new one`);
   }
   const payload = await verifyMac(jws, unseal(sealKey, rec), EAB_ALGORITHMS, `externalAccountBinding (kid "${rec.kid}")`);
@@ -69,6 +77,6 @@ export async function verifyEab(store: AcmeStore, sealKey: Uint8Array, binding: 
     throw malformed('externalAccountBinding payload is not a JWK');
   }
   if (JSON.stringify(publicJwk(bound)) !== JSON.stringify(publicJwk(o.accountJwk))) throw unauthorized('externalAccountBinding is for a different account key');
-  if (rec.accountId !== null) throw unauthorized(`external account key "${rec.kid}" is already bound to an account`);
+  if (rec.boundCount >= (rec.maxAccounts ?? 1)) throw unauthorized(usedUp(rec));
   return { key: rec, binding: { protected: jws.protected, payload: jws.payload, signature: jws.signature } };
 }

@@ -1,7 +1,7 @@
 import type { JWK } from 'jose';
 import type { AccountRecord } from '../../store/acme-records.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
-import { verifyEab } from '../eab.ts';
+import { usedUp, verifyEab } from '../eab.ts';
 import { newId } from '../ids.ts';
 import { publicJwk } from '../jws.ts';
 import { accountDoesNotExist, accountUnauthorized, externalAccountRequired, invalidContact, malformed, unauthorized, unsupportedContact } from '../problems.ts';
@@ -47,7 +47,10 @@ export async function newAccount(ctx: AcmeContext, req: VerifiedRequest): Promis
   const raced = ctx.store.transaction(() => {
     const winner = ctx.store.accounts.byThumbprint(req.thumbprint);
     if (winner) return winner;
-    if (eabKid !== null && !ctx.store.eabKeys.bind(eabKid, account.id)) throw unauthorized(`external account key "${eabKid}" is already bound or revoked`);
+    if (eabKid !== null && !ctx.store.eabKeys.bind(eabKid, account.id)) {
+      const key = ctx.store.eabKeys.get(eabKid);
+      throw unauthorized(key?.status === 'active' ? usedUp(key) : `external account key "${eabKid}" was revoked`);
+    }
     ctx.store.accounts.insert(account);
     if (eabKid !== null) ctx.store.audit.append({ at: account.createdAt, action: 'acme.eab.bound', actor: `acme:${account.id}`, target: eabKid, details: { account: account.id } });
     return null;
