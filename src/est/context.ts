@@ -1,4 +1,3 @@
-import type { X509Certificate } from 'node:crypto';
 import type { Clock } from '../domain/clock.ts';
 import type { Logger } from '../domain/log.ts';
 import type { Identifier } from '../domain/types.ts';
@@ -27,8 +26,6 @@ export interface EstSettings {
 export interface EstContext {
   store: EstStore;
   authority: EstAuthority;
-  /** The issuing intermediate: a renewing client's certificate must carry its signature. */
-  intermediate: X509Certificate;
   /** DER of the CA certificates /cacerts returns (intermediate, root). */
   caCertificates: Uint8Array[];
   /** Seals enrollment-key secrets at rest (enrollment-keys.ts). */

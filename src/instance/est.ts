@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto';
 import type { AcmeService } from '../acme/create.ts';
 import { parseDuration } from '../domain/duration.ts';
 import type { Logger } from '../domain/log.ts';
@@ -16,7 +15,6 @@ export function estContext(ca: CaInstance, o: { eabSealKey: Uint8Array; logger: 
   return {
     store: new EstStore(ca.issuanceStore.db),
     authority: ca.authority,
-    intermediate: new X509Certificate(new Uint8Array(ca.intermediate.rawData)),
     caCertificates: [new Uint8Array(ca.intermediate.rawData), new Uint8Array(ca.root.rawData)],
     sealKey: enrollmentSealKey(o.eabSealKey),
     clock: ca.clock,

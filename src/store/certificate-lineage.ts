@@ -7,6 +7,8 @@ export interface Lineage {
   replaces: string | null;
   /** When the chain began: the issuance that last rested on a fresh authorization. */
   start: Date;
+  /** SHA-256 (hex) of the certificate's SubjectPublicKeyInfo: a renewal's new key must differ. */
+  publicKeySha256: string;
 }
 
 const toSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
@@ -24,10 +26,10 @@ export class CertificateLineageRepository {
   }
 
   get(serial: string): Lineage | null {
-    const r = this.#sql.get('SELECT replaces, lineage_start, created_at FROM certificates WHERE serial = ?').get(serial) as
-      | { replaces: string | null; lineage_start: number | null; created_at: number }
+    const r = this.#sql.get('SELECT replaces, lineage_start, created_at, public_key_sha256 FROM certificates WHERE serial = ?').get(serial) as
+      | { replaces: string | null; lineage_start: number | null; created_at: number; public_key_sha256: string }
       | undefined;
-    return r ? { replaces: r.replaces, start: new Date((r.lineage_start ?? r.created_at) * 1000) } : null;
+    return r ? { replaces: r.replaces, start: new Date((r.lineage_start ?? r.created_at) * 1000), publicKeySha256: r.public_key_sha256 } : null;
   }
 
   /** Serials issued as renewals of `serial` (normally zero or one). */
