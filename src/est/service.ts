@@ -27,8 +27,8 @@ export interface EstReply {
 
 const PKCS7_HEADERS = { 'Content-Type': 'application/pkcs7-mime; smime-type=certs-only', 'Content-Transfer-Encoding': 'base64' };
 
-/** base64 in lines of 64 (RFC 2045 §6.8 allows at most 76), as RFC 7030 §4.1.3 / §4.2.3 bodies are sent. */
-const base64Lines = (der: Uint8Array) => (Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? []).join('\r\n') + '\r\n';
+/** base64 in lines of 64 (RFC 2045 §6.8 allows at most 76), as RFC 7030 §4.1.3 / §4.2.3 bodies are sent; LF line ends, which `base64 -d` and `openssl base64 -d` both read (GNU base64 refuses CR). */
+const base64Lines = (der: Uint8Array) => (Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? []).join('\n') + '\n';
 
 const OPERATIONS: Record<string, 'GET' | 'POST'> = { cacerts: 'GET', csrattrs: 'GET', simpleenroll: 'POST', simplereenroll: 'POST' };
 

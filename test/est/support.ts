@@ -77,10 +77,10 @@ export async function curl(t: EstServer, dir: string, path: string, args: string
 export const postCsr = (t: EstServer, dir: string, op: string, csrFile: string, args: string[] = []) =>
   curl(t, dir, `/.well-known/est/${op}`, ['-H', 'Content-Type: application/pkcs10', '-H', 'Content-Transfer-Encoding: base64', '--data-binary', `@${csrFile}`, ...args]);
 
-/** The certificates of a base64 certs-only PKCS#7 body, as PEM, through openssl. */
+/** The certificates of a base64 certs-only PKCS#7 body, as PEM, through `openssl base64 -d | openssl pkcs7` (as docs/workloads.md shows). */
 export function pkcs7Certs(dir: string, body: string): string {
   const der = join(dir, 'resp.p7');
-  writeFileSync(der, Buffer.from(body, 'base64'));
+  writeFileSync(der, execFileSync('openssl', ['base64', '-d'], { input: body }));
   return execFileSync('openssl', ['pkcs7', '-inform', 'DER', '-in', der, '-print_certs'], { encoding: 'utf8' });
 }
 
