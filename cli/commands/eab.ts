@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CaError, createEab, listEab, openInventory, parseDuration, revokeEab } from '../../src/index.ts';
-import { action, formatTable } from '../common.ts';
+import { action } from '../common.ts';
+import { addKeyList, addKeyRevoke } from '../key-commands.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -44,43 +45,11 @@ export function registerEab(program: Command): void {
         }
       }),
     );
-  eab
-    .command('list')
-    .description('list keys (never their HMAC keys)')
-    .requiredOption('--dir <dir>', 'instance directory')
-    .option('--json', 'machine-readable output')
-    .action(
-      action(async (o: { dir: string; json?: boolean }) => {
-        const inv = await openInventory(o.dir);
-        try {
-          const keys = listEab(inv);
-          if (o.json) process.stdout.write(JSON.stringify(keys, null, 2) + '\n');
-          else
-            process.stdout.write(
-              formatTable(
-                ['KID', 'LABEL', 'STATUS', 'ACCOUNT', 'ACCOUNTS', 'CREATED', 'EXPIRES', 'SCOPES'],
-                keys.map((k) => [k.kid, k.label, k.status, k.account ?? '-', `${k.accounts}/${k.maxAccounts}`, k.createdAt, k.expiresAt ?? 'never', k.scopes.join(' ')]),
-              ),
-            );
-        } finally {
-          inv.close();
-        }
-      }),
-    );
-  eab
-    .command('revoke')
-    .description('revoke a key: it cannot bind, and its account can no longer order')
-    .requiredOption('--dir <dir>', 'instance directory')
-    .argument('<kid>', 'key id')
-    .action(
-      action(async (kid: string, o: { dir: string }) => {
-        const inv = await openInventory(o.dir);
-        try {
-          revokeEab(inv, kid);
-          process.stdout.write(`revoked ${kid}\n`);
-        } finally {
-          inv.close();
-        }
-      }),
-    );
+  addKeyList(eab, {
+    description: 'list keys (never their HMAC keys)',
+    list: listEab,
+    header: ['KID', 'LABEL', 'STATUS', 'ACCOUNT', 'ACCOUNTS', 'CREATED', 'EXPIRES', 'SCOPES'],
+    row: (k) => [k.kid, k.label, k.status, k.account ?? '-', `${k.accounts}/${k.maxAccounts}`, k.createdAt, k.expiresAt ?? 'never', k.scopes.join(' ')],
+  });
+  addKeyRevoke(eab, { description: 'revoke a key: it cannot bind, and its accounts can no longer order', argument: 'kid', revoke: revokeEab });
 }

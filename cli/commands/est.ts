@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CaError, createEstKey, listEstKeys, openInventory, parseDuration, revokeEstKey } from '../../src/index.ts';
-import { action, formatTable } from '../common.ts';
+import { action } from '../common.ts';
+import { addKeyList, addKeyRevoke } from '../key-commands.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -40,43 +41,11 @@ export function registerEst(program: Command): void {
         }
       }),
     );
-  keys
-    .command('list')
-    .description('list keys (never their secrets)')
-    .requiredOption('--dir <dir>', 'instance directory')
-    .option('--json', 'machine-readable output')
-    .action(
-      action(async (o: { dir: string; json?: boolean }) => {
-        const inv = await openInventory(o.dir);
-        try {
-          const list = listEstKeys(inv);
-          if (o.json) process.stdout.write(JSON.stringify(list, null, 2) + '\n');
-          else
-            process.stdout.write(
-              formatTable(
-                ['ID', 'LABEL', 'STATUS', 'USES', 'CREATED', 'EXPIRES', 'SCOPES'],
-                list.map((k) => [k.id, k.label, k.status, `${k.uses}/${k.maxUses ?? '∞'}`, k.createdAt, k.expiresAt ?? 'never', k.scopes.join(' ')]),
-              ),
-            );
-        } finally {
-          inv.close();
-        }
-      }),
-    );
-  keys
-    .command('revoke')
-    .description('revoke a key: it enrolls nothing more')
-    .requiredOption('--dir <dir>', 'instance directory')
-    .argument('<id>', 'key id')
-    .action(
-      action(async (id: string, o: { dir: string }) => {
-        const inv = await openInventory(o.dir);
-        try {
-          revokeEstKey(inv, id);
-          process.stdout.write(`revoked ${id}\n`);
-        } finally {
-          inv.close();
-        }
-      }),
-    );
+  addKeyList(keys, {
+    description: 'list keys (never their secrets)',
+    list: listEstKeys,
+    header: ['ID', 'LABEL', 'STATUS', 'USES', 'CREATED', 'EXPIRES', 'SCOPES'],
+    row: (k) => [k.id, k.label, k.status, `${k.uses}/${k.maxUses ?? '∞'}`, k.createdAt, k.expiresAt ?? 'never', k.scopes.join(' ')],
+  });
+  addKeyRevoke(keys, { description: 'revoke a key: it enrolls nothing more', argument: 'id', revoke: revokeEstKey });
 }
