@@ -24,6 +24,8 @@ async function issued(t: EstServer, name: string, o: { lifetimeMs?: number } = {
 
 const refusedEvents = (t: EstServer) => t.ca.store.audit.list({ target: 'simplereenroll' }).concat(t.ca.store.audit.list({ target: 'simpleenroll' })).filter((e) => e.action === 'est.refused');
 
+const reenrollRefusals = (t: EstServer) => t.ca.store.audit.list({ target: 'simplereenroll' }).filter((e) => e.action === 'est.refused');
+
 describe.skipIf(!tools)('EST refusals (curl + openssl)', () => {
   it('bad/simpleenroll without credentials is 401 with WWW-Authenticate Basic', async () => {
     const { csrFile } = opensslCsr(work, 'a.devices.test');
@@ -111,9 +113,11 @@ describe.skipIf(!tools)('EST refusals (curl + openssl)', () => {
     const c = await issued(t, 'h.devices.test');
     await t.ca.authority.revoke(c.serial, { reason: 'keyCompromise' });
     const next = opensslCsr(work, 'h2', { cn: 'h.devices.test', sans: 'DNS:h.devices.test' });
+    const before = reenrollRefusals(t).length;
     const r = await postCsr(t, work, 'simplereenroll', next.csrFile, ['--cert', c.certFile, '--key', c.keyFile]);
     expect(r.status).toBe(403);
     expect(r.body).toMatch(new RegExp(`certificate ${c.serial} was revoked .*keyCompromise`));
+    expect(reenrollRefusals(t).slice(before).map((e) => e.details)).toEqual([expect.objectContaining({ status: 403, reason: 'revoked' })]);
   });
 
   it('bad/simplereenroll whose CSR asks for other names is 403 naming both sets', async () => {
@@ -140,5 +144,6 @@ describe.skipIf(!tools)('EST refusals (curl + openssl)', () => {
     const r = await postCsr(t, work, 'simplereenroll', next.csrFile, ['--cert', c.certFile, '--key', c.keyFile]);
     expect(r.status).toBe(403);
     expect(r.body).toMatch(/expired at/);
+    expect(reenrollRefusals(t).at(-1)?.details).toMatchObject({ status: 403, reason: 'expired' });
   });
 });
