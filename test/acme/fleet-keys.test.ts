@@ -40,6 +40,9 @@ describe('fleet keys (pki eab create --max-accounts N)', () => {
     const p = await problemOf(r);
     expect(p).toMatchObject({ status: 403, type: 'unauthorized' });
     expect(p.detail).toMatch(/has bound its 3 accounts \(--max-accounts\)/);
+    // The refusal is in the audit trail, naming the key.
+    const refused = t.ca.store.audit.list({ since: new Date(Date.now() - 60_000) }).filter((e) => e.action === 'acme.eab.refused');
+    expect(refused.at(-1)?.details.detail).toBe(p.detail);
     expect(t.f.ctx.store.eabKeys.get(eab.kid)).toMatchObject({ boundCount: 3, maxAccounts: 3 });
   });
 
