@@ -8,6 +8,7 @@ export { auditConfig } from './instance/config-audit.ts';
 export { startPendingReconciler } from './instance/pending-reconciler.ts';
 export { createEab, listEab, revokeEab, type EabKeyInfo } from './acme/eab-admin.ts';
 export { addIssuer, listIssuers, removeIssuer, type IssuerInfo } from './identity/issuers.ts';
+export { createEstKey, listEstKeys, revokeEstKey, type EnrollmentKeyInfo } from './est/admin.ts';
 export type { AcmeConfig } from './config/acme.ts';
 export { jsonLogger, silentLogger, type Logger } from './domain/log.ts';
 export { CaError, isCaError } from './domain/errors.ts';

@@ -27,11 +27,12 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   status: ['domain', 'x509', 'config', 'store', 'authority'],
   acme: ['domain', 'x509', 'store', 'config'],
   identity: ['domain', 'store'],
+  est: ['domain', 'x509', 'store', 'acme'],
   health: ['domain', 'store', 'keystore', 'authority', 'metrics'],
   client: ['domain', 'x509'],
-  http: ['domain', 'x509', 'config', 'metrics', 'health', 'acme', 'status'],
-  instance: ['domain', 'x509', 'config', 'store', 'keystore', 'authority', 'metrics', 'status', 'acme', 'health', 'http', 'identity'],
-  index: ['domain', 'x509', 'config', 'keystore', 'instance', 'acme', 'client', 'identity'],
+  http: ['domain', 'x509', 'config', 'metrics', 'health', 'acme', 'status', 'est'],
+  instance: ['domain', 'x509', 'config', 'store', 'keystore', 'authority', 'metrics', 'status', 'acme', 'health', 'http', 'identity', 'est'],
+  index: ['domain', 'x509', 'config', 'keystore', 'instance', 'acme', 'client', 'identity', 'est'],
   // src/agent.ts: the workload agent's surface (pki-agent is bundled from it alone, #19).
   agent: ['domain', 'x509', 'client'],
 };

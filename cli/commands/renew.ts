@@ -23,7 +23,9 @@ export function registerRenew(program: Command): void {
         const m = /^(\d{1,2}(?:\.\d+)?)%?$/.exec(o.renewBefore.trim());
         if (!m || Number(m[1]) <= 0 || Number(m[1]) >= 100) throw new CaError('malformed', `invalid --renew-before "${o.renewBefore}": use a percentage such as 33%`);
         const jitterMs = o.jitter === '0' || o.jitter === '0s' ? 0 : parseDuration(o.jitter);
-        const options = { out: o.out, exec: o.exec, force: o.force, renewBefore: Number(m[1]) / 100, jitterMs, isRevoked };
+        // A renewal by the current certificate that the CA refused is worth a line: the fallback (ACME) needs a challenge.
+        const log = (event: string, f: Record<string, unknown>) => void (event === 'renew.est-refused' && process.stderr.write(`pki: renewal by the current certificate did not happen (${String(f.reason)}); renewing over ACME\n`));
+        const options = { out: o.out, exec: o.exec, force: o.force, renewBefore: Number(m[1]) / 100, jitterMs, isRevoked, log };
         if (o.daemon) return renewDaemon(options, o, reportRenewal);
         reportRenewal(await renew(options), o);
       }),
@@ -46,7 +48,7 @@ export function reportRenewal(r: RenewOutcome, o: { json?: boolean; daemon?: boo
   if (o.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
   } else if (r.action === 'renewed') {
-    process.stdout.write(`renewed (${r.reason}): serial ${r.serial}, valid until ${r.notAfter.toISOString()}${r.hook.ran ? `; hook ${r.hook.ok ? 'ran' : 'FAILED: ' + r.hook.output}` : ''}\n`);
+    process.stdout.write(`renewed (${r.reason}, via ${r.via}): serial ${r.serial}, valid until ${r.notAfter.toISOString()}${r.hook.ran ? `; hook ${r.hook.ok ? 'ran' : 'FAILED: ' + r.hook.output}` : ''}\n`);
   } else if (process.stdout.isTTY) {
     process.stdout.write(`not due: serial ${r.serial} valid until ${r.notAfter.toISOString()}, renewal from ${r.renewAt.toISOString()}\n`);
   }

@@ -13,7 +13,8 @@ export function checkBinding(store: AcmeStore, account: AccountRecord): { key: E
   if (account.eabKid === null) return { key: null, refusal: null };
   const key = store.eabKeys.get(account.eabKid);
   const what = `the external account key "${account.eabKid}" of this account`;
-  if (!key || key.accountId !== account.id) return { key: null, refusal: unauthorized(`${what} no longer binds it`) };
+  // A fleet key binds many accounts (each counted when bound): the account's own eab_kid names it.
+  if (!key || (key.maxAccounts === null && key.accountId !== account.id)) return { key: null, refusal: unauthorized(`${what} no longer binds it`) };
   if (key.status !== 'active') return { key, refusal: unauthorized(`${what} was revoked: it can no longer order, validate, finalize or download`) };
   if (key.expiresAt && account.createdAt.getTime() > key.expiresAt.getTime()) {
     return { key, refusal: unauthorized(`${what} expired at ${key.expiresAt.toISOString()}, before the account was bound`) };

@@ -12,18 +12,21 @@ export interface EabKeyInfo {
   scopes: string[];
   status: 'active' | 'revoked';
   account: string | null;
+  /** Accounts bound, and how many the key may bind (1 unless a fleet key). */
+  accounts: number;
+  maxAccounts: number;
   createdAt: string;
   expiresAt: string | null;
 }
 
 /** `pki eab create`: a new key with its scopes; the HMAC key is returned once and stored sealed. */
-export async function createEab(inv: { dir: string; store: Store }, o: { label: string; scopes: string[]; lifetimeMs?: number }): Promise<{ kid: string; hmacKey: string }> {
+export async function createEab(inv: { dir: string; store: Store }, o: { label: string; scopes: string[]; lifetimeMs?: number; maxAccounts?: number }): Promise<{ kid: string; hmacKey: string }> {
   if (o.scopes.length === 0) throw new CaError('malformed', 'give at least one --allow scope (least privilege): e.g. --allow "dns:*.payments.internal"');
   const { eabSealKey } = await acmeSecretKeys(inv.dir);
   const acme = new AcmeStore(inv.store.db);
   return inv.store.transaction(() => {
-    const key = createEabKey(acme, eabSealKey, { label: o.label, scopes: o.scopes, clock: systemClock, lifetimeMs: o.lifetimeMs });
-    inv.store.audit.append({ at: systemClock.now(), action: 'acme.eab.created', actor: 'cli', target: key.kid, details: { label: o.label, scopes: o.scopes, lifetimeMs: o.lifetimeMs ?? null } });
+    const key = createEabKey(acme, eabSealKey, { label: o.label, scopes: o.scopes, clock: systemClock, lifetimeMs: o.lifetimeMs, maxAccounts: o.maxAccounts });
+    inv.store.audit.append({ at: systemClock.now(), action: 'acme.eab.created', actor: 'cli', target: key.kid, details: { label: o.label, scopes: o.scopes, lifetimeMs: o.lifetimeMs ?? null, maxAccounts: o.maxAccounts ?? 1 } });
     return key;
   });
 }
@@ -35,6 +38,8 @@ export function listEab(inv: { store: Store }): EabKeyInfo[] {
     scopes: k.scopes,
     status: k.status,
     account: k.accountId,
+    accounts: k.boundCount,
+    maxAccounts: k.maxAccounts ?? 1,
     createdAt: k.createdAt.toISOString(),
     expiresAt: k.expiresAt?.toISOString() ?? null,
   }));

@@ -7,6 +7,7 @@ import { formatIdentifier, type Identifier } from '../domain/types.ts';
 import type { CsrInfo } from '../x509/csr.ts';
 import { generateSerial } from '../x509/serial.ts';
 import { x509 } from '../x509/x509.ts';
+import type { Store } from '../store/store.ts';
 import type { IssuanceRequest } from './issuance.ts';
 import { REQUIRED_EXTENSIONS } from './lint.ts';
 import { LeafExtensionBuilder, leafKeyUsage, type LeafProfile } from './profiles.ts';
@@ -27,6 +28,11 @@ export interface IssueOptions {
   actor?: string;
   /** A serial the caller recorded before asking (ACME finalize, for crash recovery); from generateSerial. */
   serial?: string;
+  /**
+   * A renewal by the current certificate (EST simplereenroll): the serial it replaces and when its
+   * lineage began, recorded with the `valid` row and in the audit event (ARI `replaces`, RFC 9773 §5).
+   */
+  renewal?: { replaces: string; lineageStart: Date };
 }
 
 /**
@@ -108,9 +114,15 @@ export class LeafPreparer {
       sans,
       profile: profile.name,
       actor: opts.actor ?? 'system',
-      event: { action: 'certificate.issued', details: { profile: profile.name, sans, notAfter: notAfter.toISOString() } },
+      event: { action: 'certificate.issued', details: { profile: profile.name, sans, notAfter: notAfter.toISOString(), ...(opts.renewal ? { replaces: opts.renewal.replaces } : {}) } },
+      ...(opts.renewal ? { alsoRecord: recordRenewal(serial, opts.renewal) } : {}),
     };
   }
+}
+
+/** Writes the renewal's lineage in the commit that makes the certificate `valid`. */
+function recordRenewal(serial: string, r: { replaces: string; lineageStart: Date }): (store: Store) => void {
+  return (store) => store.lineage.record(serial, r.replaces, r.lineageStart);
 }
 
 /** The names the certificate will carry: the CSR's SANs plus its CN; for ACME they must equal the order's. */

@@ -1,17 +1,19 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CaError } from '../domain/errors.ts';
 import type { Identifier } from '../domain/types.ts';
 import type { KeyAlg } from '../domain/algorithms.ts';
 import { AcmeSession } from './acme-session.ts';
-import { exists, installPair } from './files.ts';
+import { exists } from './files.ts';
+import { installIssued, type IssuedPair } from './install.ts';
 import { createCsr, generateKeyPem } from './keys.ts';
 import { acquireLock } from './lock.ts';
 import { dnsHook01, standaloneHttp01, standaloneTlsAlpn01, webrootHttp01, type ChallengeSolver } from './solvers.ts';
 import { readState, writeState, type EnrollmentState } from './state.ts';
 import { readTokenFile, tokenTkauth01 } from './token-solver.ts';
-import { splitPem, verifyChain } from './trust.ts';
+import { splitPem } from './trust.ts';
+
+export type { IssuedPair };
 
 export interface EnrollOptions {
   out: string;
@@ -30,12 +32,6 @@ export interface EnrollOptions {
   tokenFile?: string;
 }
 
-export interface IssuedPair {
-  serial: string;
-  notAfter: Date;
-  names: string[];
-  versionId: string;
-}
 
 export function solverFor(s: Pick<EnrollmentState, 'challenge' | 'httpPort' | 'tlsPort' | 'webroot' | 'dnsHook' | 'tokenFile'>): ChallengeSolver {
   switch (s.challenge) {
@@ -100,13 +96,5 @@ export async function obtainAndInstall(dir: string, state: EnrollmentState, sess
   const chain = await session.obtainCertificate({ identifiers: state.identifiers, csrPem, solver: solverFor(state), profile: state.profile });
   const [certPem, ...rest] = splitPem(chain);
   if (!certPem) throw new CaError('refused', 'the server returned no certificate');
-  const chainPem = rest.join('');
-  verifyChain(certPem, chainPem, rootPem);
-  const leaf = new X509Certificate(certPem);
-  if (!leaf.checkPrivateKey(createPrivateKey(keyPem))) throw new CaError('refused', 'the issued certificate is not for the key we sent');
-  const serial = leaf.serialNumber.toLowerCase();
-  const versionId = `${new Date().toISOString().replace(/[-:.]/g, '')}-${serial.slice(0, 16)}`;
-  await installPair(dir, { keyPem, certPem, chainPem }, versionId);
-  await chmod(dir, 0o755);
-  return { serial, notAfter: new Date(leaf.validTo), names: (leaf.subjectAltName ?? '').split(', ').filter(Boolean), versionId };
+  return installIssued(dir, rootPem, { keyPem, certPem, chainPem: rest.join('') });
 }

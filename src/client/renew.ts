@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { CaError, isCaError } from '../domain/errors.ts';
 import { x509 } from '../x509/x509.ts';
 import { AcmeSession } from './acme-session.ts';
+import { reenrollOverEst } from './est-renew.ts';
 import { obtainAndInstall, type IssuedPair } from './enroll.ts';
 import { readCurrentPair, type CertPair } from './files.ts';
 import { acquireLock } from './lock.ts';
@@ -33,7 +34,10 @@ export interface RenewOptions {
 
 export type RenewOutcome =
   | { action: 'not-due'; serial: string; notAfter: Date; renewAt: Date; warning?: string }
-  | { action: 'renewed'; reason: RenewReason; previousSerial: string | null; hook: { ran: boolean; ok: boolean; output?: string } } & IssuedPair;
+  | { action: 'renewed'; reason: RenewReason; via: 'est' | 'acme'; previousSerial: string | null; hook: { ran: boolean; ok: boolean; output?: string } } & IssuedPair;
+
+/** Reasons under which the current certificate is still valid and not known revoked, so it can renew itself (EST simplereenroll). */
+const RENEWS_ITSELF = new Set<RenewReason>(['forced', 'expiring', 'ari-window']);
 
 /** RFC 9773 §4.1 certificate identifier: base64url(AKI keyIdentifier) "." base64url(serial DER contents). */
 export function ariCertId(certPem: string): string {
@@ -109,8 +113,10 @@ export async function renew(o: RenewOptions): Promise<RenewOutcome> {
     }
     if (!o.force && o.jitterMs) await new Promise((r) => setTimeout(r, Math.floor(Math.random() * o.jitterMs!)));
     o.log?.('renew.due', { reason: decision.reason, serial: currentSerial });
-    await session.probe();
-    const issued = await obtainAndInstall(dir, state, session);
+    // A valid, unrevoked pair renews itself over EST (no challenge); anything else, or a refusal, goes through ACME.
+    const viaEst = pair && RENEWS_ITSELF.has(decision.reason) ? await reenrollOverEst(dir, state, pair) : null;
+    if (viaEst && 'refused' in viaEst) o.log?.('renew.est-refused', { reason: viaEst.refused });
+    const issued = viaEst && !('refused' in viaEst) ? viaEst : (await session.probe(), await obtainAndInstall(dir, state, session));
     let hook: { ran: boolean; ok: boolean; output?: string } = { ran: false, ok: true };
     if (o.exec) {
       try {
@@ -121,7 +127,7 @@ export async function renew(o: RenewOptions): Promise<RenewOutcome> {
         hook = { ran: true, ok: false, output: (e as Error).message.split('\n')[0] };
       }
     }
-    return { action: 'renewed', reason: decision.reason, previousSerial: currentSerial, hook, ...issued };
+    return { action: 'renewed', reason: decision.reason, via: issued === viaEst ? 'est' : 'acme', previousSerial: currentSerial, hook, ...issued };
   } finally {
     await release();
   }

@@ -7,6 +7,7 @@ import { acmeConfigSchema } from './acme.ts';
 import { duration } from './duration.ts';
 import { httpConfigSchema } from './http.ts';
 import { rateLimitsSchema } from './rate-limits.ts';
+import { estConfigSchema, renewalConfigSchema } from './renewal.ts';
 import { crlConfigSchema, ocspConfigSchema } from './status.ts';
 
 export const CONFIG_FILE = 'pki.json';
@@ -54,6 +55,10 @@ export const configSchema = z.object({
   acme: acmeConfigSchema.prefault({}),
   /** Token buckets on ACME newOrder/finalize (per account) and newAccount/newNonce (per IP): src/config/rate-limits.ts. */
   rateLimits: rateLimitsSchema.prefault({}),
+  /** Renewal by the current certificate (EST simplereenroll): src/config/renewal.ts. */
+  renewal: renewalConfigSchema.prefault({}),
+  /** EST for devices (RFC 7030) on the ACME listener: src/config/renewal.ts. */
+  est: estConfigSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

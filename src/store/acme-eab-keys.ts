@@ -11,6 +11,8 @@ interface Row {
   account_id: string | null;
   created_at: number;
   expires_at: number | null;
+  max_accounts: number | null;
+  bound_count: number;
 }
 
 const toRecord = (r: Row): EabKeyRecord => ({
@@ -22,6 +24,8 @@ const toRecord = (r: Row): EabKeyRecord => ({
   accountId: r.account_id,
   createdAt: new Date(r.created_at),
   expiresAt: r.expires_at === null ? null : new Date(r.expires_at),
+  maxAccounts: r.max_accounts,
+  boundCount: r.bound_count,
 });
 
 /** External account binding keys (RFC 8555 §7.3.4) with their issuance scopes. */
@@ -33,8 +37,8 @@ export class AcmeEabKeyRepository {
 
   insert(k: EabKeyRecord): void {
     this.#sql
-      .get('INSERT INTO acme_eab_keys (kid, label, hmac_key, scopes, status, account_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(k.kid, k.label, Buffer.from(k.sealedKey), JSON.stringify(k.scopes), k.status, k.accountId, k.createdAt.getTime(), k.expiresAt?.getTime() ?? null);
+      .get('INSERT INTO acme_eab_keys (kid, label, hmac_key, scopes, status, account_id, created_at, expires_at, max_accounts, bound_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(k.kid, k.label, Buffer.from(k.sealedKey), JSON.stringify(k.scopes), k.status, k.accountId, k.createdAt.getTime(), k.expiresAt?.getTime() ?? null, k.maxAccounts, k.boundCount);
   }
 
   get(kid: string): EabKeyRecord | null {
@@ -46,9 +50,20 @@ export class AcmeEabKeyRepository {
     return (this.#sql.get('SELECT * FROM acme_eab_keys ORDER BY created_at, kid').all() as Row[]).map(toRecord);
   }
 
-  /** Binds an unbound, active key to an account; false if it was bound or revoked meanwhile. */
+  /**
+   * Binds one more account to an active key under its account limit (one, or a fleet key's
+   * max_accounts): a compare-and-set inside the caller's transaction, so concurrent bindings never
+   * exceed it. account_id keeps the first account. False if the key is used up or was revoked meanwhile.
+   */
   bind(kid: string, accountId: string): boolean {
-    return this.#sql.get(`UPDATE acme_eab_keys SET account_id = ? WHERE kid = ? AND account_id IS NULL AND status = 'active'`).run(accountId, kid).changes === 1;
+    return (
+      this.#sql
+        .get(
+          `UPDATE acme_eab_keys SET bound_count = bound_count + 1, account_id = COALESCE(account_id, ?)
+           WHERE kid = ? AND status = 'active' AND bound_count < COALESCE(max_accounts, 1)`,
+        )
+        .run(accountId, kid).changes === 1
+    );
   }
 
   revoke(kid: string): boolean {

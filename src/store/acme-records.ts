@@ -71,6 +71,10 @@ export interface EabKeyRecord {
   createdAt: Date;
   /** After this instant an unbound key can no longer bind an account; null = never. */
   expiresAt: Date | null;
+  /** A fleet key binds up to this many accounts (migration 009); null = one, the original rule. */
+  maxAccounts: number | null;
+  /** Accounts bound so far. */
+  boundCount: number;
 }
 
 export const parseJson = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));

@@ -1,4 +1,5 @@
 import { AuditRepository } from './audit.ts';
+import { CertificateLineageRepository } from './certificate-lineage.ts';
 import { CertificateRepository } from './certificates.ts';
 import { CrlRepository } from './crls.ts';
 import { OcspResponderRepository } from './ocsp-responders.ts';
@@ -13,6 +14,8 @@ export class Store extends Repositories {
   readonly ocspResponses: OcspResponseRepository;
   readonly ocspResponders: OcspResponderRepository;
   readonly crls: CrlRepository;
+  /** Renewal lineage of certificates (replaces, lineage start): written with the `valid` row. */
+  readonly lineage: CertificateLineageRepository;
   readonly #flusher: WalFlusher | null;
 
   /** With a flusher, `db` runs synchronous=NORMAL and `durably` syncs the WAL itself (group commit). */
@@ -24,6 +27,7 @@ export class Store extends Repositories {
     this.ocspResponses = new OcspResponseRepository(db);
     this.ocspResponders = new OcspResponderRepository(db);
     this.crls = new CrlRepository(db);
+    this.lineage = new CertificateLineageRepository(db);
   }
 
   /**

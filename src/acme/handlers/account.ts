@@ -1,10 +1,10 @@
 import type { JWK } from 'jose';
 import type { AccountRecord } from '../../store/acme-records.ts';
 import type { AcmeContext, AcmeReply } from '../context.ts';
-import { verifyEab } from '../eab.ts';
+import { usedUp, verifyEab } from '../eab.ts';
 import { newId } from '../ids.ts';
 import { publicJwk } from '../jws.ts';
-import { accountDoesNotExist, accountUnauthorized, externalAccountRequired, invalidContact, malformed, unauthorized, unsupportedContact } from '../problems.ts';
+import { AcmeProblem, accountDoesNotExist, accountUnauthorized, externalAccountRequired, invalidContact, malformed, unauthorized, unsupportedContact } from '../problems.ts';
 import { requireAccount, type VerifiedRequest } from '../request.ts';
 import { accountJson } from '../wire.ts';
 
@@ -18,6 +18,14 @@ function parseContact(v: unknown): string[] {
     if (!/^mailto:[^@\s,?]+@[^@\s,?]+$/.test(c)) throw invalidContact(`contact "${c}" is not a valid email address`);
   }
   return v as string[];
+}
+
+/** An EAB refusal (wrong MAC, unknown, revoked, expired or used-up key) goes to the audit trail before it is answered. */
+function auditedRefusal(ctx: AcmeContext, thumbprint: string, e: unknown): unknown {
+  if (e instanceof AcmeProblem && e.type.endsWith(':unauthorized')) {
+    ctx.store.transaction(() => ctx.store.audit.append({ at: ctx.clock.now(), action: 'acme.eab.refused', actor: `acme:key:${thumbprint}`, target: null, details: { detail: e.detail } }));
+  }
+  return e;
 }
 
 /** POST newAccount (§7.3): create, or find the account of this key (onlyReturnExisting, §7.3.1). */
@@ -35,7 +43,9 @@ export async function newAccount(ctx: AcmeContext, req: VerifiedRequest): Promis
   let eabKid: string | null = null;
   let eabBinding: Record<string, unknown> | null = null;
   if (p.externalAccountBinding !== undefined) {
-    const bound = await verifyEab(ctx.store, ctx.eabSealKey, p.externalAccountBinding, { url: ctx.links.newAccount, accountJwk: jwk, now: ctx.clock.now() });
+    const bound = await verifyEab(ctx.store, ctx.eabSealKey, p.externalAccountBinding, { url: ctx.links.newAccount, accountJwk: jwk, now: ctx.clock.now() }).catch((e: unknown) => {
+      throw auditedRefusal(ctx, req.thumbprint, e);
+    });
     eabKid = bound.key.kid;
     eabBinding = bound.binding;
   } else if (ctx.settings.requireEab) {
@@ -44,14 +54,22 @@ export async function newAccount(ctx: AcmeContext, req: VerifiedRequest): Promis
 
   const account: AccountRecord = { id: newId(), thumbprint: req.thumbprint, jwk: jwk as Record<string, unknown>, contact, status: 'valid', eabKid, eabBinding, createdAt: ctx.clock.now() };
   // Re-checked inside the transaction: a concurrent newAccount with the same key (a client retrying) gets that account.
-  const raced = ctx.store.transaction(() => {
-    const winner = ctx.store.accounts.byThumbprint(req.thumbprint);
-    if (winner) return winner;
-    if (eabKid !== null && !ctx.store.eabKeys.bind(eabKid, account.id)) throw unauthorized(`external account key "${eabKid}" is already bound or revoked`);
-    ctx.store.accounts.insert(account);
-    if (eabKid !== null) ctx.store.audit.append({ at: account.createdAt, action: 'acme.eab.bound', actor: `acme:${account.id}`, target: eabKid, details: { account: account.id } });
-    return null;
-  });
+  let raced: AccountRecord | null;
+  try {
+    raced = ctx.store.transaction(() => {
+      const winner = ctx.store.accounts.byThumbprint(req.thumbprint);
+      if (winner) return winner;
+      if (eabKid !== null && !ctx.store.eabKeys.bind(eabKid, account.id)) {
+        const key = ctx.store.eabKeys.get(eabKid);
+        throw unauthorized(key?.status === 'active' ? usedUp(key) : `external account key "${eabKid}" was revoked`);
+      }
+      ctx.store.accounts.insert(account);
+      if (eabKid !== null) ctx.store.audit.append({ at: account.createdAt, action: 'acme.eab.bound', actor: `acme:${account.id}`, target: eabKid, details: { account: account.id } });
+      return null;
+    });
+  } catch (e) {
+    throw auditedRefusal(ctx, req.thumbprint, e);
+  }
   if (raced) return { status: 200, json: accountJson(raced, ctx.links), location: ctx.links.account(raced.id) };
   ctx.logger.info('acme.account.created', { account: account.id, eabKid });
   return { status: 201, json: accountJson(account, ctx.links), location: ctx.links.account(account.id) };

@@ -1,0 +1,141 @@
+/**
+ * scripts/bench-renew: the server CPU of a renewal by the current certificate (EST simplereenroll
+ * over mTLS, RFC 7030 §4.2.2) against that of a full ACME order (newOrder → http-01 validated for
+ * real → finalize → download), against the same `pki serve` in the same run. CPU is the server
+ * process's (/proc/PID/stat), divided by the operations measured after warm-up.
+ *
+ *   scripts/bench-renew [--orders 300] [--renewals 300] [--warmup 500] [--concurrency 4]
+ *   BENCH_PIN=1 scripts/bench-renew …   server on CPU 0, load generator on CPU 1
+ *
+ * Each renewal is what a workload does: a new TLS connection presenting its current certificate
+ * (a full handshake with a client certificate), a CSR for a new key, one certificate back. The
+ * ACME orders run on keep-alive connections (as scripts/bench-acme does), which spares them the
+ * handshakes a fleet of separate workloads would cost: the comparison leans towards ACME.
+ */
+import { webcrypto } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startChallengeServer } from '../test/acme/support/challenge-server.ts';
+import { startDnsServer } from '../test/acme/support/dns-server.ts';
+import { freePort } from '../test/helpers/ports.ts';
+import { x509 } from '../src/x509/x509.ts';
+import { certificatesOfPkcs7 } from '../src/x509/pkcs7.ts';
+import { toPem } from '../src/x509/x509.ts';
+import { initBenchInstance } from './bench/workload.ts';
+import { LeanAcmeClient } from './bench/lean-client.ts';
+import { cpuMs, pinGenerator, startPki, type ServerUnderTest } from './bench/servers.ts';
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : def;
+};
+const ORDERS = Number(arg('orders', '300'));
+const RENEWALS = Number(arg('renewals', '300'));
+const WARMUP = Number(arg('warmup', '500'));
+const CONCURRENCY = Number(arg('concurrency', '4'));
+
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+
+/** A workload's key (PEM, for the TLS client) and a CSR for `name` with it (DER). */
+async function keyedCsr(name: string): Promise<{ keyPem: string; csr: Uint8Array }> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: '', keys, signingAlgorithm: ALG, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: name }])] });
+  const pkcs8 = new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  return { keyPem: `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64')}\n-----END PRIVATE KEY-----\n`, csr: new Uint8Array(csr.rawData) };
+}
+
+interface Workload {
+  name: string;
+  keyPem: string;
+  certPem: string;
+}
+
+/** GET cacerts on a new connection presenting the workload's pair: the TLS handshake's share of a renewal. */
+async function handshakeOnce(server: ServerUnderTest, w: Workload): Promise<void> {
+  const url = server.directoryUrl.replace(/\/acme\/directory$/, '/.well-known/est/cacerts');
+  await new Promise<void>((resolve, reject) => {
+    const req = request(url, { agent: false, ca: server.caPem, cert: w.certPem, key: w.keyPem }, (r) => {
+      r.resume();
+      r.on('end', () => (r.statusCode === 200 ? resolve() : reject(new Error(`cacerts answered ${r.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** One simplereenroll on its own connection: the workload's current pair in the handshake, a new key in the CSR. */
+async function renewOnce(server: ServerUnderTest, w: Workload): Promise<Workload> {
+  const next = await keyedCsr(w.name);
+  const url = server.directoryUrl.replace(/\/acme\/directory$/, '/.well-known/est/simplereenroll');
+  const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent: false, ca: server.caPem, cert: w.certPem, key: w.keyPem, headers: { 'Content-Type': 'application/pkcs10' } }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      r.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(Buffer.from(next.csr).toString('base64'));
+  });
+  if (res.status !== 200) throw new Error(`simplereenroll answered ${res.status}: ${res.body}`);
+  const der = certificatesOfPkcs7(new Uint8Array(Buffer.from(res.body.replace(/\s/g, ''), 'base64')))[0]!;
+  return { name: w.name, keyPem: next.keyPem, certPem: toPem(der, 'CERTIFICATE') };
+}
+
+/** Runs `n` jobs `CONCURRENCY` at a time and returns the server CPU ms per job and the wall time. */
+async function measured(server: ServerUnderTest, n: number, job: (i: number) => Promise<void>): Promise<{ cpuMs: number; seconds: number }> {
+  const cpu0 = cpuMs(server.pid).total;
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < n) await job(next++);
+  }));
+  return { cpuMs: (cpuMs(server.pid).total - cpu0) / n, seconds: (performance.now() - t0) / 1000 };
+}
+
+pinGenerator();
+const work = mkdtempSync(join(tmpdir(), 'bench-renew-'));
+const web = await startChallengeServer();
+const dns = await startDnsServer();
+const dir = join(work, 'ca');
+await initBenchInstance(dir, 'bench-passphrase');
+const server = await startPki({ dir, passphrase: 'bench-passphrase', acmePort: await freePort(), http01Port: web.port, dnsServer: dns.address });
+const client = new LeanAcmeClient(server.caPem, CONCURRENCY);
+try {
+  await client.start(server.directoryUrl);
+  // Workloads enrolled over ACME: the warm-up orders (their certificates are the warm-up renewals' and the measured renewals' starting points).
+  const workloads: Workload[] = [];
+  const enrollOne = async (name: string) => {
+    const k = await keyedCsr(name);
+    const chain = await client.order(name, Buffer.from(k.csr).toString('base64url'), web.set);
+    workloads.push({ name, keyPem: k.keyPem, certPem: chain.slice(0, chain.indexOf('-----END CERTIFICATE-----') + 26) });
+  };
+  const need = Math.max(WARMUP, RENEWALS);
+  await measured(server, need, (i) => enrollOne(`w${i}.bench.test`));
+  const orders = await measured(server, ORDERS, (i) => enrollOne(`o${i}.bench.test`));
+  // Warm the renewal path as long as the ACME one was warmed, then measure.
+  await measured(server, WARMUP, async (i) => void (workloads[i] = await renewOnce(server, workloads[i]!)));
+  const renewals = await measured(server, RENEWALS, async (i) => void (workloads[i] = await renewOnce(server, workloads[i]!)));
+  const handshakes = await measured(server, RENEWALS, (i) => handshakeOnce(server, workloads[i]!));
+  const ratio = renewals.cpuMs / orders.cpuMs;
+  const lines = [
+    '| operation | count | per second | server CPU ms each |',
+    '|---|---|---|---|',
+    `| ACME order (newOrder, http-01, finalize, download; keep-alive) | ${ORDERS} | ${(ORDERS / orders.seconds).toFixed(1)} | ${orders.cpuMs.toFixed(2)} |`,
+    `| EST simplereenroll over mTLS (new connection each) | ${RENEWALS} | ${(RENEWALS / renewals.seconds).toFixed(1)} | ${renewals.cpuMs.toFixed(2)} |`,
+    `| of it: mTLS handshake + GET cacerts (new connection each) | ${RENEWALS} | ${(RENEWALS / handshakes.seconds).toFixed(1)} | ${handshakes.cpuMs.toFixed(2)} |`,
+    '',
+    `Renewal / order server CPU: ${ratio.toFixed(2)} (target ≤ 0.33). Concurrency ${CONCURRENCY}; ${need} warm-up orders and ${WARMUP} warm-up renewals first${process.env.BENCH_PIN ? '; server on CPU 0, generator on CPU 1 (BENCH_PIN)' : ''}.`,
+    `At this cost one core renews ${Math.floor(86_400_000 / renewals.cpuMs).toLocaleString('en')} certificates a day.`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  process.exitCode = ratio <= 1 / 3 ? 0 : 1;
+} finally {
+  client.close();
+  await server.stop();
+  await web.close();
+  await dns.close();
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,39 @@
+import type { Db } from './sqlite.ts';
+import { StatementCache } from './statements.ts';
+
+/** Where a certificate stands in a chain of renewals (migration 009). */
+export interface Lineage {
+  /** The serial this certificate replaced (renewal by the current certificate), or null. */
+  replaces: string | null;
+  /** When the chain began: the issuance that last rested on a fresh authorization. */
+  start: Date;
+  /** SHA-256 (hex) of the certificate's SubjectPublicKeyInfo: a renewal's new key must differ. */
+  publicKeySha256: string;
+}
+
+const toSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
+
+/** The renewal lineage columns of `certificates`: written with the `valid` row, read before a renewal. */
+export class CertificateLineageRepository {
+  readonly #sql: StatementCache;
+  constructor(db: Db) {
+    this.#sql = new StatementCache(db);
+  }
+
+  /** Marks `serial` (just issued) as the renewal of `replaces`, in a chain begun at `start`. */
+  record(serial: string, replaces: string, start: Date): void {
+    this.#sql.get('UPDATE certificates SET replaces = ?, lineage_start = ? WHERE serial = ?').run(replaces, toSeconds(start), serial);
+  }
+
+  get(serial: string): Lineage | null {
+    const r = this.#sql.get('SELECT replaces, lineage_start, created_at, public_key_sha256 FROM certificates WHERE serial = ?').get(serial) as
+      | { replaces: string | null; lineage_start: number | null; created_at: number; public_key_sha256: string }
+      | undefined;
+    return r ? { replaces: r.replaces, start: new Date((r.lineage_start ?? r.created_at) * 1000), publicKeySha256: r.public_key_sha256 } : null;
+  }
+
+  /** Serials issued as renewals of `serial` (normally zero or one). */
+  replacementsOf(serial: string): string[] {
+    return (this.#sql.get('SELECT serial FROM certificates WHERE replaces = ? ORDER BY created_at').all(serial) as { serial: string }[]).map((r) => r.serial);
+  }
+}
