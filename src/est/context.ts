@@ -35,4 +35,6 @@ export interface EstContext {
   settings: EstSettings;
   /** Checks Bearer credentials of simpleenroll; absent = Bearer is refused with 401. */
   tokenVerifier?: WorkloadTokenVerifier;
+  /** Whether any token issuer is trusted right now (`pki issuers` may change it while serving); absent = yes when a verifier is set. */
+  tokensOffered?: () => boolean;
 }

@@ -24,7 +24,7 @@ interface Bootstrap {
  * the schemes accepted.
  */
 async function bootstrapOf(ctx: EstContext, authorization: string | undefined, now: Date): Promise<Bootstrap> {
-  const bearerOn = ctx.tokenVerifier !== undefined;
+  const bearerOn = ctx.tokenVerifier !== undefined && (ctx.tokensOffered?.() ?? true);
   const m = /^(\S+)\s+(\S+)\s*$/.exec(authorization ?? '');
   if (!authorization) throw estUnauthorized(`simpleenroll needs a bootstrap credential: HTTP Basic with an enrollment key (pki est keys create)${bearerOn ? ' or a Bearer workload identity token' : ''}`, challenges(bearerOn));
   const scheme = m?.[1]!.toLowerCase();
@@ -38,7 +38,7 @@ async function bootstrapOf(ctx: EstContext, authorization: string | undefined, n
     };
   }
   if (scheme === 'bearer') {
-    if (!ctx.tokenVerifier) throw estUnauthorized('this CA trusts no workload identity token issuer: Bearer credentials are not accepted here; use an enrollment key (HTTP Basic)', challenges(false));
+    if (!bearerOn || !ctx.tokenVerifier) throw estUnauthorized('this CA trusts no workload identity token issuer: Bearer credentials are not accepted here; use an enrollment key (HTTP Basic)', challenges(false));
     let grant;
     try {
       grant = await ctx.tokenVerifier(m![2]!);

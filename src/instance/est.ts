@@ -11,7 +11,7 @@ import { EstStore } from '../store/est-store.ts';
 import type { CaInstance } from './open.ts';
 
 /** The EST context of an opened instance: its tables on the issuance connection (as ACME's), the authority, the CA certificates. */
-export function estContext(ca: CaInstance, o: { eabSealKey: Uint8Array; logger: Logger; tokenVerifier?: WorkloadTokenVerifier }): EstContext {
+export function estContext(ca: CaInstance, o: { eabSealKey: Uint8Array; logger: Logger; tokenVerifier?: WorkloadTokenVerifier; tokensOffered?: () => boolean }): EstContext {
   return {
     store: new EstStore(ca.issuanceStore.db),
     authority: ca.authority,
@@ -25,11 +25,12 @@ export function estContext(ca: CaInstance, o: { eabSealKey: Uint8Array; logger: 
       allowSameKey: ca.config.renewal.allowSameKey,
     },
     ...(o.tokenVerifier ? { tokenVerifier: o.tokenVerifier } : {}),
+    ...(o.tokensOffered ? { tokensOffered: o.tokensOffered } : {}),
   };
 }
 
 /** EST (RFC 7030) on the TLS origin, unless the instance turned it off (est.enabled). */
-export function estResources(ca: CaInstance, service: AcmeService, logger: Logger, tokenVerifier?: WorkloadTokenVerifier): SubResource[] {
+export function estResources(ca: CaInstance, service: AcmeService, logger: Logger, tokens?: { verify: WorkloadTokenVerifier; offered(): boolean }): SubResource[] {
   if (!ca.config.est.enabled) return [];
-  return [estResource(new EstService(estContext(ca, { eabSealKey: service.ctx.eabSealKey, logger, tokenVerifier })))];
+  return [estResource(new EstService(estContext(ca, { eabSealKey: service.ctx.eabSealKey, logger, tokenVerifier: tokens?.verify, tokensOffered: tokens?.offered })))];
 }
