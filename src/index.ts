@@ -24,3 +24,4 @@ export { enroll } from './client/enroll.ts';
 export { renew } from './client/renew.ts';
 export { bootstrapRoot } from './client/trust.ts';
 export { isRevoked } from './client/revocation.ts';
+export { addGrant, listGrants, removeGrant, type OAuthGrant } from './oauth/grants-admin.ts';

@@ -26,11 +26,12 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   metrics: ['domain', 'authority'],
   status: ['domain', 'x509', 'config', 'store', 'authority'],
   acme: ['domain', 'x509', 'store', 'config'],
+  oauth: ['domain', 'store'],
   health: ['domain', 'store', 'keystore', 'authority', 'metrics'],
   client: ['domain', 'x509'],
-  http: ['domain', 'x509', 'config', 'metrics', 'health', 'acme', 'status'],
-  instance: ['domain', 'x509', 'config', 'store', 'keystore', 'authority', 'metrics', 'status', 'acme', 'health', 'http'],
-  index: ['domain', 'x509', 'config', 'keystore', 'instance', 'acme', 'client'],
+  http: ['domain', 'x509', 'config', 'metrics', 'health', 'acme', 'status', 'oauth'],
+  instance: ['domain', 'x509', 'config', 'store', 'keystore', 'authority', 'metrics', 'status', 'acme', 'health', 'http', 'oauth'],
+  index: ['domain', 'x509', 'config', 'keystore', 'instance', 'acme', 'client', 'oauth'],
 };
 
 /** Folders whose code may take or touch the signer of a CA key: the key stores make signers, the authority alone uses the issuer's. */
