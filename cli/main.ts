@@ -4,6 +4,7 @@ import { registerBackup } from './commands/backup.ts';
 import { registerCerts } from './commands/certs.ts';
 import { registerEab } from './commands/eab.ts';
 import { registerEnroll } from './commands/enroll.ts';
+import { registerGrants } from './commands/grants.ts';
 import { registerRenew } from './commands/renew.ts';
 import { registerInit } from './commands/init.ts';
 import { registerIssue } from './commands/issue.ts';
@@ -35,5 +36,6 @@ registerAudit(program);
 registerBackup(program);
 registerEnroll(program);
 registerRenew(program);
+registerGrants(program);
 
 await program.parseAsync(process.argv);

@@ -25,3 +25,4 @@ export { renew } from './client/renew.ts';
 export { bootstrapRoot } from './client/trust.ts';
 export { isRevoked } from './client/revocation.ts';
 export { addGrant, listGrants, removeGrant, type OAuthGrant } from './oauth/grants-admin.ts';
+export { rotateTokenKey } from './instance/token-key.ts';

@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initInstance } from '../../src/index.ts';
+import { pki } from '../helpers/cli.ts';
+import { TEST_PASSPHRASE } from '../helpers/ca.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import Database from 'better-sqlite3';
+
+describe('pki grants add|list|remove and pki keys rotate-token', () => {
+  let dir: string;
+  const env = { PKI_PASSPHRASE: TEST_PASSPHRASE };
+  beforeAll(async () => {
+    dir = join(tempDir(), 'ca');
+    await initInstance({ dir, passphrase: TEST_PASSPHRASE });
+  });
+  const audit = (action: string) => new Database(join(dir, 'pki.db'), { readonly: true }).prepare('SELECT target, details FROM audit_events WHERE action = ?').all(action) as { target: string; details: string }[];
+
+  it('ok/add, list and remove a grant, each change audited', () => {
+    const add = pki(['grants', 'add', '--dir', dir, '--client', 'spiffe://corp/ns/payments/*', '--audience', 'https://ledger.internal', '--scope', 'ledger:write', '--max-ttl', '5m', '--require', 'fresh:10m', '--json']);
+    expect(add.status, add.stderr).toBe(0);
+    const g = JSON.parse(add.stdout) as { id: string; maxTtlMs: number; requires: string[] };
+    expect(g).toMatchObject({ maxTtlMs: 300_000, requires: ['fresh:10m'] });
+    const list = pki(['grants', 'list', '--dir', dir]);
+    expect(list.stdout).toMatch(new RegExp(`${g.id}\\s+spiffe://corp/ns/payments/\\*\\s+https://ledger.internal\\s+ledger:write\\s+5m\\s+fresh:10m`));
+    expect(audit('oauth.grant.added').map((r) => r.target)).toContain(g.id);
+    const rm = pki(['grants', 'remove', '--dir', dir, g.id]);
+    expect(rm.status, rm.stderr).toBe(0);
+    expect(pki(['grants', 'list', '--dir', dir, '--json']).stdout).not.toContain(g.id);
+    expect(audit('oauth.grant.removed').map((r) => r.target)).toContain(g.id);
+    const again = pki(['grants', 'remove', '--dir', dir, g.id]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/no grant/);
+  });
+
+  it.each([
+    [['--client', '*', '--audience', 'https://a.internal', '--scope', 's'], /least privilege/],
+    [['--client', 'spiffe://corp/../x/*', '--audience', 'https://a.internal', '--scope', 's'], /segment/],
+    [['--client', 'Payments.Internal', '--audience', 'https://a.internal', '--scope', 's'], /.+/],
+    [['--client', 'api.internal', '--audience', 'ledger', '--scope', 's'], /absolute URI/],
+    [['--client', 'api.internal', '--audience', 'https://a.internal#x', '--scope', 's'], /fragment/],
+    [['--client', 'api.internal', '--audience', 'https://a.internal', '--scope', 'bad"scope'], /scope token/],
+    [['--client', 'api.internal', '--audience', 'https://a.internal', '--scope', 's', '--max-ttl', '1h'], /15m/],
+    [['--client', 'api.internal', '--audience', 'https://a.internal', '--scope', 's', '--require', 'hsm'], /fresh:DURATION/],
+    [['--client', 'api.internal', '--audience', 'https://a.internal', '--scope', 's', '--require', 'fresh:soon'], /.+/],
+  ])('fail/grants add %j → exit 1 with a reason, nothing stored', (args, why) => {
+    const before = pki(['grants', 'list', '--dir', dir, '--json']).stdout;
+    const r = pki(['grants', 'add', '--dir', dir, ...args]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(why);
+    expect(r.stderr).not.toMatch(/unexpected/);
+    expect(pki(['grants', 'list', '--dir', dir, '--json']).stdout).toBe(before);
+  });
+
+  it('ok/rotate-token: a new key signs, the old one is retired (still published for its tokens)', () => {
+    const r = pki(['keys', 'rotate-token', '--dir', dir], env);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/signs from now on; 1 older key\(s\) retired/);
+    const keys = new Database(join(dir, 'pki.db'), { readonly: true }).prepare('SELECT label, retired_at FROM oauth_signing_keys ORDER BY created_at').all() as { retired_at: number | null }[];
+    expect(keys.map((k) => k.retired_at === null)).toEqual([false, true]);
+    expect(audit('oauth.signing-key.created')).toHaveLength(2);
+  });
+});
