@@ -27,11 +27,12 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   status: ['domain', 'x509', 'config', 'store', 'authority'],
   acme: ['domain', 'x509', 'store', 'config'],
   oauth: ['domain', 'store'],
+  'resource-server': ['domain'],
   health: ['domain', 'store', 'keystore', 'authority', 'metrics'],
   client: ['domain', 'x509'],
   http: ['domain', 'x509', 'config', 'metrics', 'health', 'acme', 'status', 'oauth'],
   instance: ['domain', 'x509', 'config', 'store', 'keystore', 'authority', 'metrics', 'status', 'acme', 'health', 'http', 'oauth'],
-  index: ['domain', 'x509', 'config', 'keystore', 'instance', 'acme', 'client', 'oauth'],
+  index: ['domain', 'x509', 'config', 'keystore', 'instance', 'acme', 'client', 'oauth', 'resource-server'],
 };
 
 /** Folders whose code may take or touch the signer of a CA key: the key stores make signers, the authority alone uses the issuer's. */

@@ -25,9 +25,9 @@ export interface Reply {
 }
 
 /** One HTTPS request to the test listener, optionally with a client certificate (mTLS). */
-export function call(url: string, o: { method?: string; body?: string | Buffer; contentType?: string | null; cert?: ClientCert; ca: string }): Promise<Reply> {
+export function call(url: string, o: { method?: string; body?: string | Buffer; contentType?: string | null; cert?: ClientCert; ca: string; headers?: Record<string, string> }): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...o.headers };
     if (o.contentType !== null) headers['Content-Type'] = o.contentType ?? 'application/x-www-form-urlencoded';
     const req = request(url, { method: o.method ?? 'POST', ca: o.ca, cert: o.cert?.certPem, key: o.cert?.keyPem, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
