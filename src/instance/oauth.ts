@@ -27,14 +27,15 @@ export function oauthResources(ca: CaInstance, origin: string, logger: Logger): 
     );
   };
   const open = async () => {
+    const grants = new OAuthRepository(ca.issuanceStore.db);
     const signer = await TokenSigningKeys.open({ keyStore: ca.keyStore, store: ca.store, clock: ca.clock, overlapMs: MAX_TOKEN_TTL_MS });
     if (!signer.currentKid) throw new Error('no token-signing key: run `pki keys rotate-token --dir DIR`');
     return new OAuthServer({
       issuer: origin,
       issuerCertificate: new Uint8Array(ca.intermediate.rawData),
       signer,
-      grants: new OAuthRepository(ca.issuanceStore.db),
-      lookup: (serial) => ca.issuanceStore.certificates.get(serial),
+      grants,
+      lookup: { record: (serial) => ca.issuanceStore.certificates.get(serial), status: (serial) => grants.certificateStatus(serial) },
       clock: ca.clock,
       onEvent,
     });

@@ -1,6 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { Clock } from '../domain/clock.ts';
 import type { CertRecord } from '../domain/types.ts';
+import type { CertificateStatus } from '../store/oauth-grants.ts';
 import { OAuthError } from './errors.ts';
 
 /** A client authenticated by its pki certificate (RFC 8705 §2.1 tls_client_auth). */
@@ -16,8 +17,11 @@ export interface AuthenticatedClient {
   notAfter: Date;
 }
 
-/** What client authentication asks of the inventory: a certificate's record by serial (status, DER, profile). */
-export type CertificateLookup = (serial: string) => CertRecord | null;
+/** What client authentication asks of the inventory: a certificate's record by serial (with its DER), and its status alone (every request). */
+export interface CertificateLookup {
+  record(serial: string): CertRecord | null;
+  status(serial: string): CertificateStatus | null;
+}
 
 /** What a certificate alone tells, checked once and kept by thumbprint. */
 interface Checked {
@@ -53,10 +57,8 @@ export class ClientAuthenticator {
     const buf = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
     const thumbprint = createHash('sha256').update(buf).digest('base64url');
     const c = this.#checked.get(thumbprint) ?? this.#check(buf, thumbprint);
-    const record = this.#lookup(c.serial);
-    if (!record || !record.der || !buf.equals(Buffer.from(record.der.buffer, record.der.byteOffset, record.der.byteLength))) {
-      throw new OAuthError('invalid_client', `certificate ${c.serial} is not one this CA issued`);
-    }
+    const record = this.#lookup.status(c.serial);
+    if (!record) throw new OAuthError('invalid_client', `certificate ${c.serial} is not one this CA issued`);
     const now = this.#clock.now().getTime();
     if (record.status === 'revoked') throw new OAuthError('invalid_client', `certificate ${c.serial} is revoked`);
     if (record.status !== 'valid') throw new OAuthError('invalid_client', `certificate ${c.serial} is ${record.status}`);
@@ -81,6 +83,11 @@ export class ClientAuthenticator {
     const clientId = clientIdOf(cert.subjectAltName);
     if (!clientId) throw new OAuthError('invalid_client', 'the client certificate names no SPIFFE URI nor DNS name to be the client id');
     const checked = { serial: cert.serialNumber.toLowerCase(), clientId, thumbprint };
+    // In the inventory with these very bytes (a certificate signed by the key but never recorded is not ours to trust).
+    const record = this.#lookup.record(checked.serial);
+    if (!record?.der || !buf.equals(Buffer.from(record.der.buffer, record.der.byteOffset, record.der.byteLength))) {
+      throw new OAuthError('invalid_client', `certificate ${checked.serial} is not one this CA issued`);
+    }
     if (this.#checked.size >= MAX_CACHED) this.#checked.clear();
     this.#checked.set(thumbprint, checked);
     return checked;

@@ -60,7 +60,7 @@ export class IntrospectionService {
     const serial = payload.cert_serial;
     const bound = (payload.cnf as { 'x5t#S256'?: unknown } | undefined)?.['x5t#S256'];
     if (typeof serial !== 'string' || typeof bound !== 'string') return null;
-    const record = this.#d.lookup(serial);
+    const record = this.#d.lookup.record(serial);
     if (!record?.der || record.status !== 'valid' || record.notAfter.getTime() <= this.#d.clock.now().getTime()) return null;
     return createHash('sha256').update(record.der).digest('base64url') === bound ? payload : null;
   }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { CertRecord, CertStatus } from '../domain/types.ts';
 import type { Db } from './sqlite.ts';
 import { StatementCache } from './statements.ts';
 
@@ -33,6 +34,9 @@ const toGrant = (r: GrantRow): OAuthGrant => ({
   requires: JSON.parse(r.requires) as string[],
   createdAt: new Date(r.created_at),
 });
+
+/** A certificate's status and dates (store/certificates.ts keeps the row). */
+export type CertificateStatus = Pick<CertRecord, 'status' | 'notBefore' | 'notAfter' | 'createdAt' | 'profile'>;
 
 /** A token-signing key's row: which key-store label, its JWK thumbprint, when it stopped signing. */
 export interface SigningKeyRow {
@@ -76,6 +80,17 @@ export class OAuthRepository {
   /** Every audience at least one grant names (to default `resource` when a client has one). */
   audiences(): string[] {
     return (this.#statements.get('SELECT DISTINCT audience FROM oauth_grants').all() as { audience: string }[]).map((r) => r.audience);
+  }
+
+  /**
+   * What a token request needs to know of an authenticated client's certificate each time: its
+   * status and dates, without the DER (compared once, when the certificate is first seen).
+   */
+  certificateStatus(serial: string): CertificateStatus | null {
+    const r = this.#statements.get('SELECT status, not_before, not_after, created_at, profile FROM certificates WHERE serial = ?').get(serial) as
+      | { status: CertStatus; not_before: number; not_after: number; created_at: number; profile: string }
+      | undefined;
+    return r ? { status: r.status, notBefore: new Date(r.not_before * 1000), notAfter: new Date(r.not_after * 1000), createdAt: new Date(r.created_at * 1000), profile: r.profile } : null;
   }
 
   addSigningKey(label: string, kid: string, now: Date): void {
