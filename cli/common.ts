@@ -1,4 +1,4 @@
-import { databaseFailure, isCaError } from '../src/index.ts';
+import { databaseFailure, isCaError, openInventory, type Inventory } from '../src/index.ts';
 
 /** Exit codes: 0 ok, 1 refused or failed (with a one-line reason), 2 usage error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -27,4 +27,19 @@ export function formatTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** Runs `fn` on the instance's inventory (database only, no key store) and closes it whatever happens. */
+export async function withInventory<T>(dir: string, fn: (inv: Inventory) => T | Promise<T>): Promise<T> {
+  const inv = await openInventory(dir);
+  try {
+    return await fn(inv);
+  } finally {
+    inv.close();
+  }
+}
+
+/** Rows as JSON (`--json`) or as an aligned table. */
+export function printRows<T>(rows: T[], json: boolean | undefined, headers: string[], cells: (r: T) => string[]): void {
+  process.stdout.write(json ? JSON.stringify(rows, null, 2) + '\n' : formatTable(headers, rows.map(cells)));
 }

@@ -112,14 +112,19 @@ try {
   agent.destroy();
   const verifier = new AccessTokenVerifier({ issuer: origin, audience: LEDGER, jwks: JSON.parse(jwks) as never });
   const der = client.der;
-  let t = performance.now();
+  // CPU time of this process (user + system), not wall time: the box is shared, and wall time counts others' turns.
+  const cpuUs = () => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  };
+  let t = cpuUs();
   for (const tok of tokens) await verifier.verify(tok, der, { scope: ['ledger:write'] });
-  const first = ((performance.now() - t) * 1000) / tokens.length;
+  const first = (cpuUs() - t) / tokens.length;
   const N = 200_000;
-  t = performance.now();
+  t = cpuUs();
   for (let i = 0; i < N; i++) await verifier.verify(tokens[i % tokens.length]!, der, { scope: ['ledger:write'] });
-  const cached = ((performance.now() - t) * 1000) / N;
-  console.log(`verifier: ${first.toFixed(1)} µs per request for a token seen the first time (ES256 signature), ${cached.toFixed(2)} µs per request for one seen before`);
+  const cached = (cpuUs() - t) / N;
+  console.log(`verifier (CPU): ${first.toFixed(1)} µs per request for a token seen the first time (ES256 signature), ${cached.toFixed(2)} µs per request for one seen before`);
 } finally {
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { addGrant, listGrants, openInventory, removeGrant, formatDuration } from '../../src/index.ts';
-import { action, formatTable } from '../common.ts';
+import { addGrant, formatDuration, listGrants, removeGrant } from '../../src/index.ts';
+import { action, printRows, withInventory } from '../common.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 const clock = { now: () => new Date() };
@@ -20,13 +20,8 @@ export function registerGrants(program: Command): void {
     .option('--json', 'print the grant as JSON')
     .action(
       action(async (o: { dir: string; client: string; audience: string; scope: string[]; maxTtl?: string; require: string[]; json?: boolean }) => {
-        const inv = await openInventory(o.dir);
-        try {
-          const g = addGrant(inv, { client: o.client, audience: o.audience, scopes: o.scope, maxTtl: o.maxTtl, requires: o.require }, clock);
-          process.stdout.write(o.json ? JSON.stringify(g) + '\n' : `added grant ${g.id}: ${g.client} → ${g.audience} [${g.scopes.join(' ')}]\n`);
-        } finally {
-          inv.close();
-        }
+        const g = await withInventory(o.dir, (inv) => addGrant(inv, { client: o.client, audience: o.audience, scopes: o.scope, maxTtl: o.maxTtl, requires: o.require }, clock));
+        process.stdout.write(o.json ? JSON.stringify(g) + '\n' : `added grant ${g.id}: ${g.client} → ${g.audience} [${g.scopes.join(' ')}]\n`);
       }),
     );
   grants
@@ -36,20 +31,15 @@ export function registerGrants(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(
       action(async (o: { dir: string; json?: boolean }) => {
-        const inv = await openInventory(o.dir);
-        try {
-          const rows = listGrants(inv);
-          if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-          else
-            process.stdout.write(
-              formatTable(
-                ['ID', 'CLIENT', 'AUDIENCE', 'SCOPES', 'MAX TTL', 'REQUIRES'],
-                rows.map((g) => [g.id, g.client, g.audience, g.scopes.join(' '), g.maxTtlMs === null ? '15m' : formatDuration(g.maxTtlMs), g.requires.join(' ') || '-']),
-              ),
-            );
-        } finally {
-          inv.close();
-        }
+        const rows = await withInventory(o.dir, listGrants);
+        printRows(rows, o.json, ['ID', 'CLIENT', 'AUDIENCE', 'SCOPES', 'MAX TTL', 'REQUIRES'], (g) => [
+          g.id,
+          g.client,
+          g.audience,
+          g.scopes.join(' '),
+          g.maxTtlMs === null ? '15m' : formatDuration(g.maxTtlMs),
+          g.requires.join(' ') || '-',
+        ]);
       }),
     );
   grants
@@ -59,13 +49,8 @@ export function registerGrants(program: Command): void {
     .argument('<id>', 'grant id (pki grants list)')
     .action(
       action(async (id: string, o: { dir: string }) => {
-        const inv = await openInventory(o.dir);
-        try {
-          const g = removeGrant(inv, id, clock);
-          process.stdout.write(`removed grant ${g.id} (${g.client} → ${g.audience})\n`);
-        } finally {
-          inv.close();
-        }
+        const g = await withInventory(o.dir, (inv) => removeGrant(inv, id, clock));
+        process.stdout.write(`removed grant ${g.id} (${g.client} → ${g.audience})\n`);
       }),
     );
 }
