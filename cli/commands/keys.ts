@@ -31,13 +31,13 @@ export function registerKeys(program: Command): void {
     );
   keys
     .command('rotate-token')
-    .description('new ES256 OAuth token-signing key (docs/oauth.md): it signs from now on; the old key stays in the JWKS until its tokens expire')
+    .description('new ES256 OAuth token-signing key (docs/oauth.md): published at once, signs a minute later; the old key stays in the JWKS until its tokens expire')
     .requiredOption('--dir <dir>', 'instance directory')
     .option('--passphrase-file <file>', 'key store passphrase file (file key store)')
     .action(
       action(async (o: { dir: string; passphraseFile?: string }) => {
         const k = await rotateTokenKey({ dir: o.dir, passphraseFile: o.passphraseFile });
-        process.stdout.write(`token-signing key ${k.label} (kid ${k.kid}) signs from now on; ${k.retired} older key(s) retired, published until their tokens expire\n`);
+        process.stdout.write(`token-signing key ${k.label} (kid ${k.kid}) is published now and signs from ${k.signsFrom.toISOString()}; ${k.retired} older key(s) retire then and stay published until their tokens expire\n`);
       }),
     );
 }

@@ -17,7 +17,7 @@ export type PublicJwk = { kty: string; crv?: string; x?: string; y?: string; kid
 export interface AccessTokenSigner {
   /** A compact JWS (RFC 7515) of `claims` with `typ: at+jwt` (RFC 9068 §2.1), ES256, by the current key. */
   signAccessToken(claims: Record<string, unknown>): Promise<string>;
-  /** Every key a live token may be signed by: the current one and retired ones still in their overlap. */
+  /** Every key a live token may be signed by: the current one, the next (published ahead) and retired ones still in their overlap. */
   jwks(): { keys: PublicJwk[] };
   /** Re-reads which keys exist (`pki keys rotate-token` run by another process). */
   refresh(): Promise<void>;
@@ -59,33 +59,48 @@ export function derToJoseSignature(der: Uint8Array, size = 32): Uint8Array {
   return out;
 }
 
-/** `pki init` and `pki keys rotate-token`: a new ES256 key in the key store, recorded as the one that signs. */
-export async function createTokenSigningKey(keyStore: KeyStore, store: Store, clock: Clock, actor: string): Promise<{ label: string; kid: string; retired: number }> {
+/**
+ * How long a rotation publishes the new key before it signs: longer than a resource server's
+ * JWKS refetch cooldown (30 s in resource-server/verifier.ts, jose's default), so a verifier that
+ * meets the new kid may fetch the JWKS again and finds it there.
+ */
+export const PUBLISH_AHEAD_MS = 60_000;
+
+/**
+ * `pki init` (signs at once: nobody has cached a JWKS yet) and `pki keys rotate-token` (signs
+ * PUBLISH_AHEAD_MS later; the keys signing until then retire at that moment): a new ES256 key in
+ * the key store.
+ */
+export async function createTokenSigningKey(keyStore: KeyStore, store: Store, clock: Clock, actor: string, o: { aheadMs?: number } = {}): Promise<{ label: string; kid: string; retired: number; signsFrom: Date }> {
   const label = `oauth-token-${clock.now().getTime().toString(36)}-${randomBytes(3).toString('hex')}`;
   const info = await keyStore.createKey({ label, alg: 'ecdsa-p256' });
   const { kid } = publicJwkOf(info.publicKeySpki);
   const repo = new OAuthRepository(store.db);
+  const now = clock.now();
+  const signsFrom = new Date(now.getTime() + (o.aheadMs ?? 0));
   const retired = store.transaction(() => {
-    repo.addSigningKey(label, kid, clock.now());
-    const n = repo.retireOthers(label, clock.now());
-    store.audit.append({ at: clock.now(), action: 'oauth.signing-key.created', actor, target: label, details: { kid, alg: 'ES256', store: info.store, retiredKeys: n } });
+    repo.addSigningKey(label, kid, now, signsFrom);
+    const n = repo.retireOthers(label, signsFrom);
+    store.audit.append({ at: now, action: 'oauth.signing-key.created', actor, target: label, details: { kid, alg: 'ES256', store: info.store, signsFrom: signsFrom.toISOString(), retiredKeys: n } });
     return n;
   });
-  return { label, kid, retired };
+  return { label, kid, retired, signsFrom };
 }
 
 interface LoadedKey {
   label: string;
   jwk: PublicJwk;
-  retiredAt: Date | null;
+  signsFrom: number;
+  retiredAt: number | null;
   signer: Signer | null;
   header: string;
 }
 
 /**
- * The token-signing keys of an instance, held here so their Signers never leave authority/. The
- * newest unretired key signs; a retired one stays in the JWKS for `overlapMs` (the longest token
- * lifetime) after it retired, so every token it signed can still be verified until it expires (rotation with overlap).
+ * The token-signing keys of an instance, held here so their Signers never leave authority/. Every
+ * key is published from its creation; the one with the latest signs_from not after now signs; a
+ * retired key stays in the JWKS for `overlapMs` (the longest token lifetime) after it retired, so
+ * every token it signed verifies until it expires (rotation with overlap both ways).
  */
 export class TokenSigningKeys implements AccessTokenSigner {
   readonly #keyStore: KeyStore;
@@ -93,7 +108,6 @@ export class TokenSigningKeys implements AccessTokenSigner {
   readonly #clock: Clock;
   readonly #overlapMs: number;
   #keys: LoadedKey[] = [];
-  #current: LoadedKey | null = null;
 
   private constructor(keyStore: KeyStore, store: Store, clock: Clock, overlapMs: number) {
     this.#overlapMs = overlapMs;
@@ -108,35 +122,43 @@ export class TokenSigningKeys implements AccessTokenSigner {
     return keys;
   }
 
+  /** Re-reads the keys' rows; a key that will or may still sign gets its signer, a retired one only its public key. */
   async refresh(): Promise<void> {
-    const rows = this.#repo.signingKeys();
+    const now = this.#clock.now().getTime();
     const known = new Map(this.#keys.map((k) => [k.label, k]));
     const loaded: LoadedKey[] = [];
-    for (const r of rows) {
+    for (const r of this.#repo.signingKeys()) {
+      const retiredAt = r.retiredAt?.getTime() ?? null;
+      const signs = retiredAt === null || retiredAt > now;
       const had = known.get(r.label);
-      if (had) {
-        loaded.push({ ...had, retiredAt: r.retiredAt, signer: r.retiredAt ? null : had.signer });
+      if (had && (had.signer || !signs)) {
+        loaded.push({ ...had, retiredAt, signer: signs ? had.signer : null });
         continue;
       }
-      const live = !r.retiredAt;
-      const info = live ? null : await this.#keyStore.getPublicKey({ label: r.label }).catch(() => null);
-      const signer = live ? await this.#keyStore.getSigner({ label: r.label }) : null;
-      const spki = signer?.publicKeySpki ?? info?.publicKeySpki;
+      const signer = signs ? await this.#keyStore.getSigner({ label: r.label }) : null;
+      const spki = signer?.publicKeySpki ?? (await this.#keyStore.getPublicKey({ label: r.label }).catch(() => null))?.publicKeySpki;
       if (!spki) continue; // a retired key gone from the store: nothing left to publish
       const jwk = publicJwkOf(spki);
       if (jwk.kid !== r.kid) throw new CaError('config', `token-signing key "${r.label}" is not the key recorded for it (kid ${r.kid})`);
-      loaded.push({ label: r.label, jwk, retiredAt: r.retiredAt, signer, header: b64u(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: jwk.kid })) });
+      loaded.push({ label: r.label, jwk, signsFrom: r.signsFrom.getTime(), retiredAt, signer, header: b64u(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: jwk.kid })) });
     }
     this.#keys = loaded;
-    this.#current = [...loaded].reverse().find((k) => k.signer) ?? null;
+  }
+
+  /** The key that signs now: the latest signs_from not after now, not retired by now. */
+  #current(): LoadedKey | null {
+    const now = this.#clock.now().getTime();
+    let best: LoadedKey | null = null;
+    for (const k of this.#keys) if (k.signer && k.signsFrom <= now && (k.retiredAt === null || k.retiredAt > now) && (!best || k.signsFrom >= best.signsFrom)) best = k;
+    return best;
   }
 
   get currentKid(): string | null {
-    return this.#current?.jwk.kid ?? null;
+    return this.#current()?.jwk.kid ?? null;
   }
 
   async signAccessToken(claims: Record<string, unknown>): Promise<string> {
-    const key = this.#current;
+    const key = this.#current();
     if (!key?.signer) throw new CaError('config', 'no token-signing key: run `pki keys rotate-token` to create one');
     const input = `${key.header}.${b64u(JSON.stringify(claims))}`;
     const der = await key.signer.sign(Buffer.from(input, 'latin1'));
@@ -145,6 +167,6 @@ export class TokenSigningKeys implements AccessTokenSigner {
 
   jwks(): { keys: PublicJwk[] } {
     const cutoff = this.#clock.now().getTime() - this.#overlapMs;
-    return { keys: this.#keys.filter((k) => !k.retiredAt || k.retiredAt.getTime() > cutoff).map((k) => k.jwk) };
+    return { keys: this.#keys.filter((k) => k.retiredAt === null || k.retiredAt > cutoff).map((k) => k.jwk) };
   }
 }

@@ -43,6 +43,7 @@ export interface SigningKeyRow {
   label: string;
   kid: string;
   createdAt: Date;
+  signsFrom: Date;
   retiredAt: Date | null;
 }
 
@@ -93,17 +94,17 @@ export class OAuthRepository {
     return r ? { status: r.status, notBefore: new Date(r.not_before * 1000), notAfter: new Date(r.not_after * 1000), createdAt: new Date(r.created_at * 1000), profile: r.profile } : null;
   }
 
-  addSigningKey(label: string, kid: string, now: Date): void {
-    this.#statements.get('INSERT INTO oauth_signing_keys (label, kid, created_at) VALUES (?, ?, ?)').run(label, kid, now.getTime());
+  addSigningKey(label: string, kid: string, now: Date, signsFrom: Date): void {
+    this.#statements.get('INSERT INTO oauth_signing_keys (label, kid, created_at, signs_from) VALUES (?, ?, ?, ?)').run(label, kid, now.getTime(), signsFrom.getTime());
   }
 
-  /** Retires every key but `keep`: they stop signing now and leave the JWKS later. */
-  retireOthers(keep: string, now: Date): number {
-    return this.#statements.get('UPDATE oauth_signing_keys SET retired_at = ? WHERE label != ? AND retired_at IS NULL').run(now.getTime(), keep).changes;
+  /** Retires every key but `keep` at `at` (when `keep` starts signing): they leave the JWKS later. */
+  retireOthers(keep: string, at: Date): number {
+    return this.#statements.get('UPDATE oauth_signing_keys SET retired_at = ? WHERE label != ? AND (retired_at IS NULL OR retired_at > ?)').run(at.getTime(), keep, at.getTime()).changes;
   }
 
   signingKeys(): SigningKeyRow[] {
-    const rows = this.#statements.get('SELECT * FROM oauth_signing_keys ORDER BY created_at, label').all() as { label: string; kid: string; created_at: number; retired_at: number | null }[];
-    return rows.map((r) => ({ label: r.label, kid: r.kid, createdAt: new Date(r.created_at), retiredAt: r.retired_at === null ? null : new Date(r.retired_at) }));
+    const rows = this.#statements.get('SELECT * FROM oauth_signing_keys ORDER BY signs_from, created_at, label').all() as { label: string; kid: string; created_at: number; signs_from: number; retired_at: number | null }[];
+    return rows.map((r) => ({ label: r.label, kid: r.kid, createdAt: new Date(r.created_at), signsFrom: new Date(r.signs_from), retiredAt: r.retired_at === null ? null : new Date(r.retired_at) }));
   }
 }

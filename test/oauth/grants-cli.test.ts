@@ -51,12 +51,13 @@ describe('pki grants add|list|remove and pki keys rotate-token', () => {
     expect(pki(['grants', 'list', '--dir', dir, '--json']).stdout).toBe(before);
   });
 
-  it('ok/rotate-token: a new key signs, the old one is retired (still published for its tokens)', () => {
+  it('ok/rotate-token: a new key is published now and signs a minute later, when the old one retires (still published for its tokens)', () => {
     const r = pki(['keys', 'rotate-token', '--dir', dir], env);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/signs from now on; 1 older key\(s\) retired/);
-    const keys = new Database(join(dir, 'pki.db'), { readonly: true }).prepare('SELECT label, retired_at FROM oauth_signing_keys ORDER BY created_at').all() as { retired_at: number | null }[];
-    expect(keys.map((k) => k.retired_at === null)).toEqual([false, true]);
+    expect(r.stdout).toMatch(/is published now and signs from \S+; 1 older key\(s\) retire then/);
+    const keys = new Database(join(dir, 'pki.db'), { readonly: true }).prepare('SELECT signs_from, retired_at FROM oauth_signing_keys ORDER BY created_at').all() as { signs_from: number; retired_at: number | null }[];
+    expect(keys[1]!.signs_from - Date.now()).toBeGreaterThan(50_000);
+    expect([keys[0]!.retired_at, keys[1]!.retired_at]).toEqual([keys[1]!.signs_from, null]);
     expect(audit('oauth.signing-key.created')).toHaveLength(2);
   });
 });

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenSigningKey, derToJoseSignature, TokenSigningKeys } from '../../src/authority/token-signing.ts';
+import { createTokenSigningKey, derToJoseSignature, PUBLISH_AHEAD_MS, TokenSigningKeys } from '../../src/authority/token-signing.ts';
 import { fixedClock } from '../../src/domain/clock.ts';
 import type { CaInstance } from '../../src/index.ts';
 import { createTestCa } from '../helpers/ca.ts';
@@ -25,21 +25,29 @@ describe('token-signing keys (authority/token-signing.ts): ES256 JWS, rotation w
     expect(payload.aud).toBe('https://rs');
   });
 
-  it('ok/rotation: the new key signs at once, the old one stays published for the longest token lifetime, then leaves', async () => {
+  it('ok/rotation: the new key is published at once and signs a minute later; the old one stays published for the longest token lifetime, then leaves', async () => {
     const clock = fixedClock(new Date());
     const keys = await TokenSigningKeys.open({ keyStore: ca.keyStore, store: ca.store, clock, overlapMs: OVERLAP });
     const oldKid = keys.currentKid!;
-    const oldToken = await keys.signAccessToken({ exp: Math.floor(clock.now().getTime() / 1000) + 900 });
-    const { kid } = await createTokenSigningKey(ca.keyStore, ca.store, clock, 'test');
+    const { kid } = await createTokenSigningKey(ca.keyStore, ca.store, clock, 'test', { aheadMs: PUBLISH_AHEAD_MS });
     await keys.refresh();
-    expect(keys.currentKid).toBe(kid);
+    // Published before it signs: a resource server that fetches the JWKS now already knows it.
     expect(keys.jwks().keys.map((k) => k.kid)).toEqual([oldKid, kid]);
+    expect(keys.currentKid).toBe(oldKid);
+    const oldToken = await keys.signAccessToken({ exp: Math.floor(clock.now().getTime() / 1000) + 900 });
+    expect(decodeProtectedHeader(oldToken).kid).toBe(oldKid);
+    clock.advance(PUBLISH_AHEAD_MS);
+    expect(keys.currentKid).toBe(kid);
     expect(decodeProtectedHeader(await keys.signAccessToken({})).kid).toBe(kid);
     await jwtVerify(oldToken, createLocalJWKSet(keys.jwks() as never), { currentDate: clock.now() });
     clock.advance(OVERLAP - 1000);
+    await keys.refresh();
     expect(keys.jwks().keys.map((k) => k.kid)).toContain(oldKid);
     clock.advance(2000);
     expect(keys.jwks().keys.map((k) => k.kid)).toEqual([kid]);
+    // A process opening now (pki serve restarted) sees the same.
+    const reopened = await TokenSigningKeys.open({ keyStore: ca.keyStore, store: ca.store, clock, overlapMs: OVERLAP });
+    expect([reopened.currentKid, reopened.jwks().keys.map((k) => k.kid)]).toEqual([kid, [kid]]);
   });
 
   it('ok/DER ECDSA-Sig-Value → JOSE r||s: short and padded integers land right-aligned in 32 octets', () => {

@@ -13,11 +13,14 @@ CREATE TABLE oauth_grants (
 );
 CREATE INDEX oauth_grants_audience ON oauth_grants (audience);
 
--- The token-signing keys (ES256) by key-store label. The newest one not retired signs; a retired
--- key stays in the JWKS until retired_at plus the longest token lifetime.
+-- The token-signing keys (ES256) by key-store label. A key is published in the JWKS from its
+-- creation, signs from signs_from (a rotation publishes the new key a minute before it signs, so
+-- resource servers that cached the JWKS meet its kid only once they may fetch it again), and stays
+-- published until retired_at plus the longest token lifetime.
 CREATE TABLE oauth_signing_keys (
   label TEXT PRIMARY KEY,
   kid TEXT NOT NULL UNIQUE,
   created_at INTEGER NOT NULL,
+  signs_from INTEGER NOT NULL,
   retired_at INTEGER
 );
