@@ -10,10 +10,10 @@ export interface ClientCert {
   serial: string;
 }
 
-export async function clientCert(ca: CaInstance, o: { spiffe?: string; dns?: string; profile?: string } = {}): Promise<ClientCert> {
+export async function clientCert(ca: CaInstance, o: { spiffe?: string; dns?: string; profile?: string; lifetimeMs?: number } = {}): Promise<ClientCert> {
   const sans = [...(o.spiffe ? [{ type: 'url' as const, value: o.spiffe }] : []), ...(o.dns ? [{ type: 'dns' as const, value: o.dns }] : [])];
   const csr = await makeCsr({ sans });
-  const issued = await ca.authority.issue(csr.pem, { profile: o.profile ?? 'default' });
+  const issued = await ca.authority.issue(csr.pem, { profile: o.profile ?? 'default', lifetimeMs: o.lifetimeMs });
   return { certPem: issued.chainPem, keyPem: csr.keyPem, der: issued.der, serial: issued.serial };
 }
 

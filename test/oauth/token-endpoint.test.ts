@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addGrant } from '../../src/index.ts';
@@ -38,6 +38,15 @@ describe('OAuth token endpoint (RFC 6749 §4.4, RFC 8705, RFC 9068) on the TLS l
     expect((payload.cnf as Record<string, string>)['x5t#S256']).toBe(createHash('sha256').update(payments.der).digest('base64url'));
     expect(payload.exp! - payload.iat!).toBe(300);
     expect(typeof payload.jti).toBe('string');
+  });
+
+  it('ok/exp never passes the client certificate\'s notAfter', async () => {
+    const short = await clientCert(t.ca, { spiffe: 'spiffe://corp/ns/payments/sa/short', lifetimeMs: 90_000 });
+    const r = await token(form({ grant_type: 'client_credentials' }), { cert: short });
+    expect(r.status, r.text).toBe(200);
+    const c = claimsOf(r.json.access_token as string) as { exp: number };
+    expect(c.exp).toBeLessThanOrEqual(Math.floor(new Date(new X509Certificate(Buffer.from(short.der)).validTo).getTime() / 1000));
+    expect(r.json.expires_in).toBeLessThan(120);
   });
 
   it('ok/no scope asked: every scope granted; no resource: the one audience granted', async () => {
