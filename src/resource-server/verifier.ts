@@ -42,6 +42,8 @@ export interface AccessTokenVerifierOptions {
   cacheSize?: number;
   /** Epoch ms; tests move it. */
   now?: () => number;
+  /** Least time between two JWKS fetches, an unknown kid included (default 30 s; pki publishes a new key 60 s before it signs). */
+  refetchCooldownMs?: number;
 }
 
 export interface Requirements {
@@ -74,7 +76,7 @@ export class AccessTokenVerifier {
     this.#now = o.now ?? Date.now;
     this.#keys =
       typeof o.jwks === 'string' || o.jwks instanceof URL
-        ? createRemoteJWKSet(new URL(o.jwks), { cooldownDuration: 30_000, cacheMaxAge: 600_000, ...(o.ca ? { [customFetch]: fetchTrusting(o.ca) } : {}) })
+        ? createRemoteJWKSet(new URL(o.jwks), { cooldownDuration: o.refetchCooldownMs ?? 30_000, cacheMaxAge: 600_000, ...(o.ca ? { [customFetch]: fetchTrusting(o.ca) } : {}) })
         : createLocalJWKSet(o.jwks);
   }
 

@@ -63,3 +63,38 @@ describe('AccessTokenVerifier on its own (JWK Set given, no network)', () => {
     await expect(v.verify(t, cert)).rejects.toMatchObject({ error: 'invalid_token' });
   });
 });
+
+describe('AccessTokenVerifier with a remote JWKS: fetched once, fetched again for a new kid (rotation)', () => {
+  it('ok/one fetch for many verifications; a token signed by a newly published key makes it fetch again', async () => {
+    const { createServer } = await import('node:http');
+    const { createTokenSigningKey, PUBLISH_AHEAD_MS } = await import('../../src/authority/token-signing.ts');
+    const { fixedClock } = await import('../../src/domain/clock.ts');
+    const ca = await createTestCa();
+    const clock = fixedClock(new Date());
+    const keys = await TokenSigningKeys.open({ keyStore: ca.keyStore, store: ca.store, clock, overlapMs: 900_000 });
+    let fetches = 0;
+    const server = createServer((_req, res) => {
+      fetches++;
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(keys.jwks()));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks.json`;
+      const v = new AccessTokenVerifier({ issuer: ISS, audience: AUD, jwks: url, refetchCooldownMs: 0 });
+      const claims = () => {
+        const n = Math.floor(clock.now().getTime() / 1000);
+        return { iss: ISS, aud: AUD, sub: 'a', client_id: 'a', scope: 'read', acr: 'urn:pki:acr:mtls', iat: n, exp: n + 300, jti: String(Math.random()), cnf: { 'x5t#S256': x5t } };
+      };
+      for (let i = 0; i < 5; i++) await v.verify(`Bearer ${await keys.signAccessToken(claims())}`, cert);
+      expect(fetches).toBe(1);
+      await createTokenSigningKey(ca.keyStore, ca.store, clock, 'test', { aheadMs: PUBLISH_AHEAD_MS });
+      await keys.refresh();
+      clock.advance(PUBLISH_AHEAD_MS);
+      await v.verify(`Bearer ${await keys.signAccessToken(claims())}`, cert);
+      expect(fetches).toBe(2);
+    } finally {
+      await new Promise((r) => server.close(r));
+      await ca.close();
+    }
+  });
+});
