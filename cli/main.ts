@@ -5,6 +5,7 @@ import { registerCerts } from './commands/certs.ts';
 import { registerEab } from './commands/eab.ts';
 import { registerEnroll } from './commands/enroll.ts';
 import { registerEst } from './commands/est.ts';
+import { registerGrants } from './commands/grants.ts';
 import { registerRenew } from './commands/renew.ts';
 import { registerIssuers } from './commands/issuers.ts';
 import { registerInit } from './commands/init.ts';
@@ -41,5 +42,6 @@ registerBackup(program);
 registerEnroll(program);
 registerRenew(program);
 registerIssuers(program);
+registerGrants(program);
 
 await program.parseAsync(process.argv);

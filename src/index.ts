@@ -26,3 +26,7 @@ export { enroll } from './client/enroll.ts';
 export { renew } from './client/renew.ts';
 export { bootstrapRoot } from './client/trust.ts';
 export { isRevoked } from './client/revocation.ts';
+export { addGrant, listGrants, removeGrant, type OAuthGrant } from './oauth/grants-admin.ts';
+export { rotateTokenKey } from './instance/token-key.ts';
+export { AccessTokenVerifier, AccessTokenError, thumbprintOf, type AccessTokenClaims, type AccessTokenVerifierOptions, type Requirements } from './resource-server/verifier.ts';
+export { requireAccessToken, nodePeerCertificate } from './resource-server/middleware.ts';

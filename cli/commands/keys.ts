@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listKeysInUse, rewrapKeyFiles, type KeyInUse } from '../../src/index.ts';
+import { listKeysInUse, rewrapKeyFiles, rotateTokenKey, type KeyInUse } from '../../src/index.ts';
 import { action, formatTable } from '../common.ts';
 
 export function registerKeys(program: Command): void {
@@ -27,6 +27,17 @@ export function registerKeys(program: Command): void {
       action(async (o: { dir: string; passphraseFile?: string }) => {
         const rewritten = await rewrapKeyFiles({ dir: o.dir, passphraseFile: o.passphraseFile });
         process.stdout.write(rewritten.length ? rewritten.map((f) => `re-wrapped ${f}\n`).join('') : 'every key file is at the current KDF setting\n');
+      }),
+    );
+  keys
+    .command('rotate-token')
+    .description('new ES256 OAuth token-signing key (docs/oauth.md): published at once, signs a minute later; the old key stays in the JWKS until its tokens expire')
+    .requiredOption('--dir <dir>', 'instance directory')
+    .option('--passphrase-file <file>', 'key store passphrase file (file key store)')
+    .action(
+      action(async (o: { dir: string; passphraseFile?: string }) => {
+        const k = await rotateTokenKey({ dir: o.dir, passphraseFile: o.passphraseFile });
+        process.stdout.write(`token-signing key ${k.label} (kid ${k.kid}) is published now and signs from ${k.signsFrom.toISOString()}; ${k.retired} older key(s) retire then and stay published until their tokens expire\n`);
       }),
     );
 }

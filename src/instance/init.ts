@@ -12,6 +12,7 @@ import { openStore } from '../store/store.ts';
 import { configSchema, type Config } from '../config/config.ts';
 import { issueCaCertificate } from '../authority/ca-certificates.ts';
 import { parseSubtree, type NameConstraints } from '../authority/name-constraints.ts';
+import { createTokenSigningKey } from '../authority/token-signing.ts';
 import { LAYOUT } from './layout.ts';
 import { generatePassphrase } from './secrets.ts';
 import { writeFileDurably } from '../domain/durable-file.ts';
@@ -152,6 +153,8 @@ async function createInstance(
         store.audit.append({ at: clock.now(), action: 'keystore.key.created', actor: 'cli', target: k.label, details: { role, alg: k.alg, store: k.store, spkiSha256 } });
       }
     });
+    // The OAuth token-signing key (ES256, docs/oauth.md), in the same key store as the intermediate.
+    await createTokenSigningKey(keyStore, store, clock, 'cli');
     // The config is written last: its presence marks a complete instance.
     await writeFile(join(dir, LAYOUT.config), JSON.stringify(config, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
     await chmod(join(dir, LAYOUT.database), 0o600);

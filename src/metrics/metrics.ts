@@ -26,6 +26,9 @@ export class CaMetrics {
   readonly signerLatency: Histogram<'result'>;
   readonly keyStoreErrors: Counter<'operation'>;
   readonly pendingReconciled: Counter;
+  /** OAuth access tokens issued (#20), by acr; refusals by endpoint and RFC 6749 §5.2 error code. */
+  readonly oauthTokensIssued: Counter<'acr'>;
+  readonly oauthRefused: Counter<'endpoint' | 'error'>;
   /** OCSP is counted with plain integer increments on the fast path and read at scrape time. */
   readonly ocsp = new OcspCounters();
   #crl: CrlView | null = null;
@@ -58,6 +61,8 @@ export class CaMetrics {
     });
     this.keyStoreErrors = new Counter({ name: 'pki_keystore_errors_total', help: 'Key store operations that failed, by operation', labelNames: ['operation'], registers });
     this.pendingReconciled = new Counter({ name: 'pki_issuance_reconciled_total', help: 'Serials left pending by a stopped process and marked failed', registers });
+    this.oauthTokensIssued = new Counter({ name: 'pki_oauth_tokens_issued_total', help: 'OAuth access tokens issued, by acr', labelNames: ['acr'], registers });
+    this.oauthRefused = new Counter({ name: 'pki_oauth_refused_total', help: 'OAuth requests refused, by endpoint and error code', labelNames: ['endpoint', 'error'], registers });
     const ocsp = this.ocsp;
     new Counter({
       name: 'pki_ocsp_requests_total',

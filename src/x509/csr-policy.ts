@@ -10,16 +10,10 @@ import { judgeOtherExtension, type OtherExtensionVerdicts } from './csr-extensio
 
 /**
  * Judges a parsed request: at most one extensionRequest attribute, then its extensions in order —
-<<<<<<< HEAD
  * no CA:true (end-entity certificates only), SANs of DNS, IP and URI names only (each in canonical form), the
- * requested EKUs collected, and no critical extension we do not understand (RFC 5280 §4.2: one
- * not recognised must not be ignored). Throws CaError('badCsr' | 'rejectedIdentifier').
-=======
- * no CA:true (end-entity certificates only), SANs of DNS, IP and URI names only (normalised), the
  * requested EKUs collected, and every other extension honoured or refused by csr-extensions.ts
  * (never dropped: RFC 5280 §4.2, and a requester must not believe it got what it did not).
  * Throws CaError('badCsr' | 'rejectedIdentifier').
->>>>>>> i16-x509p
  */
 export function judgeCsr(p: CsrParts): CsrInfo {
   // RFC 2985 §5.4.2 extensionRequest is single-valued; two would be two answers to one question.

@@ -80,6 +80,7 @@ describe.skipIf(!tools)('the documented commands work as written', () => { // sk
         ['https://ca.internal:9443/acme/directory', directory],
         ['https://127.0.0.1:9443/acme/directory', directory],
         ['https://ca.internal:9443/.well-known/est', directory.replace(/\/acme\/directory$/, '/.well-known/est')],
+        ['https://ca.internal:9443/oauth/token', directory.replace('/acme/directory', '/oauth/token')],
         ['--kid KID --hmac KEY', `--kid ${one.kid} --hmac ${one.hmacKey}`],
         ['--eab-kid KID', `--eab-kid ${one.kid}`],
         ['<from pki init>', fp],

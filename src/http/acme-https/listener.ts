@@ -157,8 +157,9 @@ function serve(pipeline: AcmePipeline, req: IncomingMessage, res: ServerResponse
 
 /** The DER of the client's certificate on this connection, or null when it sent none. */
 function peerCertificateOf(socket: TLSSocket): Uint8Array | null {
-  const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : null;
-  return peer && peer.raw ? new Uint8Array(peer.raw) : null;
+  // getPeerX509Certificate wraps the DER; getPeerCertificate would translate every field into an object first (5% of a token request's CPU).
+  const peer = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
+  return peer ? new Uint8Array(peer.raw) : null;
 }
 
 /** The path of a request target, without the query; an absolute-form target ("https://host/x") gives its path. */
