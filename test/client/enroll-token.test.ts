@@ -28,6 +28,7 @@ describe('pki enroll --token-file', async () => {
   const tokenFile = join(work, 'token');
   const enroll = (out: string, ...ids: string[]) =>
     pki(['enroll', '--server', env.server.acme!.directoryUrl, '--root', env.rootFile, '--out', out, '--token-file', tokenFile, ...ids]);
+  const serialOf = (out: string) => new x509.X509Certificate(readFileSync(join(out, 'cert.pem'), 'utf8')).serialNumber.toLowerCase();
   const sansOf = (out: string) =>
     new x509.X509Certificate(readFileSync(join(out, 'cert.pem'), 'utf8')).getExtension(x509.SubjectAlternativeNameExtension)!.names.toJSON().map((n) => `${n.type}:${n.value}`).sort();
 
@@ -42,21 +43,33 @@ describe('pki enroll --token-file', async () => {
     expect(sansOf(out)).toEqual(['dns:api.payments.svc', 'url:spiffe://corp/ns/payments/sa/api']);
     const first = readFileSync(join(out, 'cert.pem'), 'utf8');
 
-    // The kubelet rotates the token in place; renew presents the new one.
+    // While the pair is valid and not revoked, renew goes by EST with the current certificate: no token needed.
+    const byEst = await pki(['renew', '--out', out, '--force', '--json']);
+    expect(byEst.stderr).toBe('');
+    expect(JSON.parse(byEst.stdout)).toMatchObject({ action: 'renewed', reason: 'forced', via: 'est' });
+    expect(sansOf(out)).toEqual(['dns:api.payments.svc', 'url:spiffe://corp/ns/payments/sa/api']);
+
+    // Once EST cannot renew (the current certificate revoked), renew falls back to ACME and
+    // presents the token as the kubelet rotated it in place.
+    const revokeCurrent = () => env.ca.authority.revoke(serialOf(out), { reason: 'superseded' });
+    await revokeCurrent();
+    const second = readFileSync(join(out, 'cert.pem'), 'utf8');
     writeFileSync(tokenFile, await token('payments', 'api'));
     const renewed = await pki(['renew', '--out', out, '--force', '--json']);
-    expect(renewed.stderr).toBe('');
-    expect(JSON.parse(renewed.stdout)).toMatchObject({ action: 'renewed', reason: 'forced' });
+    expect(renewed.status, renewed.stderr).toBe(0);
+    expect(JSON.parse(renewed.stdout)).toMatchObject({ action: 'renewed', via: 'acme' });
+    expect(readFileSync(join(out, 'cert.pem'), 'utf8')).not.toBe(second);
     expect(readFileSync(join(out, 'cert.pem'), 'utf8')).not.toBe(first);
     expect(sansOf(out)).toEqual(['dns:api.payments.svc', 'url:spiffe://corp/ns/payments/sa/api']);
 
-    // An expired token left in the file: renew fails with the reason, the pair in place stays.
+    // An expired token left in the file when ACME is the only way: renew fails with the reason, the pair in place stays.
+    await revokeCurrent();
     const now = Math.floor(Date.now() / 1000);
     writeFileSync(tokenFile, await token('payments', 'api', { iat: now - 1200, nbf: now - 1200, exp: now - 600 }));
     const before = readFileSync(join(out, 'cert.pem'), 'utf8');
     const failed = await pki(['renew', '--out', out, '--force']);
     expect(failed.status).toBe(1);
-    expect(failed.stderr).toMatch(/^pki: .*token refused: the token expired/);
+    expect(failed.stderr).toMatch(/pki: .*token refused: the token expired/);
     expect(readFileSync(join(out, 'cert.pem'), 'utf8')).toBe(before);
   });
 
