@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,14 +6,14 @@ import { LeanAcmeClient } from '../../scripts/bench/lean-client.ts';
 import { cpuMs } from '../../scripts/bench/servers.ts';
 import { BACKDATE_MS } from '../../src/authority/validity.ts';
 import { parseDuration } from '../../src/domain/duration.ts';
-import { normalizeSerial, openInstance } from '../../src/index.ts';
+import { openInstance } from '../../src/index.ts';
 import { openStore } from '../../src/store/store.ts';
-import { fromPem, x509 } from '../../src/x509/x509.ts';
+import { fromPem } from '../../src/x509/x509.ts';
 import { makeCsr } from '../helpers/ca.ts';
 import { pki, pkiAsync, pkiBackground } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { jwks, k8sClaims, sign, signingKey, type SigningKey } from '../identity/support.ts';
-import { expected, inventory, pool, renew, sansOf, type Workload } from './support.ts';
+import { expected, facts, inventory, pool, renew, type Workload } from './support.ts';
 
 /**
  * The issue's fleet proof: FLEET_SIZE (default 1,000) simulated workloads, each a Kubernetes
@@ -43,7 +44,6 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
   let directoryUrl = '';
   let caPem = '';
   let cluster: SigningKey;
-  const caOwn = new Set<string>();
 
   beforeAll(async () => {
     expect(pki(['init', '--dir', dir], { PKI_PASSPHRASE: '' }).status).toBe(0);
@@ -59,13 +59,6 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
     server = pkiBackground(['serve', '--dir', dir, '--http-port', '0', '--acme-port', '0'], /serve\.started/, { PKI_PASSPHRASE: '' });
     directoryUrl = (JSON.parse(await server.started) as { acmeDirectory: string }).acmeDirectory;
     caPem = readFileSync(join(dir, 'ca', 'root.pem'), 'utf8');
-    // What the CA issued itself before any workload came: its TLS listener's certificate (for localhost).
-    const store = openStore(join(dir, 'pki.db'));
-    try {
-      for (const c of store.certificates.list({ now: new Date() })) caOwn.add(c.serial);
-    } finally {
-      store.close();
-    }
   }, 60_000);
   afterAll(async () => {
     server?.child.kill('SIGTERM');
@@ -99,7 +92,7 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
       let done = JSON.parse(fin.body) as Record<string, unknown>;
       if (done.status !== 'valid') done = await client.pollUntil(o.headers.location as string, (s) => s === 'valid');
       const certPem = (await client.post(done.certificate as string, '')).body.split(/(?<=-----END CERTIFICATE-----)\n/)[0]!;
-      return { ns, sa, identifiers: ids, certPem, keyPem, serial: new x509.X509Certificate(certPem).serialNumber };
+      return { ns, sa, identifiers: ids, certPem, keyPem, serial: facts(certPem).serial };
     } finally {
       client.close();
     }
@@ -123,7 +116,7 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
       }
       const w = await enroll(ns, sa, expected(ns, sa), atc);
       if (!w) throw new Error(`${ns}/${sa} was refused`);
-      const sans = sansOf(w.certPem);
+      const sans = facts(w.certPem).sans;
       if (JSON.stringify(sans) !== JSON.stringify(expected(ns, sa))) stray.push(...sans);
       fleet.push(w);
     });
@@ -151,10 +144,12 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
   let renewals = 0;
   let renewSeconds = 0;
   let renewCpuMs = 0;
+  let clientCpuMs = 0;
 
   /** One cycle: every workload renews by mTLS; a renewal must keep its identifiers, get a new key and serial, and record what it replaces. */
   async function cycle(): Promise<void> {
     const cpu0 = cpuMs(server.child.pid!).total;
+    const own0 = process.cpuUsage();
     const t0 = performance.now();
     const wrong: string[] = [];
     const store = openStore(join(dir, 'pki.db'));
@@ -169,9 +164,10 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
           return;
         }
         if (held) wrong.push(`${w.ns}/${w.sa} renewed a revoked certificate ${held.serial} into ${r.next.serial}`);
-        if (JSON.stringify(sansOf(r.next.certPem)) !== JSON.stringify(w.identifiers)) wrong.push(`${w.ns}/${w.sa}: names changed to ${sansOf(r.next.certPem).join(', ')}`);
+        const { sans } = facts(r.next.certPem);
+        if (JSON.stringify(sans) !== JSON.stringify(w.identifiers)) wrong.push(`${w.ns}/${w.sa}: names changed to ${sans.join(', ')}`);
         if (r.next.serial === w.serial || r.next.keyPem === w.keyPem) wrong.push(`${w.ns}/${w.sa}: same serial or key`);
-        if (store.lineage.get(r.next.serial.toLowerCase())?.replaces !== w.serial.toLowerCase()) wrong.push(`${w.ns}/${w.sa}: ${r.next.serial} does not record that it replaces ${w.serial}`);
+        if (store.lineage.get(r.next.serial)?.replaces !== w.serial) wrong.push(`${w.ns}/${w.sa}: ${r.next.serial} does not record that it replaces ${w.serial}`);
         fleet[i] = r.next;
         renewals++;
       });
@@ -180,6 +176,8 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
     }
     renewSeconds += (performance.now() - t0) / 1000;
     renewCpuMs += cpuMs(server.child.pid!).total - cpu0;
+    const own = process.cpuUsage(own0);
+    clientCpuMs += (own.user + own.system) / 1000;
     expect(wrong).toEqual([]);
   }
 
@@ -187,8 +185,8 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
     expect(fleet.length).toBeGreaterThan(0);
     await cycle();
     // The fast profile holds: certificates of LIFETIME (plus the CA's small backdating), not 24 h.
-    const c = new x509.X509Certificate(fleet[0]!.certPem);
-    expect(c.notAfter.getTime() - c.notBefore.getTime()).toBeLessThanOrEqual(parseDuration(LIFETIME) + BACKDATE_MS);
+    const c = new X509Certificate(fleet[0]!.certPem);
+    expect(Date.parse(c.validTo) - Date.parse(c.validFrom)).toBeLessThanOrEqual(parseDuration(LIFETIME) + BACKDATE_MS);
   }, 300_000);
 
   it(`bad/revoking ${REVOKED} workloads' current certificates stops their next renewal (403) while the others go on`, async () => {
@@ -202,7 +200,7 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
       (async () => {
         const ca = await openInstance({ dir, env: { PKI_PASSPHRASE: '' } });
         try {
-          for (const w of victims.slice(1)) await ca.authority.revoke(normalizeSerial(w.serial), { reason: 'keyCompromise', actor: 'test:fleet' });
+          for (const w of victims.slice(1)) await ca.authority.revoke(w.serial, { reason: 'keyCompromise', actor: 'test:fleet' });
         } finally {
           await ca.close();
         }
@@ -215,7 +213,7 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
       expect(answers, sa).toHaveLength(CYCLES - 1);
       for (const a of answers) {
         expect(a.status).toBe(403);
-        expect(a.body).toMatch(new RegExp(`certificate ${serial.toLowerCase()} was revoked at .* \\(reason keyCompromise\\): it cannot be renewed`));
+        expect(a.body).toMatch(new RegExp(`certificate ${serial} was revoked at .* \\(reason keyCompromise\\): it cannot be renewed`));
       }
     }
     const store = openStore(join(dir, 'pki.db'));
@@ -231,7 +229,7 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
   it('ok/nothing in the whole inventory was issued outside the template; every chain is enrolment + its renewals', () => {
     const store = openStore(join(dir, 'pki.db'));
     try {
-      const { stray, perAccount } = inventory(store, caOwn, (ns, sa) => {
+      const { stray, perAccount } = inventory(store, (ns, sa) => {
         const i = Number(/^svc-(\d+)$/.exec(sa)?.[1] ?? NaN);
         return i < FLEET_SIZE && i % GREEDY_EVERY !== 0 && ns === `team-${i % 20}`;
       });
@@ -243,7 +241,7 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
       store.close();
     }
     process.stdout.write(
-      `fleet renew: ${renewals} renewals by EST simplereenroll over mTLS (${fleet.length} workloads × ${CYCLES} cycles, ${REVOKED * (CYCLES - 1)} refused as revoked) in ${renewSeconds.toFixed(1)} s, ${(renewals / renewSeconds).toFixed(1)} renewals/s, server CPU ${(renewCpuMs / renewals).toFixed(1)} ms per renewal\n`,
+      `fleet renew: ${renewals} renewals by EST simplereenroll over mTLS (${fleet.length} workloads × ${CYCLES} cycles, ${REVOKED * (CYCLES - 1)} refused as revoked) in ${renewSeconds.toFixed(1)} s, ${(renewals / renewSeconds).toFixed(1)} renewals/s, server CPU ${(renewCpuMs / renewals).toFixed(1)} ms per renewal (the simulated workloads: ${(clientCpuMs / renewals).toFixed(1)} ms)\n`,
     );
   });
 });
