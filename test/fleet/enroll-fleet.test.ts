@@ -145,6 +145,7 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
   let renewSeconds = 0;
   let renewCpuMs = 0;
   let clientCpuMs = 0;
+  let greedyRefused = 0;
 
   /** One cycle: every workload renews by mTLS; a renewal must keep its identifiers, get a new key and serial, and record what it replaces. */
   async function cycle(): Promise<void> {
@@ -156,8 +157,14 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
     try {
       await pool(fleet.length, CONCURRENCY, async (i) => {
         const w = fleet[i]!;
-        const r = await renew(origin(), caPem, w);
         const held = revoked.get(w.sa);
+        if (i % GREEDY_EVERY === 2 && !held) {
+          // A renewal that also asks for a neighbour's name: refused, nothing issued (RFC 7030 §4.2.2).
+          const greedy = await renew(origin(), caPem, w, [...w.identifiers, fleet[(i + 1) % fleet.length]!.identifiers[0]!]);
+          if (greedy.ok || greedy.status !== 403 || !/keeps the certificate's names exactly/.test(greedy.body)) wrong.push(`${w.ns}/${w.sa} renewed with another's name: ${greedy.ok ? greedy.next.serial : `${greedy.status} ${greedy.body}`}`);
+          greedyRefused++;
+        }
+        const r = await renew(origin(), caPem, w);
         if (!r.ok) {
           if (held) held.answers.push(r);
           else wrong.push(`${w.ns}/${w.sa}: ${r.status} ${r.body}`);
@@ -181,7 +188,7 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
     expect(wrong).toEqual([]);
   }
 
-  it(`ok/the fleet renews by EST simplereenroll over mTLS, ${CYCLES} cycles, each keeping its identifiers and recording what it replaces`, async () => {
+  it(`ok/the fleet renews by EST simplereenroll over mTLS, ${CYCLES} cycles, each keeping its identifiers and recording what it replaces; one asking for another's name is refused`, async () => {
     expect(fleet.length).toBeGreaterThan(0);
     await cycle();
     // The fast profile holds: certificates of LIFETIME (plus the CA's small backdating), not 24 h.
@@ -241,7 +248,7 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
       store.close();
     }
     process.stdout.write(
-      `fleet renew: ${renewals} renewals by EST simplereenroll over mTLS (${fleet.length} workloads × ${CYCLES} cycles, ${REVOKED * (CYCLES - 1)} refused as revoked) in ${renewSeconds.toFixed(1)} s, ${(renewals / renewSeconds).toFixed(1)} renewals/s, server CPU ${(renewCpuMs / renewals).toFixed(1)} ms per renewal (the simulated workloads: ${(clientCpuMs / renewals).toFixed(1)} ms)\n`,
+      `fleet renew: ${renewals} renewals by EST simplereenroll over mTLS (${fleet.length} workloads × ${CYCLES} cycles; ${REVOKED * (CYCLES - 1)} refused as revoked, ${greedyRefused} asking for another's name refused besides) in ${renewSeconds.toFixed(1)} s, ${(renewals / renewSeconds).toFixed(1)} renewals/s, server CPU ${(renewCpuMs / renewals).toFixed(1)} ms per renewal (the simulated workloads: ${(clientCpuMs / renewals).toFixed(1)} ms)\n`,
     );
   });
 });

@@ -57,11 +57,11 @@ export type Renewal = { ok: true; next: Workload; replaces: string } | { ok: fal
 
 /**
  * EST simplereenroll (RFC 7030 §4.2.2) as a workload does it: a new key and a CSR for exactly its
- * identifiers, POSTed base64 on a new TLS connection whose client certificate is the one being
+ * identifiers (or `ask`, to try for others), POSTed base64 on a new TLS connection whose client certificate is the one being
  * renewed (the handshake proves its key). No account, token or challenge.
  */
-export async function renew(origin: string, caPem: string, w: Workload): Promise<Renewal> {
-  const sans = w.identifiers.map((i) => (i.startsWith('uri:') ? { type: 'url' as const, value: i.slice(4) } : { type: 'dns' as const, value: i.slice(4) }));
+export async function renew(origin: string, caPem: string, w: Workload, ask = w.identifiers): Promise<Renewal> {
+  const sans = ask.map((i) => (i.startsWith('uri:') ? { type: 'url' as const, value: i.slice(4) } : { type: 'dns' as const, value: i.slice(4) }));
   const { pem, keyPem } = await makeCsr({ sans });
   const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = request(`${origin}/.well-known/est/simplereenroll`, { method: 'POST', agent: false, ca: caPem, cert: w.certPem, key: w.keyPem, timeout: 60_000, headers: { 'Content-Type': 'application/pkcs10' } }, (r) => {
