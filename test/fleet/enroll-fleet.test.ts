@@ -139,7 +139,7 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
   }, 600_000);
 
   const origin = () => directoryUrl.replace(/\/acme\/directory$/, '');
-  /** Workloads whose certificate was revoked (by `pki revoke`, as an operator would) and how their renewal was answered. */
+  /** Workloads whose current certificate was revoked, by sa, and how their later renewals were answered. */
   const revoked = new Map<string, { serial: string; answers: { status: number; body: string }[] }>();
   let renewals = 0;
   let renewSeconds = 0;
@@ -174,7 +174,10 @@ describe('fleet: workloads enroll by identity token (tkauth-01) against pki serv
         const { sans } = facts(r.next.certPem);
         if (JSON.stringify(sans) !== JSON.stringify(w.identifiers)) wrong.push(`${w.ns}/${w.sa}: names changed to ${sans.join(', ')}`);
         if (r.next.serial === w.serial || r.next.keyPem === w.keyPem) wrong.push(`${w.ns}/${w.sa}: same serial or key`);
-        if (store.lineage.get(r.next.serial)?.replaces !== w.serial) wrong.push(`${w.ns}/${w.sa}: ${r.next.serial} does not record that it replaces ${w.serial}`);
+        const lineage = store.lineage.get(r.next.serial);
+        if (lineage?.replaces !== w.serial) wrong.push(`${w.ns}/${w.sa}: ${r.next.serial} does not record that it replaces ${w.serial}`);
+        // The chain still starts at the enrolment (the last fresh authorization), which renewal.maxLineage bounds.
+        if (lineage?.start.getTime() !== store.lineage.get(w.serial)?.start.getTime()) wrong.push(`${w.ns}/${w.sa}: ${r.next.serial} restarted its lineage`);
         fleet[i] = r.next;
         renewals++;
       });
