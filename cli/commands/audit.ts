@@ -1,20 +1,25 @@
 import type { Command } from 'commander';
-import { CaError, openInventory } from '../../src/index.ts';
+import { CaError, openInventory, verifyLog } from '../../src/index.ts';
 import { action, formatTable } from '../common.ts';
 
 export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit
     .command('verify')
-    .description('check the hash chain of the audit trail; names the first broken row')
+    .description('check the audit hash chain, recompute the transparency log and hold it to its latest signed checkpoint, and cross-check the inventory against the log')
     .requiredOption('--dir <dir>', 'instance directory')
+    .option('--vkey <key|file>', 'the log verifier key to trust (default: DIR/log.vkey)')
     .action(
-      action(async (o: { dir: string }) => {
+      action(async (o: { dir: string; vkey?: string }) => {
         const inv = await openInventory(o.dir);
         try {
-          const r = inv.store.audit.verifyChain();
-          if (!r.ok) throw new CaError('conflict', `audit trail broken at row ${r.brokenId}: ${r.reason}`);
-          process.stdout.write(`audit trail intact: ${r.count} rows\n`);
+          const r = await verifyLog(inv, { vkey: o.vkey });
+          if (r.findings.length) {
+            for (const f of r.findings) process.stderr.write(`FAIL ${f}\n`);
+            throw new CaError('conflict', `the audit trail and transparency log do not verify: ${r.findings.length} finding(s) above`);
+          }
+          const unsigned = r.size - (r.checkpointSize ?? 0);
+          process.stdout.write(`audit trail intact: ${r.size} rows; transparency log matches its signed checkpoint of ${r.checkpointSize} entries${unsigned ? ` (${unsigned} newer entries not yet in a checkpoint)` : ''}; inventory agrees with the log\n`);
         } finally {
           inv.close();
         }

@@ -54,6 +54,8 @@ export const configSchema = z.object({
   acme: acmeConfigSchema.prefault({}),
   /** Token buckets on ACME newOrder/finalize (per account) and newAccount/newNonce (per IP): src/config/rate-limits.ts. */
   rateLimits: rateLimitsSchema.prefault({}),
+  /** Transparency log (#17): the checkpoint key's label in the key store and the checkpoint origin (default: the base URL's host/port + "/log"). */
+  log: z.object({ keyLabel: z.string().default('log'), origin: z.string().regex(/^[^\s+]+$/, "no spaces or '+'").optional() }).prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -19,6 +19,7 @@ import { drainServer, ListenerGate, listenOn, type RequestTimeouts } from '../ht
 import type { StatusService } from '../status/status-service.ts';
 import { reasonNameOf } from '../domain/types.ts';
 import { Readiness } from '../health/readiness.ts';
+import type { LogCheck } from '../authority/checkpoints.ts';
 import { watchKeyStore } from '../health/keystore-events.ts';
 import { startOcspWorkers, type OcspWorkers } from '../http/ocsp/workers/pool.ts';
 
@@ -42,7 +43,9 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   const { metrics } = ca;
   const ocsp = new OcspHttpHandler({ responder: status.responderLogic, cache: status.cache, clock: ca.clock, counters: metrics.ocsp });
   const crls = { shards: ca.authority.issuer.crlShards, current: (shard: number) => status.crls.current(shard) };
-  const readiness = new Readiness({ db: ca.store.db, key: ca.authority.keyHealth, crls, clock: ca.clock });
+  // The transparency log's start check (#17): a database that does not match its signed log refuses issuance; status keeps answering.
+  const logCheck = checkLogAtStart(ca, o.logger);
+  const readiness = new Readiness({ db: ca.store.db, key: ca.authority.keyHealth, crls, clock: ca.clock, ...(ca.authority.log ? { log: ca.authority.log } : {}) });
   const app = createApp({
     logger: o.logger,
     metrics,
@@ -88,6 +91,9 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   ca.authority.onIssued((c) => metrics.certificatesIssued.inc({ profile: c.profile }));
   ca.authority.onRevoked((r) => metrics.certificatesRevoked.inc({ profile: r.profile, reason: reasonNameOf(r.reason) }));
   watchKeyStore({ keyStore: ca.keyStore, store: ca.store, metrics, logger: o.logger, clock: ca.clock });
+  // A checkpoint for what a crash left unsigned, then one per second at most while the log grows.
+  if (logCheck?.ok) await ca.authority.log?.signNow();
+  ca.authority.log?.start();
   gate.open();
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -101,8 +107,23 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
       const draining = [acme?.close(graceMs), ...[server, ...(workers ? [workers.internal] : [])].map((s) => drainServer(s as Server, graceMs)), workers?.close()];
       await Promise.all(draining);
       status.stop();
+      await ca.authority.log?.stop();
     },
   };
+}
+
+/** Runs the log's start check and says what it found (null when the key store holds no log key). */
+function checkLogAtStart(ca: CaInstance, logger: Logger): LogCheck | null {
+  const log = ca.authority.log;
+  if (!log) {
+    logger.warn('tlog.unsigned', { reason: `the ${ca.keyStore.type} key store holds no Ed25519 log key: the log grows but no checkpoint is signed` });
+    return null;
+  }
+  log.logger = logger;
+  const started = Date.now();
+  const r = log.check();
+  if (r.ok) logger.info('tlog.checked', { size: r.size, ms: Date.now() - started });
+  return r;
 }
 
 /**

@@ -4,7 +4,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { z } from 'zod';
 import { CaError } from '../domain/errors.ts';
-import type { KeyAlg } from '../domain/algorithms.ts';
+import { LOG_KEY_ALG, type KeyAlg, type StoredKeyAlg } from '../domain/algorithms.ts';
 import { registerKeyStore, validateLabel, type KeyInfo, type KeyStore, type KeyStoreEvent, type Signer } from './keystore.ts';
 import { findObjects, keyPairTemplates, listPrivateKeyLabels, readPublicKey, signOnToken } from './pkcs11-keys.ts';
 import { acquireModule, pkcs11js, releaseModule, type Handle } from './pkcs11-module.ts';
@@ -76,13 +76,15 @@ export class Pkcs11KeyStore implements KeyStore {
     this.#sessions.onEvent(listener);
   }
 
-  async createKey(req: { label: string; alg: KeyAlg }): Promise<KeyInfo> {
+  async createKey(req: { label: string; alg: StoredKeyAlg }): Promise<KeyInfo> {
     const label = validateLabel(req.label);
+    // CKM_EDDSA is not relied on: the transparency log's Ed25519 key is not kept on tokens (docs/operations.md).
+    if (req.alg === LOG_KEY_ALG) throw new CaError('config', 'the PKCS#11 key store does not hold Ed25519 (log) keys');
     return this.#sessions.run(`generating key "${label}"`, async ({ p11, session }) => {
       if (findObjects(p11, session, label, pkcs11js.CKO_PRIVATE_KEY).length > 0 || findObjects(p11, session, label, pkcs11js.CKO_PUBLIC_KEY).length > 0) {
         throw new CaError('conflict', `key "${label}" already exists on the PKCS#11 token`);
       }
-      const t = keyPairTemplates(label, randomBytes(20), req.alg);
+      const t = keyPairTemplates(label, randomBytes(20), req.alg as KeyAlg);
       const pair = await p11.C_GenerateKeyPairAsync(session, t.mechanism, t.publicKey, t.privateKey);
       const { spki, alg } = readPublicKey(p11, session, pair.publicKey);
       // CKA_ID = the SHA-1 key identifier (as in the certificate's SKI), so tools can match key and certificate.
@@ -116,10 +118,10 @@ export class Pkcs11KeyStore implements KeyStore {
     await this.#sessions.run(`finding key "${label}"`, async (ctx) => this.#privateKey(ctx, label));
     return {
       label,
-      alg: info.alg,
+      alg: info.alg as KeyAlg,
       publicKeySpki: info.publicKeySpki,
       sign: (tbs) =>
-        this.#sessions.run(`signing with key "${label}"`, (ctx) => signOnToken(ctx.p11, ctx.session, this.#privateKey(ctx, label), info.alg, tbs)).catch((e: unknown) => {
+        this.#sessions.run(`signing with key "${label}"`, (ctx) => signOnToken(ctx.p11, ctx.session, this.#privateKey(ctx, label), info.alg as KeyAlg, tbs)).catch((e: unknown) => {
           // A key that vanished while in use is a key store failure of the request, not a "not found" the caller caused.
           if (e instanceof CaError && e.kind === 'notFound') throw new CaError('keyStore', `signing key "${label}" is no longer on the PKCS#11 token`, { cause: e });
           throw e;
