@@ -20,6 +20,7 @@ import type { StatusService } from '../status/status-service.ts';
 import { reasonNameOf } from '../domain/types.ts';
 import { Readiness } from '../health/readiness.ts';
 import type { LogCheck } from '../authority/checkpoints.ts';
+import type { LogSource } from '../http/routes/log.ts';
 import { watchKeyStore } from '../health/keystore-events.ts';
 import { startOcspWorkers, type OcspWorkers } from '../http/ocsp/workers/pool.ts';
 
@@ -53,6 +54,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
     certificates: caCertificatesOf(ca),
     ocsp,
     crl: { issuerKeyId: ca.authority.issuer.keyId, current: (shard) => status.crls.current(shard) },
+    log: logSourceOf(ca),
   });
   const timeouts = { requestMs: parseDuration(ca.config.http.requestTimeout), headersMs: parseDuration(ca.config.http.headersTimeout) };
   const graceMs = parseDuration(ca.config.http.shutdownGrace);
@@ -109,6 +111,19 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
       status.stop();
       await ca.authority.log?.stop();
     },
+  };
+}
+
+/** The log routes read the main connection's repository; the verifier key comes from the authority's checkpointer. */
+function logSourceOf(ca: CaInstance): LogSource {
+  const log = ca.store.audit.log;
+  return {
+    verifierKey: ca.authority.log?.verifierKey ?? null,
+    latestCheckpoint: () => log.latestCheckpoint(),
+    hashes: (level, from, count) => log.hashes(level, from, count),
+    entries: (from, count) => log.entries(from, count),
+    reader: log.reader,
+    issuanceIndex: (serial) => log.issuanceIndex(serial),
   };
 }
 

@@ -12,6 +12,9 @@ CREATE TRIGGER tlog_nodes_no_update BEFORE UPDATE ON tlog_nodes
 CREATE TRIGGER tlog_nodes_no_delete BEFORE DELETE ON tlog_nodes
   BEGIN SELECT RAISE(ABORT, 'tlog_nodes is append-only'); END;
 
+-- Inclusion proofs by serial find the issuance event by its target.
+CREATE INDEX audit_events_by_target ON audit_events (target);
+
 -- Signed checkpoints (C2SP tlog-checkpoint notes), newest by size; older ones are pruned.
 CREATE TABLE tlog_checkpoints (
   size      INTEGER PRIMARY KEY,
