@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CaError, openInventory, verifyLog } from '../../src/index.ts';
+import { CaError, openInventory, verifyLog, witness } from '../../src/index.ts';
 import { action, formatTable } from '../common.ts';
 
 export function registerAudit(program: Command): void {
@@ -23,6 +23,22 @@ export function registerAudit(program: Command): void {
         } finally {
           inv.close();
         }
+      }),
+    );
+  audit
+    .command('witness')
+    .description("keep the log's last signed checkpoint outside the instance and prove the current one extends it; a rolled-back or forked log exits 1")
+    .requiredOption('--state <file>', 'where this witness keeps the pinned key and the last checkpoint (outside the instance)')
+    .option('--url <url>', "the instance's plain-HTTP base URL (from another machine)")
+    .option('--dir <dir>', 'a local instance directory instead of --url')
+    .option('--vkey <key>', 'the log verifier key to pin on the first run (else taken from the log: trust on first use)')
+    .action(
+      action(async (o: { state: string; url?: string; dir?: string; vkey?: string }) => {
+        if (!o.url === !o.dir) throw new CaError('malformed', 'give exactly one of --url <plain-http base> or --dir <instance>');
+        if (o.url && !/^https?:\/\/[^\s]+$/.test(o.url)) throw new CaError('malformed', `--url must be an http:// base URL, got "${o.url}"`);
+        const r = await witness({ state: o.state, source: o.url ? { url: o.url } : { dir: o.dir! }, vkey: o.vkey });
+        if (r.pinned) process.stderr.write(`pinned the log key from the log itself (trust on first use): compare ${o.state} with the instance's log.vkey\n`);
+        process.stdout.write(r.previousSize === null ? `witnessed checkpoint of ${r.size} entries (first run)\n` : `log consistent: ${r.previousSize} → ${r.size} entries\n`);
       }),
     );
   audit
