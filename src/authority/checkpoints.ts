@@ -1,5 +1,6 @@
 import type { Clock } from '../domain/clock.ts';
 import { CaError } from '../domain/errors.ts';
+import { sha256Hex } from '../domain/hash.ts';
 import { silentLogger, type Logger } from '../domain/log.ts';
 import type { LogSigner } from '../domain/signer.ts';
 import type { KeyStore } from '../keystore/keystore.ts';
@@ -59,7 +60,7 @@ export class Checkpointer {
       if (!(e instanceof CaError && e.kind === 'notFound')) throw e;
       // An instance made before the log (#17) gets its key at its first open, on the record.
       const info = await o.keyStore.createKey({ label: o.keyLabel, alg: 'ed25519' });
-      o.store.transaction(() => o.store.audit.append({ at: o.clock.now(), action: 'keystore.key.created', actor: 'system', target: info.label, details: { role: 'log', alg: info.alg, store: info.store } }));
+      o.store.transaction(() => o.store.audit.append({ at: o.clock.now(), action: 'keystore.key.created', actor: 'system', target: info.label, details: { role: 'log', alg: info.alg, store: info.store, spkiSha256: sha256Hex(info.publicKeySpki) } }));
       signer = await o.keyStore.getLogSigner({ label: o.keyLabel });
     }
     return new Checkpointer(o, signer);
