@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CaError, isRevoked, parseDuration, renew } from '../../src/index.ts';
+import { reportLogProof } from './enroll.ts';
 import { action } from '../common.ts';
 
 /** Exit codes: 0 renewed or not due (a revocation check that could not be made is a warning on stderr); 1 failed, old pair intact; 2 usage; 3 renewed but the --exec hook failed. */
@@ -28,6 +29,7 @@ export function registerRenew(program: Command): void {
         } else if (process.stdout.isTTY) {
           process.stdout.write(`not due: serial ${r.serial} valid until ${r.notAfter.toISOString()}, renewal from ${r.renewAt.toISOString()}\n`);
         }
+        if (r.action === 'renewed') reportLogProof(r.log);
         if (r.action === 'not-due' && r.warning) process.stderr.write(`pki: warning: ${r.warning}\n`);
         if (r.action === 'renewed' && !r.hook.ok) {
           process.stderr.write(`pki: renewed, but the --exec hook failed: ${r.hook.output}\n`);

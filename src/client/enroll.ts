@@ -6,6 +6,7 @@ import type { Identifier } from '../domain/types.ts';
 import type { KeyAlg } from '../domain/algorithms.ts';
 import { AcmeSession } from './acme-session.ts';
 import { exists, installPair } from './files.ts';
+import { checkLogInclusion, type LogProofOutcome } from './log-proof.ts';
 import { createCsr, generateKeyPem } from './keys.ts';
 import { acquireLock } from './lock.ts';
 import { dnsHook01, standaloneHttp01, standaloneTlsAlpn01, webrootHttp01, type ChallengeSolver } from './solvers.ts';
@@ -32,6 +33,8 @@ export interface IssuedPair {
   notAfter: Date;
   names: string[];
   versionId: string;
+  /** The certificate's transparency-log proof (#17). */
+  log?: LogProofOutcome;
 }
 
 export function solverFor(s: Pick<EnrollmentState, 'challenge' | 'httpPort' | 'tlsPort' | 'webroot' | 'dnsHook'>): ChallengeSolver {
@@ -99,5 +102,7 @@ export async function obtainAndInstall(dir: string, state: EnrollmentState, sess
   const versionId = `${new Date().toISOString().replace(/[-:.]/g, '')}-${serial.slice(0, 16)}`;
   await installPair(dir, { keyPem, certPem, chainPem }, versionId);
   await chmod(dir, 0o755);
-  return { serial, notAfter: new Date(leaf.validTo), names: (leaf.subjectAltName ?? '').split(', ').filter(Boolean), versionId };
+  // Throws when the CA's signed log does not account for this certificate (src/client/log-proof.ts).
+  const log = await checkLogInclusion(dir, state, certPem);
+  return { serial, notAfter: new Date(leaf.validTo), names: (leaf.subjectAltName ?? '').split(', ').filter(Boolean), versionId, log };
 }
