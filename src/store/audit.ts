@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Db } from './sqlite.ts';
 import { StatementCache } from './statements.ts';
 import { TlogRepository } from './tlog.ts';
@@ -25,13 +25,11 @@ interface AuditRow {
   hash: string;
 }
 
-const GENESIS = '0'.repeat(64);
+export const GENESIS = '0'.repeat(64);
 
 /** The hash of a row covers its content and the previous row's hash, so editing any row breaks every later link. */
 export function auditHash(prevHash: string, e: { id: number; at: number; action: string; actor: string; target: string | null; details: string }): string {
-  return createHash('sha256')
-    .update(JSON.stringify([prevHash, e.id, e.at, e.action, e.actor, e.target, e.details]))
-    .digest('hex');
+  return hash('sha256', JSON.stringify([prevHash, e.id, e.at, e.action, e.actor, e.target, e.details]), 'hex');
 }
 
 /** Append-only audit trail (the table refuses UPDATE and DELETE by trigger). */

@@ -21,9 +21,15 @@ export interface AuditEntryFields {
 export const MAX_ENTRY_BYTES = 0xffff;
 
 export function auditEntry(e: AuditEntryFields): Buffer {
+  return Buffer.from(auditEntryText(e), 'utf8');
+}
+
+/** The entry as text (what the leaf hashes, UTF-8). */
+export function auditEntryText(e: AuditEntryFields): string {
   const head = `{"v":1,"id":${e.id},"at":${e.at},"action":${JSON.stringify(e.action)},"actor":${JSON.stringify(e.actor)},"target":${JSON.stringify(e.target)},"details":`;
-  const whole = Buffer.from(`${head}${e.details}}`, 'utf8');
-  if (whole.length <= MAX_ENTRY_BYTES) return whole;
+  const whole = `${head}${e.details}}`;
+  // Fast path: a UTF-16 length this small cannot exceed the limit in UTF-8 (3 bytes per unit at most).
+  if (whole.length * 3 <= MAX_ENTRY_BYTES || Buffer.byteLength(whole) <= MAX_ENTRY_BYTES) return whole;
   // An oversized detail (a whole config) is logged by its hash, so every entry fits a bundle.
-  return Buffer.from(`${head}{"sha256":"${createHash('sha256').update(e.details).digest('hex')}"}}`, 'utf8');
+  return `${head}{"sha256":"${createHash('sha256').update(e.details).digest('hex')}"}}`;
 }

@@ -75,6 +75,17 @@ describe('tampering with the database is caught', () => {
     await expectCaught(dir, /no longer hash to the signed checkpoint's root/);
   });
 
+  it('bad/overwriting a stored leaf or interior node (what proofs are served from) is named by position', async () => {
+    const dir = copy();
+    tamper(dir, (db) => {
+      db.prepare('UPDATE tlog_nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 0').run();
+      db.prepare('UPDATE tlog_nodes SET hash = zeroblob(32) WHERE level = 0 AND idx = 4').run();
+    });
+    await expectCaught(dir, /log node 1\/0 does not match the recomputed tree/);
+    const v = await pkiAsync(['audit', 'verify', '--dir', dir], env);
+    expect(v.stderr).toContain('log leaf 4 does not match audit event 5');
+  });
+
   it('bad/un-revoking a certificate in the inventory: named by serial', async () => {
     const dir = copy();
     tamper(dir, (db) => db.prepare("UPDATE certificates SET status = 'valid', revoked_at = NULL, reason = NULL WHERE serial = ?").run(good.serials[0]));
