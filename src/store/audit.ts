@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import type { Db } from './sqlite.ts';
 import { StatementCache } from './statements.ts';
 import { TlogRepository } from './tlog.ts';
+import type { AuditEntryFields } from '../tlog/entry.ts';
 
 export interface AuditEvent {
   id: number;
@@ -14,13 +15,8 @@ export interface AuditEvent {
   hash: string;
 }
 
-interface AuditRow {
-  id: number;
-  at: number;
-  action: string;
-  actor: string;
-  target: string | null;
-  details: string;
+/** A stored row: the fields its log entry covers (tlog/entry.ts) and the chain's two hashes. */
+interface AuditRow extends AuditEntryFields {
   prev_hash: string;
   hash: string;
 }

@@ -91,25 +91,26 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
+/**
+ * One step of RFC 9162's verification walk (§2.1.3.2, §2.1.4.2) at node `fn` of last node `sn`:
+ * whether the next proof hash is the left sibling, and the walk's next position.
+ */
+function step(fn: number, sn: number): { left: boolean; fn: number; sn: number } {
+  const left = fn % 2 === 1 || fn === sn;
+  // A right-edge node with no sibling at this level: climb until it is a right child or the root.
+  if (left && fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) [fn, sn] = [Math.floor(fn / 2), Math.floor(sn / 2)];
+  return { left, fn: Math.floor(fn / 2), sn: Math.floor(sn / 2) };
+}
+
 /** RFC 9162 §2.1.3.2: does `proof` show leaf `leaf` at `index` in the tree of `size` with `root`? */
 export function verifyInclusion(leaf: Hash, index: number, size: number, proof: readonly Hash[], root: Hash): boolean {
   if (!(index >= 0 && index < size)) return false;
-  let fn = index;
-  let sn = size - 1;
-  let r = leaf;
+  let [fn, sn, r] = [index, size - 1, leaf];
   for (const p of proof) {
     if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      r = nodeHash(p, r);
-      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) {
-        fn = Math.floor(fn / 2);
-        sn = Math.floor(sn / 2);
-      }
-    } else {
-      r = nodeHash(r, p);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
+    const s = step(fn, sn);
+    r = s.left ? nodeHash(p, r) : nodeHash(r, p);
+    [fn, sn] = [s.fn, s.sn];
   }
   return sn === 0 && equal(r, root);
 }
@@ -121,28 +122,15 @@ export function verifyConsistency(size1: number, size2: number, proof: readonly 
   if (size1 === 0) return proof.length === 0 && equal(root1, EMPTY_ROOT);
   const path = isPowerOfTwo(size1) ? [root1, ...proof] : [...proof];
   if (path.length === 0) return false;
-  let fn = size1 - 1;
-  let sn = size2 - 1;
-  while (fn % 2 === 1) {
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  let fr = path[0]!;
-  let sr = path[0]!;
+  let [fn, sn] = [size1 - 1, size2 - 1];
+  while (fn % 2 === 1) [fn, sn] = [Math.floor(fn / 2), Math.floor(sn / 2)];
+  let [fr, sr] = [path[0]!, path[0]!];
   for (const c of path.slice(1)) {
     if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      fr = nodeHash(c, fr);
-      sr = nodeHash(c, sr);
-      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) {
-        fn = Math.floor(fn / 2);
-        sn = Math.floor(sn / 2);
-      }
-    } else {
-      sr = nodeHash(sr, c);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
+    const s = step(fn, sn);
+    if (s.left) [fr, sr] = [nodeHash(c, fr), nodeHash(c, sr)];
+    else sr = nodeHash(sr, c);
+    [fn, sn] = [s.fn, s.sn];
   }
   return sn === 0 && equal(fr, root1) && equal(sr, root2);
 }

@@ -3,7 +3,7 @@ import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { initInstance, openInstance, type CaInstance } from '../../src/index.ts';
 import { auditHash } from '../../src/store/audit.ts';
-import { auditEntry } from '../../src/tlog/entry.ts';
+import { auditEntry, type AuditEntryFields } from '../../src/tlog/entry.ts';
 import { buildLevels, leafHash } from '../../src/tlog/merkle.ts';
 import { makeCsr, TEST_PASSPHRASE } from '../helpers/ca.ts';
 
@@ -40,18 +40,9 @@ export function tamper(dir: string, fn: (db: Database.Database) => void): void {
   }
 }
 
-interface Row {
-  id: number;
-  at: number;
-  action: string;
-  actor: string;
-  target: string | null;
-  details: string;
-}
-
 /** What a careful attacker does after editing events: recompute every chain hash and every stored tree node. */
 export function rechainAndRebuild(db: Database.Database): void {
-  const rows = db.prepare('SELECT id, at, action, actor, target, details FROM audit_events ORDER BY id').all() as Row[];
+  const rows = db.prepare('SELECT id, at, action, actor, target, details FROM audit_events ORDER BY id').all() as AuditEntryFields[];
   let prev = '0'.repeat(64);
   const update = db.prepare('UPDATE audit_events SET prev_hash = ?, hash = ? WHERE id = ?');
   for (const r of rows) {
