@@ -111,7 +111,7 @@ async function proofs(dir: string): Promise<void> {
   lat.sort((a, b) => a - b);
   const p = (q: number) => +lat[Math.floor(q * (lat.length - 1))]!.toFixed(3);
   const t = performance.now();
-  const check = ca.authority.log!.check();
+  const check = await ca.authority.log!.check();
   console.log(JSON.stringify({ mode: 'proofs', size, inclusionMs: { p50: p(0.5), p99: p(0.99), max: p(1) }, startCheckSeconds: +((performance.now() - t) / 1000).toFixed(2), startCheckOk: check.ok, sampleSerial: serials[0] }));
   await ca.close();
 }

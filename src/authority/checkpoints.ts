@@ -6,7 +6,8 @@ import type { LogSigner } from '../domain/signer.ts';
 import type { KeyStore } from '../keystore/keystore.ts';
 import type { Store } from '../store/store.ts';
 import type { StoredCheckpoint } from '../store/tlog.ts';
-import { inventoryFindings, recomputeLog } from '../store/tlog-audit.ts';
+import { startInventoryCheck } from '../store/inventory-check.ts';
+import { recomputeLog } from '../store/tlog-audit.ts';
 import { levelsReader, rootAt } from '../tlog/merkle.ts';
 import { checkKeyName, checkpointText, ed25519Raw, parseVerifierKey, signedNote, verifierKey, type VerifierKey } from '../tlog/note.ts';
 import { checkpointFindings } from '../tlog/verify.ts';
@@ -88,12 +89,13 @@ export class Checkpointer {
    * The start check: recompute the whole tree from the audit trail, hold it to the last signed
    * checkpoint, and the inventory to the log. Any finding refuses issuance until an operator acts.
    */
-  check(): LogCheck {
+  async check(): Promise<LogCheck> {
     const db = this.#o.store.db;
+    const inventory = startInventoryCheck(db);
     const { size, levels, findings } = recomputeLog(db);
     const last = this.#o.store.audit.log.latestCheckpoint();
     if (last) findings.push(...checkpointFindings(last.note, this.#key, levelsReader(levels), size));
-    findings.push(...inventoryFindings(db));
+    findings.push(...(await inventory()));
     if (findings.length) this.#refuse(findings);
     return { ok: findings.length === 0, findings, size };
   }

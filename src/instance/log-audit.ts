@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaError } from '../domain/errors.ts';
 import { writeFileDurably } from '../domain/durable-file.ts';
-import { inventoryFindings, recomputeLog } from '../store/tlog-audit.ts';
+import { startInventoryCheck } from '../store/inventory-check.ts';
+import { recomputeLog } from '../store/tlog-audit.ts';
 import { levelsReader } from '../tlog/merkle.ts';
 import { openCheckpoint, parseVerifierKey } from '../tlog/note.ts';
 import { checkpointFindings } from '../tlog/verify.ts';
@@ -45,6 +46,7 @@ export async function publishVerifierKey(dir: string, vkey: string): Promise<voi
 export async function verifyLog(inv: Inventory, o: { vkey?: string } = {}): Promise<LogVerification> {
   const key = parseVerifierKey(await readVerifierKey(inv.dir, o.vkey));
   const findings: string[] = [];
+  const inventory = startInventoryCheck(inv.store.db);
   const { size, levels, findings: tree } = recomputeLog(inv.store.db);
   findings.push(...tree);
   const last = inv.store.audit.log.latestCheckpoint();
@@ -58,6 +60,6 @@ export async function verifyLog(inv: Inventory, o: { vkey?: string } = {}): Prom
       // already reported by checkpointFindings
     }
   }
-  findings.push(...inventoryFindings(inv.store.db));
+  findings.push(...(await inventory()));
   return { size, checkpointSize: last?.size ?? null, findings };
 }

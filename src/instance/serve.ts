@@ -45,7 +45,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   const ocsp = new OcspHttpHandler({ responder: status.responderLogic, cache: status.cache, clock: ca.clock, counters: metrics.ocsp });
   const crls = { shards: ca.authority.issuer.crlShards, current: (shard: number) => status.crls.current(shard) };
   // The transparency log's start check (#17): a database that does not match its signed log refuses issuance; status keeps answering.
-  const logCheck = checkLogAtStart(ca, o.logger);
+  const logCheck = await checkLogAtStart(ca, o.logger);
   const readiness = new Readiness({ db: ca.store.db, key: ca.authority.keyHealth, crls, clock: ca.clock, ...(ca.authority.log ? { log: ca.authority.log } : {}) });
   const app = createApp({
     logger: o.logger,
@@ -128,7 +128,7 @@ function logSourceOf(ca: CaInstance): LogSource {
 }
 
 /** Runs the log's start check and says what it found (null when the key store holds no log key). */
-function checkLogAtStart(ca: CaInstance, logger: Logger): LogCheck | null {
+async function checkLogAtStart(ca: CaInstance, logger: Logger): Promise<LogCheck | null> {
   const log = ca.authority.log;
   if (!log) {
     logger.warn('tlog.unsigned', { reason: `the ${ca.keyStore.type} key store holds no Ed25519 log key: the log grows but no checkpoint is signed` });
@@ -136,7 +136,7 @@ function checkLogAtStart(ca: CaInstance, logger: Logger): LogCheck | null {
   }
   log.logger = logger;
   const started = Date.now();
-  const r = log.check();
+  const r = await log.check();
   if (r.ok) logger.info('tlog.checked', { size: r.size, ms: Date.now() - started });
   return r;
 }

@@ -68,7 +68,7 @@ export async function startCheck(dir: string): Promise<{ ok: boolean; findings: 
   const ca: CaInstance = await openInstance({ dir, env });
   try {
     const before = ca.store.audit.log.latestCheckpoint()?.size ?? null;
-    const r = ca.authority.log!.check();
+    const r = await ca.authority.log!.check();
     let issueError = '';
     await ca.authority.issue((await makeCsr({ sans: [{ type: 'dns', value: 'after.tamper.test' }] })).pem).catch((e: Error & { kind?: string }) => (issueError = `${e.kind}: ${e.message}`));
     await ca.authority.log!.signNow();

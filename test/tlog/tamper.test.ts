@@ -1,4 +1,7 @@
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { startInventoryCheck } from '../../src/store/inventory-check.ts';
+import { inventoryFindings } from '../../src/store/tlog-audit.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pkiAsync } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -90,6 +93,19 @@ describe('tampering with the database is caught', () => {
     const dir = copy();
     tamper(dir, (db) => db.prepare("UPDATE certificates SET status = 'valid', revoked_at = NULL, reason = NULL WHERE serial = ?").run(good.serials[0]));
     await expectCaught(dir, new RegExp(`certificate ${good.serials[0]}: revoked in the log but valid in the inventory \\(un-revoked\\)`));
+  });
+
+  it('bad/the inventory check on its own thread (used from 100,000 certificates) finds what the inline one finds', async () => {
+    const dir = copy();
+    tamper(dir, (db) => db.prepare("UPDATE certificates SET status = 'valid', revoked_at = NULL, reason = NULL WHERE serial = ?").run(good.serials[0]));
+    const db = new Database(join(dir, 'pki.db'), { readonly: true });
+    try {
+      const threaded = await startInventoryCheck(db, { threadFrom: 0 })();
+      expect(threaded).toEqual(inventoryFindings(db));
+      expect(threaded.join('\n')).toContain(`certificate ${good.serials[0]}: revoked in the log but valid in the inventory`);
+    } finally {
+      db.close();
+    }
   });
 
   it('bad/deleting a certificate from the inventory, or swapping its bytes: named by serial', async () => {
