@@ -4,6 +4,8 @@
  *   npx tsx scripts/bench-tlog.ts seed <dir> [count]  an instance whose log holds `count` issued certificates (default 1,000,000),
  *                                                     seeded directly (rows, chain, tree) and signed; then: pki audit verify --dir <dir>
  *   npx tsx scripts/bench-tlog.ts proofs <dir>        in-process inclusion-proof latency on that instance
+ *   npx tsx scripts/bench-tlog.ts real <dir> [count]  an instance with `count` really issued leaves (default 600), for wrk
+ *                                                     against pki serve: tiles, proofs and pre-signed OCSP side by side
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -116,7 +118,25 @@ async function proofs(dir: string): Promise<void> {
   await ca.close();
 }
 
-if (mode === 'append') await append(Number(arg1 ?? 5000));
+async function real(dir: string, count: number): Promise<void> {
+  await initInstance({ dir, passphrase });
+  const ca = await openInstance({ dir, env });
+  const { x509 } = await import('../src/x509/x509.ts');
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  let last = '';
+  for (let i = 0; i < count; i++) {
+    const keys = (await crypto.subtle.generateKey(alg, false, ['sign', 'verify'])) as CryptoKeyPair;
+    const csr = await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: alg, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: `svc-${i}.bench.internal` }])] });
+    const issued = await ca.authority.issue(csr.toString('pem'));
+    last = issued.pem;
+  }
+  (await import('node:fs')).writeFileSync(join(dir, 'last-leaf.pem'), last);
+  await ca.close();
+  console.log(JSON.stringify({ mode: 'real', count, leaf: join(dir, 'last-leaf.pem') }));
+}
+
+if (mode === 'real' && arg1) await real(arg1, Number(arg2 ?? 600));
+else if (mode === 'append') await append(Number(arg1 ?? 5000));
 else if (mode === 'seed' && arg1) await seed(arg1, Number(arg2 ?? 1_000_000));
 else if (mode === 'proofs' && arg1) await proofs(arg1);
 else {

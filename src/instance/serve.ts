@@ -20,7 +20,7 @@ import type { StatusService } from '../status/status-service.ts';
 import { reasonNameOf } from '../domain/types.ts';
 import { Readiness } from '../health/readiness.ts';
 import type { LogCheck } from '../authority/checkpoints.ts';
-import type { LogSource } from '../http/routes/log.ts';
+import { TileCache, withTileFastPath, type LogSource } from '../http/routes/log.ts';
 import { watchKeyStore } from '../health/keystore-events.ts';
 import { startOcspWorkers, type OcspWorkers } from '../http/ocsp/workers/pool.ts';
 
@@ -47,6 +47,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   // The transparency log's start check (#17): a database that does not match its signed log refuses issuance; status keeps answering.
   const logCheck = await checkLogAtStart(ca, o.logger);
   const readiness = new Readiness({ db: ca.store.db, key: ca.authority.keyHealth, crls, clock: ca.clock, ...(ca.authority.log ? { log: ca.authority.log } : {}) });
+  const tileCache = new TileCache();
   const app = createApp({
     logger: o.logger,
     metrics,
@@ -55,6 +56,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
     ocsp,
     crl: { issuerKeyId: ca.authority.issuer.keyId, current: (shard) => status.crls.current(shard) },
     log: logSourceOf(ca),
+    tileCache,
   });
   const timeouts = { requestMs: parseDuration(ca.config.http.requestTimeout), headersMs: parseDuration(ca.config.http.headersTimeout) };
   const graceMs = parseDuration(ca.config.http.shutdownGrace);
@@ -62,7 +64,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   const gate = new ListenerGate();
   // OCSP is answered by a node:http fast path in front of Hono (see ocsp-listener.ts).
   const listen = async (hostname: string, port: number, what: string): Promise<ServerType> => {
-    const s = createAdaptorServer({ fetch: app.fetch, createServer: createServerWithOcsp(ocsp, { timeouts, gate }) });
+    const s = createAdaptorServer({ fetch: app.fetch, createServer: createServerWithOcsp(ocsp, { timeouts, gate, front: (next) => withTileFastPath(tileCache, next) }) });
     await listenOn(s, port, hostname, what);
     return s;
   };

@@ -105,7 +105,12 @@ describe.skipIf(!haveGo)('Go sumdb/note + sumdb/tlog verify pki\'s log', () => {
     for (const [path, status] of cases) expect((await fetch(`${server.httpUrl}/log/${path}`)).status, path).toBe(status);
     const full = await fetch(`${server.httpUrl}/log/tile/0/000`);
     expect(full.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
-    expect((await full.arrayBuffer()).byteLength).toBe(256 * 32);
+    const bytes = Buffer.from(await full.arrayBuffer());
+    expect(bytes.length).toBe(256 * 32);
+    // Again, now from the listener's cache of full tiles (withTileFastPath): the same bytes and headers.
+    const cached = await fetch(`${server.httpUrl}/log/tile/0/000`);
+    expect(cached.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(Buffer.from(await cached.arrayBuffer())).toEqual(bytes);
     expect((await fetch(`${server.httpUrl}/log/vkey`).then((r) => r.text())).trim()).toBe(vkey);
   });
 });

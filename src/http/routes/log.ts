@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import type { RequestListener } from 'node:http';
 import { consistencyProof, inclusionProof, type Hash, type NodeReader } from '../../tlog/merkle.ts';
 import { parseTilePath, TILE_HEIGHT, TILE_WIDTH } from '../../tlog/tiles.ts';
 import { normalizeSerial } from '../../x509/serial.ts';
@@ -15,6 +16,47 @@ export interface LogSource {
 }
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/**
+ * Full tiles never change once written (C2SP tlog-tiles), so the bytes are kept by path (least
+ * recently used out past `maxBytes`) and a repeated request is answered by `withTileFastPath` in
+ * front of Hono, as pre-signed OCSP is.
+ */
+export class TileCache {
+  readonly #tiles = new Map<string, Buffer>();
+  #bytes = 0;
+  constructor(readonly maxBytes = 64 * 1024 * 1024) {}
+
+  get(path: string): Buffer | undefined {
+    const t = this.#tiles.get(path);
+    if (t) {
+      this.#tiles.delete(path);
+      this.#tiles.set(path, t);
+    }
+    return t;
+  }
+
+  set(path: string, tile: Buffer): void {
+    if (this.#tiles.has(path) || tile.length > this.maxBytes) return;
+    this.#tiles.set(path, tile);
+    this.#bytes += tile.length;
+    for (const [p, t] of this.#tiles) {
+      if (this.#bytes <= this.maxBytes) break;
+      this.#tiles.delete(p);
+      this.#bytes -= t.length;
+    }
+  }
+}
+
+/** A node:http listener answering cached full tiles itself (GET /log/tile/…) and passing the rest to `next`. */
+export function withTileFastPath(cache: TileCache, next: RequestListener): RequestListener {
+  return (req, res) => {
+    const hit = req.method === 'GET' && req.url?.startsWith('/log/tile/') ? cache.get(req.url) : undefined;
+    if (!hit) return next(req, res);
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': hit.length, 'Cache-Control': IMMUTABLE });
+    res.end(hit);
+  };
+}
 /** Partial tiles, checkpoints and proofs change as the log grows (a checkpoint at most every second). */
 const FRESH = 'public, max-age=1, no-transform';
 const b64 = (h: Hash) => Buffer.from(h).toString('base64');
@@ -35,7 +77,7 @@ function sizeParam(text: string | undefined, name: string): number | string | un
  * JSON proofs (inclusion by serial, consistency between two sizes). Everything is bounded by the
  * latest signed checkpoint, so nothing unsigned is published. Bad paths and sizes are 4xx.
  */
-export function logRoutes(log: LogSource): Hono {
+export function logRoutes(log: LogSource, cache?: TileCache): Hono {
   const app = new Hono();
   const signed = () => log.latestCheckpoint();
 
@@ -68,6 +110,7 @@ export function logRoutes(log: LogSource): Hono {
       t.level === null
         ? Buffer.concat(log.entries(from, t.width).flatMap((e) => [Buffer.from([e.length >> 8, e.length & 0xff]), e]))
         : log.hashes(level * TILE_HEIGHT, from, t.width);
+    if (t.width === TILE_WIDTH) cache?.set(c.req.path, body);
     return c.body(new Uint8Array(body), 200, { 'Content-Type': 'application/octet-stream', 'Cache-Control': t.width === TILE_WIDTH ? IMMUTABLE : FRESH });
   });
 
