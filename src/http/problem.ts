@@ -12,8 +12,9 @@ const BY_KIND: Partial<Record<CaErrorKind, (detail: string) => AcmeProblem>> = {
   conflict,
   alreadyRevoked,
   unauthorized,
-  // The CA refuses to sign for now (its database does not match its signed transparency log, #17): say why, come back later.
-  unavailable: (detail) => new AcmeProblem('serverInternal', 503, detail, { headers: { 'Retry-After': '300' } }),
+  // The CA refuses to sign for now (its database does not match its signed transparency log, #17): say why.
+  // No Retry-After: it lasts until an operator restores the database (acme-client still retries a 503 once).
+  unavailable: (detail) => new AcmeProblem('serverInternal', 503, detail),
 };
 
 /** The one place errors become problems: internal detail is logged, never sent (STANDARDS: no 5xx detail). */

@@ -2,6 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkpointText, ed25519Raw, openCheckpoint, parseVerifierKey, signedNote } from '../../src/tlog/note.ts';
+import { CaError, silentLogger } from '../../src/index.ts';
+import { toProblem } from '../../src/http/problem.ts';
 import { pkiAsync as pki } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { useWorkloadTestEnv } from './support.ts';
@@ -53,5 +55,23 @@ describe('client transparency-log proofs', () => {
     const fork = await pki(['renew', '--out', out, '--force']);
     expect(fork.status).toBe(1);
     expect(fork.stderr).toMatch(/FORK: the checkpoint of \d+ entries does not extend the one of 3 this client kept/);
+  }, 60_000);
+
+  it('bad/once the start check finds the database altered, ACME finalize answers 503 serverInternal saying why, signs nothing and leaves the order ready', async () => {
+    const db = env.ca.store.db;
+    const serial = (db.prepare("SELECT serial FROM certificates WHERE status = 'valid' AND profile NOT IN ('root', 'intermediate', 'ocsp-responder') LIMIT 1").get() as { serial: string }).serial;
+    // Revoked behind the authority's back: the log has no revocation entry for it.
+    db.prepare("UPDATE certificates SET status = 'revoked', revoked_at = 0, reason = 0 WHERE serial = ?").run(serial);
+    const check = await env.ca.authority.log!.check();
+    expect(check.ok).toBe(false);
+    const r = await pki(['enroll', '--server', env.server.acme!.directoryUrl, '--root', env.rootFile, '--name', 'refused.internal', '--out', join(work, 'refused'), '--http-port', String(env.http01Port)]);
+    expect(r.status).not.toBe(0);
+    // Nothing was signed for it, and the order was left ready (not invalid) for after the repair.
+    expect(db.prepare("SELECT count(*) AS n FROM certificates WHERE sans LIKE '%refused.internal%'").get()).toEqual({ n: 0 });
+    expect((db.prepare("SELECT status FROM acme_orders WHERE identifiers LIKE '%refused.internal%'").get() as { status: string }).status).toBe('ready');
+    // What the ACME client was told (acme-client replays the request and reports badNonce instead).
+    const p = toProblem(new CaError('unavailable', env.ca.authority.log!.refusal!), silentLogger);
+    expect(p.toJSON()).toMatchObject({ type: 'urn:ietf:params:acme:error:serverInternal', status: 503 });
+    expect(p.detail).toMatch(/does not match the signed transparency log \(certificate [0-9a-f]+: revoked in the inventory but the log has no revocation entry/);
   }, 60_000);
 });
