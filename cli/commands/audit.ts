@@ -18,6 +18,11 @@ export function registerAudit(program: Command): void {
             for (const f of r.findings) process.stderr.write(`FAIL ${f}\n`);
             throw new CaError('conflict', `the audit trail and transparency log do not verify: ${r.findings.length} finding(s) above`);
           }
+          if (r.unsigned) {
+            process.stderr.write(`pki: warning: transparency log unsigned: ${r.unsigned}\n`);
+            process.stdout.write(`audit trail intact: ${r.size} rows; transparency log matches the events (unsigned); inventory agrees with the log\n`);
+            return;
+          }
           const unsigned = r.size - (r.checkpointSize ?? 0);
           process.stdout.write(`audit trail intact: ${r.size} rows; transparency log matches its signed checkpoint of ${r.checkpointSize} entries${unsigned ? ` (${unsigned} newer entries not yet in a checkpoint)` : ''}; inventory agrees with the log\n`);
         } finally {

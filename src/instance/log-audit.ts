@@ -17,6 +17,8 @@ export interface LogVerification {
   checkpointSize: number | null;
   /** Each thing that does not hold, with where: empty when the log, its checkpoint and the inventory agree. */
   findings: string[];
+  /** Set when the instance's key store holds no log key (PKCS#11): the tree and inventory were checked, no checkpoint could be. */
+  unsigned?: string;
 }
 
 /** The instance's log verifier key: `--vkey` text or file, else DIR/log.vkey. */
@@ -44,12 +46,18 @@ export async function publishVerifierKey(dir: string, vkey: string): Promise<voi
  * inventory against the log. Everything found is listed; nothing is repaired.
  */
 export async function verifyLog(inv: Inventory, o: { vkey?: string } = {}): Promise<LogVerification> {
-  const key = parseVerifierKey(await readVerifierKey(inv.dir, o.vkey));
+  // A key store that cannot hold the Ed25519 log key (PKCS#11) leaves the log unsigned: everything else is still checked.
+  const unsigned = !o.vkey && inv.config.keyStore.type !== 'file' && !inv.store.audit.log.latestCheckpoint();
+  const key = unsigned ? null : parseVerifierKey(await readVerifierKey(inv.dir, o.vkey));
   const findings: string[] = [];
   const inventory = startInventoryCheck(inv.store.db);
   const { size, levels, findings: tree } = recomputeLog(inv.store.db);
   findings.push(...tree);
   const last = inv.store.audit.log.latestCheckpoint();
+  if (!key) {
+    findings.push(...(await inventory()));
+    return { size, checkpointSize: null, findings, unsigned: `the ${inv.config.keyStore.type} key store holds no log key, so no checkpoint is signed: a witness cannot hold this log to anything` };
+  }
   if (!last) findings.push('no signed checkpoint in the database (checkpoints were deleted, or the log was never signed)');
   else {
     findings.push(...checkpointFindings(last.note, key, levelsReader(levels), size));
