@@ -111,7 +111,9 @@ export class Checkpointer {
     const run = async (): Promise<StoredCheckpoint | null> => {
       if (this.#refusal) return null;
       const log = this.#o.store.audit.log;
-      const size = log.size();
+      // Only entries already on disk are signed: an act committed on the group-commit connection
+      // may still await its WAL flush, and a checkpoint must never outlive (power loss) what it covers.
+      const size = await this.#o.store.durably(() => log.size());
       const last = log.latestCheckpoint();
       if (last && last.size >= size) return last;
       // Never extend a tree whose signed prefix changed (O(log n) reads).
