@@ -50,7 +50,7 @@ export class Checkpointer {
   #lastSignedAt = 0;
   #signing: Promise<StoredCheckpoint | null> | null = null;
 
-  /** null when the key store cannot hold an Ed25519 key (PKCS#11: docs/operations.md): the log then grows unsigned. */
+  /** null when the key store cannot hold an Ed25519 key (a token without EdDSA: docs/operations.md): the log then grows unsigned. */
   static async open(o: CheckpointerOptions): Promise<Checkpointer | null> {
     if (!o.keyStore.getLogSigner) return null;
     checkKeyName(o.origin);
@@ -60,7 +60,12 @@ export class Checkpointer {
     } catch (e) {
       if (!(e instanceof CaError && e.kind === 'notFound')) throw e;
       // An instance made before the log (#17) gets its key at its first open, on the record.
-      const info = await o.keyStore.createKey({ label: o.keyLabel, alg: 'ed25519' });
+      // A token without Ed25519 (no CKM_EC_EDWARDS_KEY_PAIR_GEN) leaves the log unsigned rather than the CA closed.
+      const info = await o.keyStore.createKey({ label: o.keyLabel, alg: 'ed25519' }).catch((err: unknown) => {
+        if (err instanceof CaError && err.kind === 'keyStore') return null;
+        throw err;
+      });
+      if (!info) return null;
       o.store.transaction(() => o.store.audit.append({ at: o.clock.now(), action: 'keystore.key.created', actor: 'system', target: info.label, details: { role: 'log', alg: info.alg, store: info.store, spkiSha256: sha256Hex(info.publicKeySpki) } }));
       signer = await o.keyStore.getLogSigner({ label: o.keyLabel });
     }

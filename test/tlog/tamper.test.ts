@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startInventoryCheck } from '../../src/store/inventory-check.ts';
 import { inventoryFindings } from '../../src/store/tlog-audit.ts';
@@ -132,5 +133,20 @@ describe('tampering with the database is caught', () => {
     const v = await pkiAsync(['audit', 'verify', '--dir', dir], env);
     expect(v.status).toBe(1);
     expect(v.stderr).toMatch(/no signed checkpoint in the database/);
+  });
+
+  it('ok/an instance whose token holds no log key (unsigned log): verify still recomputes and cross-checks, and warns', async () => {
+    const dir = copy();
+    const config = JSON.parse(readFileSync(join(dir, 'pki.json'), 'utf8')) as { keyStore: Record<string, unknown> };
+    writeFileSync(join(dir, 'pki.json'), JSON.stringify({ ...config, keyStore: { type: 'pkcs11', module: '/nonexistent.so', token: 't' } }));
+    rmSync(join(dir, 'log.vkey'));
+    tamper(dir, (db) => db.exec('DELETE FROM tlog_checkpoints'));
+    const v = await pkiAsync(['audit', 'verify', '--dir', dir], env);
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stderr).toMatch(/warning: transparency log unsigned: the pkcs11 key store holds no log key/);
+    tamper(dir, (db) => db.prepare("UPDATE certificates SET status = 'valid', revoked_at = NULL, reason = NULL WHERE serial = ?").run(good.serials[0]));
+    const bad = await pkiAsync(['audit', 'verify', '--dir', dir], env);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain(`certificate ${good.serials[0]}: revoked in the log but valid in the inventory`);
   });
 });
