@@ -116,11 +116,12 @@ export class Checkpointer {
     const run = async (): Promise<StoredCheckpoint | null> => {
       if (this.#refusal) return null;
       const log = this.#o.store.audit.log;
+      const last = log.latestCheckpoint();
+      // Nothing new (the once-a-second poll, mostly): no flush, no signature.
+      if (last && last.size >= log.size()) return last;
       // Only entries already on disk are signed: an act committed on the group-commit connection
       // may still await its WAL flush, and a checkpoint must never outlive (power loss) what it covers.
       const size = await this.#o.store.durably(() => log.size());
-      const last = log.latestCheckpoint();
-      if (last && last.size >= size) return last;
       // Never extend a tree whose signed prefix changed (O(log n) reads).
       const findings = last ? checkpointFindings(last.note, this.#key, log.reader, size) : [];
       if (findings.length) {
