@@ -2,6 +2,8 @@
 export { initInstance, type InitOptions, type InitResult } from './instance/init.ts';
 export { databaseFailure, openInstance, type CaInstance, type OpenOptions } from './instance/open.ts';
 export { openInventory, type Inventory } from './instance/inventory.ts';
+export { verifyLog, readVerifierKey, type LogVerification } from './instance/log-audit.ts';
+export { witness, type WitnessResult } from './instance/witness.ts';
 export { listKeysInUse, rewrapKeyFiles, type KeyInUse } from './instance/keys.ts';
 export { startServer, type RunningServer } from './instance/serve.ts';
 export { auditConfig } from './instance/config-audit.ts';

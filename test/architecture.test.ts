@@ -18,11 +18,12 @@ const ROOT = resolve(import.meta.dirname, '..');
  */
 export const MAY_IMPORT: Record<string, readonly string[]> = {
   domain: [],
+  tlog: ['domain'],
   x509: ['domain'],
   config: ['domain'],
-  store: ['domain'],
+  store: ['domain', 'tlog'],
   keystore: ['domain', 'x509'],
-  authority: ['domain', 'x509', 'store', 'keystore'],
+  authority: ['domain', 'x509', 'store', 'keystore', 'tlog'],
   metrics: ['domain', 'authority'],
   status: ['domain', 'x509', 'config', 'store', 'authority'],
   acme: ['domain', 'x509', 'store', 'config'],
@@ -31,10 +32,10 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   oauth: ['domain', 'store'],
   'resource-server': ['domain'],
   health: ['domain', 'store', 'keystore', 'authority', 'metrics'],
-  client: ['domain', 'x509'],
-  http: ['domain', 'x509', 'config', 'metrics', 'health', 'acme', 'status', 'est', 'oauth'],
-  instance: ['domain', 'x509', 'config', 'store', 'keystore', 'authority', 'metrics', 'status', 'acme', 'health', 'http', 'identity', 'est', 'oauth'],
-  index: ['domain', 'x509', 'config', 'keystore', 'instance', 'acme', 'client', 'identity', 'est', 'oauth', 'resource-server'],
+  client: ['domain', 'x509', 'tlog'],
+  http: ['domain', 'x509', 'config', 'metrics', 'health', 'acme', 'status', 'est', 'oauth', 'tlog'],
+  instance: ['domain', 'x509', 'config', 'store', 'keystore', 'authority', 'metrics', 'status', 'acme', 'health', 'http', 'identity', 'est', 'oauth', 'tlog'],
+  index: ['domain', 'x509', 'config', 'keystore', 'instance', 'acme', 'client', 'identity', 'est', 'oauth', 'resource-server', 'tlog'],
   // src/agent.ts: the workload agent's surface (pki-agent is bundled from it alone, #19).
   agent: ['domain', 'x509', 'client'],
 };
@@ -142,7 +143,7 @@ describe('architecture: the map holds', () => {
     for (const f of srcFiles) {
       const layer = layerOf(f)!;
       const text = readFileSync(f, 'utf8');
-      if (/\bgetSigner\s*\(/.test(text) && !SIGNER_HOLDERS.includes(layer)) offenders.push(`${relative(ROOT, f)} calls getSigner`);
+      if (/\bget(?:Log)?Signer\s*\(/.test(text) && !SIGNER_HOLDERS.includes(layer)) offenders.push(`${relative(ROOT, f)} calls getSigner`);
       const namesSigner = importsOf(text).some((s) => resolve(dirname(f), s) === join(ROOT, 'src/domain/signer.ts'));
       if (namesSigner && !SIGNER_TYPE_USERS.includes(layer)) offenders.push(`${relative(ROOT, f)} imports the Signer type`);
     }

@@ -64,8 +64,15 @@ export function registerEnroll(program: Command): void {
             : `enrolled: serial ${issued.serial} for ${issued.names.join(', ')}, valid until ${issued.notAfter.toISOString()}\n` +
                 `  files: ${o.out}/{key,cert,chain,fullchain}.pem\n  keep it fresh: pki renew --out ${o.out} --exec '<reload command>' (cron or systemd timer)\n`,
         );
+        reportLogProof(issued.log);
       }),
     );
+}
+
+/** The transparency-log outcome (#17) in words: verified on stdout, unchecked as a warning. */
+export function reportLogProof(log: { status: 'verified'; index: number; treeSize: number; previousSize: number | null } | { status: 'unchecked'; detail: string } | undefined): void {
+  if (log?.status === 'unchecked') process.stderr.write(`pki: warning: transparency log unchecked: ${log.detail}\n`);
+  else if (log && process.stdout.isTTY) process.stdout.write(`  transparency log: entry ${log.index} in the signed checkpoint of ${log.treeSize}${log.previousSize !== null ? `, consistent with ${log.previousSize}` : ''}\n`);
 }
 
 interface EnrollFlags {

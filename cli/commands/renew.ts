@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { CaError, isRevoked, parseDuration, renew, type RenewOutcome } from '../../src/agent.ts';
 import { renewDaemon } from '../renew-daemon.ts';
 import { clientAction as action } from '../action.ts';
+import { reportLogProof } from './enroll.ts';
 
 /** Exit codes: 0 renewed or not due (a revocation check that could not be made is a warning on stderr); 1 failed, old pair intact; 2 usage; 3 renewed but the --exec hook failed. */
 export const RENEW_HOOK_FAILED = 3;
@@ -52,6 +53,7 @@ export function reportRenewal(r: RenewOutcome, o: { json?: boolean; daemon?: boo
   } else if (process.stdout.isTTY) {
     process.stdout.write(`not due: serial ${r.serial} valid until ${r.notAfter.toISOString()}, renewal from ${r.renewAt.toISOString()}\n`);
   }
+  if (r.action === 'renewed') reportLogProof(r.log);
   if (r.action === 'not-due' && r.warning) process.stderr.write(`pki: warning: ${r.warning}\n`);
   if (r.action === 'renewed' && !r.hook.ok) {
     process.stderr.write(`pki: renewed, but the --exec hook failed: ${r.hook.output}\n`);

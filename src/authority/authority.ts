@@ -8,6 +8,7 @@ import type { Store } from '../store/store.ts';
 import { keyIdentifier } from '../x509/certificate.ts';
 import { parseCsr } from '../x509/csr.ts';
 import { toPem, type x509 } from '../x509/x509.ts';
+import { Checkpointer } from './checkpoints.ts';
 import { issueCrl, type CrlRequest } from './crl-issuance.ts';
 import { issueCertificate } from './issuance.ts';
 import type { IssuerInfo } from './issuer.ts';
@@ -44,6 +45,8 @@ export interface AuthorityOptions {
   logger?: Logger;
   /** Told about every signature the issuing key makes (metrics). */
   onSign?: (o: SignOutcome) => void;
+  /** The transparency log's checkpoint key and origin (#17). */
+  log?: { keyLabel: string; origin: string };
 }
 
 /**
@@ -55,6 +58,8 @@ export interface AuthorityOptions {
  */
 export class Authority {
   readonly issuer: IssuerInfo;
+  /** Signs the transparency log's checkpoints; null when the key store cannot hold its key. */
+  readonly log: Checkpointer | null;
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #key: IssuerKey;
@@ -71,10 +76,12 @@ export class Authority {
     if (keyId !== keyIdentifier(new Uint8Array(o.certificate.publicKey.rawData))) {
       throw new CaError('config', `key "${o.keyLabel}" does not match the issuer certificate ${o.certificate.subject}`);
     }
-    return new Authority(o, new IssuerKey(signer, o.onSign), keyId);
+    const log = o.log ? await Checkpointer.open({ store: o.store, keyStore: o.keyStore, keyLabel: o.log.keyLabel, origin: o.log.origin, clock: o.clock, logger: o.logger }) : null;
+    return new Authority(o, new IssuerKey(signer, o.onSign), keyId, log);
   }
 
-  private constructor(o: AuthorityOptions, key: IssuerKey, keyId: string) {
+  private constructor(o: AuthorityOptions, key: IssuerKey, keyId: string, log: Checkpointer | null) {
+    this.log = log;
     this.#store = o.store;
     this.#clock = o.clock;
     this.#key = key;
@@ -101,6 +108,7 @@ export class Authority {
   set logger(logger: Logger) {
     this.#issued.logger = logger;
     this.#revoked.logger = logger;
+    if (this.log) this.log.logger = logger;
   }
 
   /** Called after each leaf issuance is committed (e.g. to pre-sign its OCSP response); failures are logged and retried. */
@@ -114,12 +122,15 @@ export class Authority {
   }
 
   async issue(csr: Uint8Array | string, opts: IssueOptions = {}): Promise<IssuedCertificate> {
+    // A database that does not match its signed log signs nothing new (status keeps answering).
+    if (this.log?.refusal) throw new CaError('unavailable', this.log.refusal);
     const info = await parseCsr(csr);
     const request = this.#leaves.prepare(info, opts, this.#clock.now().getTime());
     const der = await issueCertificate({ store: this.#store, clock: this.#clock, key: this.#key }, request);
     const pem = toPem(der, 'CERTIFICATE');
     const { template } = request;
     const issued: IssuedCertificate = { serial: template.serial, der, pem, chainPem: pem + this.#issuerPem, notBefore: template.notBefore, notAfter: template.notAfter, sans: request.sans, profile: request.profile };
+    this.log?.schedule();
     await this.#issued.notify(issued, issued.serial);
     return issued;
   }
@@ -156,6 +167,7 @@ export class Authority {
       store.audit.append({ at, action: 'certificate.revoked', actor: opts.actor ?? 'system', target: serial, details: { reason: reasonName } });
       return store.certificates.get(serial)!;
     });
+    this.log?.schedule();
     await this.#revoked.notify(record, serial);
     return record;
   }

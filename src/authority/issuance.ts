@@ -71,7 +71,8 @@ export async function issueCertificate(d: { store: Store; clock: Clock; key: Iss
   await store.durably(() => {
     store.certificates.markValid(template.serial, der);
     r.alsoRecord?.(store);
-    store.audit.append({ at: now, action: r.event.action, actor: r.actor, target: template.serial, details: r.event.details });
+    // The log entry (#17) names the exact certificate and its issuer key.
+    store.audit.append({ at: now, action: r.event.action, actor: r.actor, target: template.serial, details: { ...r.event.details, issuer: r.issuerKeyId, sha256: sha256Hex(der) } });
   });
   return der;
 }

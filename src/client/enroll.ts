@@ -5,7 +5,7 @@ import type { Identifier } from '../domain/types.ts';
 import type { KeyAlg } from '../domain/algorithms.ts';
 import { AcmeSession } from './acme-session.ts';
 import { exists } from './files.ts';
-import { installIssued, type IssuedPair } from './install.ts';
+import { installProven, type IssuedPair } from './install.ts';
 import { createCsr, generateKeyPem } from './keys.ts';
 import { acquireLock } from './lock.ts';
 import { dnsHook01, standaloneHttp01, standaloneTlsAlpn01, webrootHttp01, type ChallengeSolver } from './solvers.ts';
@@ -96,5 +96,5 @@ export async function obtainAndInstall(dir: string, state: EnrollmentState, sess
   const chain = await session.obtainCertificate({ identifiers: state.identifiers, csrPem, solver: solverFor(state), profile: state.profile });
   const [certPem, ...rest] = splitPem(chain);
   if (!certPem) throw new CaError('refused', 'the server returned no certificate');
-  return installIssued(dir, rootPem, { keyPem, certPem, chainPem: rest.join('') });
+  return installProven(dir, state, rootPem, { keyPem, certPem, chainPem: rest.join('') });
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { certificatesOfPkcs7 } from '../x509/pkcs7.ts';
 import { toPem } from '../x509/x509.ts';
 import type { CertPair } from './files.ts';
-import { installIssued, type IssuedPair } from './install.ts';
+import { installProven, type IssuedPair } from './install.ts';
 import { createCsr, generateKeyPem } from './keys.ts';
 import type { EnrollmentState } from './state.ts';
 
@@ -42,8 +42,8 @@ export async function reenrollOverEst(dir: string, state: EnrollmentState, pair:
     return { refused: `EST simplereenroll answered something else than PKCS#7 certs-only: ${(e as Error).message}` };
   }
   if (!leafDer) return { refused: 'EST simplereenroll returned no certificate' };
-  // The intermediate has not changed if the new leaf verifies with the current chain; if it has, installIssued refuses and ACME takes over.
-  return installIssued(dir, rootPem, { keyPem, certPem: toPem(leafDer, 'CERTIFICATE'), chainPem: pair.chainPem });
+  // The intermediate has not changed if the new leaf verifies with the current chain; if it has, installProven refuses and ACME takes over.
+  return installProven(dir, state, rootPem, { keyPem, certPem: toPem(leafDer, 'CERTIFICATE'), chainPem: pair.chainPem });
 }
 
 function post(url: string, body: string, tls: { ca: string; cert: string; key: string }): Promise<{ status: number; body: string }> {

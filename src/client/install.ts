@@ -2,6 +2,8 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
 import { CaError } from '../domain/errors.ts';
 import { installPair } from './files.ts';
+import { checkLogInclusion, type LogProofOutcome } from './log-proof.ts';
+import type { EnrollmentState } from './state.ts';
 import { verifyChain } from './trust.ts';
 
 export interface IssuedPair {
@@ -9,6 +11,8 @@ export interface IssuedPair {
   notAfter: Date;
   names: string[];
   versionId: string;
+  /** The certificate's transparency-log proof (#17). */
+  log?: LogProofOutcome;
 }
 
 /**
@@ -24,4 +28,14 @@ export async function installIssued(dir: string, rootPem: string, p: { keyPem: s
   await installPair(dir, p, versionId);
   await chmod(dir, 0o755);
   return { serial, notAfter: new Date(leaf.validTo), names: (leaf.subjectAltName ?? '').split(', ').filter(Boolean), versionId };
+}
+
+/**
+ * installIssued, then the proof that the CA's signed log accounts for the certificate
+ * (./log-proof.ts): throws when it does not (the new pair stays installed: it is valid, but the
+ * operator must know the log disagrees); an unreachable log is reported as unchecked.
+ */
+export async function installProven(dir: string, state: EnrollmentState, rootPem: string, p: { keyPem: string; certPem: string; chainPem: string }): Promise<IssuedPair> {
+  const pair = await installIssued(dir, rootPem, p);
+  return { ...pair, log: await checkLogInclusion(dir, state, p.certPem) };
 }

@@ -21,6 +21,8 @@ export const enrollmentStateSchema = z.object({
   dnsHook: z.string().optional(),
   keyAlg: z.enum(['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096']),
   profile: z.string().optional(),
+  /** The CA's transparency log (#17): the pinned note verifier key and the last checkpoint this client verified. */
+  log: z.object({ vkey: z.string(), checkpoint: z.string() }).optional(),
 });
 export type EnrollmentState = z.infer<typeof enrollmentStateSchema>;
 

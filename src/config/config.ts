@@ -59,6 +59,8 @@ export const configSchema = z.object({
   renewal: renewalConfigSchema.prefault({}),
   /** EST for devices (RFC 7030) on the ACME listener: src/config/renewal.ts. */
   est: estConfigSchema.prefault({}),
+  /** Transparency log (#17): the checkpoint key's label in the key store and the checkpoint origin (default: the base URL's host/port + "/log"). */
+  log: z.object({ keyLabel: z.string().default('log'), origin: z.string().regex(/^[^\s+]+$/, "no spaces or '+'").optional() }).prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -2,7 +2,11 @@ import { CaError } from './errors.ts';
 
 /** Key algorithms a CA key (and the key rules for leaves) may use. */
 export const KEY_ALGS = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
+/** The transparency log's checkpoint key (C2SP signed-note verifiers take Ed25519): never a CA or leaf key. */
+export const LOG_KEY_ALG = 'ed25519';
 export type KeyAlg = (typeof KEY_ALGS)[number];
+/** What a key store may hold: the CA algorithms and the log key's. */
+export type StoredKeyAlg = KeyAlg | typeof LOG_KEY_ALG;
 
 export function parseKeyAlg(text: string): KeyAlg {
   if ((KEY_ALGS as readonly string[]).includes(text)) return text as KeyAlg;

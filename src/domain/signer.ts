@@ -15,3 +15,14 @@ export interface Signer {
   /** For libraries that insist on a WebCrypto key: the (non-extractable) key and the provider it belongs to. */
   readonly cryptoKey?: { key: CryptoKey; crypto: Crypto };
 }
+
+/**
+ * The transparency log's Ed25519 key (#17): signs checkpoint notes (C2SP signed-note, RFC 8032
+ * pure Ed25519), never anything X.509. Key stores hand it out through `getLogSigner`.
+ */
+export interface LogSigner {
+  readonly label: string;
+  readonly alg: 'ed25519';
+  readonly publicKeySpki: Uint8Array;
+  sign(message: Uint8Array): Promise<Uint8Array>;
+}

@@ -13,7 +13,7 @@ export interface ReadyReport {
   ready: boolean;
   /** The first failing check, in words (absent when ready). */
   reason?: string;
-  checks: { database: CheckResult; signer: CheckResult; crl: CheckResult };
+  checks: { database: CheckResult; signer: CheckResult; crl: CheckResult; log?: CheckResult };
 }
 
 export interface ReadinessDeps {
@@ -24,6 +24,8 @@ export interface ReadinessDeps {
   clock: Clock;
   /** A real signature within this long counts as proof the signer works (default 60 s). */
   signerProofMs?: number;
+  /** The transparency log's start check (#17): why issuance is refused, or null. */
+  log?: { readonly refusal: string | null };
 }
 
 const RETRY_AFTER_FAILURE_MS = 5_000;
@@ -49,8 +51,10 @@ export class Readiness {
     const database = this.#database();
     const signer = await this.#signer();
     const crl = this.#crl();
-    const failing = (Object.entries({ database, signer, crl }) as [string, CheckResult][]).find(([, c]) => !c.ok);
-    return { ready: !failing, ...(failing ? { reason: `${failing[0]}: ${failing[1].detail}` } : {}), checks: { database, signer, crl } };
+    const log = this.#d.log ? this.#log(this.#d.log.refusal) : undefined;
+    const checks = { database, signer, crl, ...(log ? { log } : {}) };
+    const failing = (Object.entries(checks) as [string, CheckResult][]).find(([, c]) => !c.ok);
+    return { ready: !failing, ...(failing ? { reason: `${failing[0]}: ${failing[1].detail}` } : {}), checks };
   }
 
   #database(): CheckResult {
@@ -79,6 +83,10 @@ export class Readiness {
       return o;
     });
     return this.#probing;
+  }
+
+  #log(refusal: string | null): CheckResult {
+    return refusal ? { ok: false, detail: refusal } : { ok: true, detail: 'database matches the signed log' };
   }
 
   #crl(): CheckResult {

@@ -8,6 +8,7 @@ import { ocspRoutes } from './ocsp/routes.ts';
 import type { OcspHttpHandler } from './ocsp/handler.ts';
 import { metricsRoutes, type MetricsSource } from './routes/metrics.ts';
 import { readyRoutes } from './routes/ready.ts';
+import { logRoutes, type LogSource, type TileCache } from './routes/log.ts';
 import type { ReadyReport } from '../health/readiness.ts';
 
 export interface AppDeps {
@@ -21,6 +22,10 @@ export interface AppDeps {
   metrics?: MetricsSource;
   /** Readiness at /readyz (503 with the reason when not ready). */
   ready?: () => Promise<ReadyReport>;
+  /** The transparency log at /log (checkpoint, tiles, proofs), issue #17. */
+  log?: LogSource;
+  /** Full tiles kept for the listener's fast path (withTileFastPath). */
+  tileCache?: TileCache;
   /** Largest request body accepted on any route. */
   maxBodyBytes?: number;
 }
@@ -36,6 +41,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/ca', caCertificateRoutes(deps.certificates));
   if (deps.ocsp) app.route('/ocsp', ocspRoutes(deps.ocsp));
   if (deps.crl) app.route('/crl', crlRoutes(deps.crl));
+  if (deps.log) app.route('/log', logRoutes(deps.log, deps.tileCache));
   app.notFound((c) => c.text('not found\n', 404));
   app.onError((err, c) => {
     deps.logger.error('http.error', { path: c.req.path, error: err.message });

@@ -1,5 +1,5 @@
 import { isCaError, type CaErrorKind } from '../domain/errors.ts';
-import { alreadyRevoked, badCsr, conflict, isAcmeProblem, malformed, notFound, rejectedIdentifier, serverInternal, unauthorized, type AcmeProblem } from '../acme/problems.ts';
+import { alreadyRevoked, badCsr, conflict, isAcmeProblem, malformed, notFound, rejectedIdentifier, serverInternal, unauthorized, AcmeProblem } from '../acme/problems.ts';
 import type { Logger } from '../domain/log.ts';
 
 /** CaError kinds as ACME problems (RFC 8555 §6.7); anything unlisted is a 500 with no detail. */
@@ -12,6 +12,9 @@ const BY_KIND: Partial<Record<CaErrorKind, (detail: string) => AcmeProblem>> = {
   conflict,
   alreadyRevoked,
   unauthorized,
+  // The CA refuses to sign for now (its database does not match its signed transparency log, #17): say why.
+  // No Retry-After: it lasts until an operator restores the database (acme-client still retries a 503 once).
+  unavailable: (detail) => new AcmeProblem('serverInternal', 503, detail),
 };
 
 /** The one place errors become problems: internal detail is logged, never sent (STANDARDS: no 5xx detail). */

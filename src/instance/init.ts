@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { CaError } from '../domain/errors.ts';
 import type { KeyAlg } from '../domain/algorithms.ts';
+import { Checkpointer } from '../authority/checkpoints.ts';
+import { publishVerifierKey } from './log-audit.ts';
 import { FileKeyStore } from '../keystore/file.ts';
 import { openKeyStore, type KeyStore } from '../keystore/keystore.ts';
 import '../keystore/pkcs11.ts';
@@ -144,6 +146,7 @@ async function createInstance(
       intermediate: { certificate: LAYOUT.intermediateCert, keyLabel: LAYOUT.intermediateKeyLabel, keyAlg },
       http: { host: new URL(baseUrl).hostname, port: Number(new URL(baseUrl).port || 80) },
       acme: { requireEab: o.requireEab ?? true },
+      log: { origin: `${new URL(baseUrl).host}/log` },
     });
     const rootFingerprint = Buffer.from(await root.getThumbprint('SHA-256')).toString('hex').toUpperCase().match(/../g)!.join(':');
     store.transaction(() => {
@@ -155,6 +158,10 @@ async function createInstance(
     });
     // The OAuth token-signing key (ES256, docs/oauth.md), in the same key store as the intermediate.
     await createTokenSigningKey(keyStore, store, clock, 'cli');
+    // The transparency log's key (Ed25519, beside the issuer key) and its first signed checkpoint (#17).
+    const log = await Checkpointer.open({ store, keyStore, keyLabel: config.log.keyLabel, origin: config.log.origin!, clock });
+    await log?.signNow();
+    if (log) await publishVerifierKey(dir, log.verifierKey);
     // The config is written last: its presence marks a complete instance.
     await writeFile(join(dir, LAYOUT.config), JSON.stringify(config, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
     await chmod(join(dir, LAYOUT.database), 0o600);

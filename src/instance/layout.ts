@@ -10,4 +10,6 @@ export const LAYOUT = {
   intermediateCert: 'ca/intermediate.pem',
   chain: 'ca/chain.pem',
   intermediateKeyLabel: 'intermediate',
+  /** The transparency log's note verifier key (public), written when the log key is first used. */
+  logVerifierKey: 'log.vkey',
 } as const;

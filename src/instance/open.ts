@@ -14,6 +14,7 @@ import { CaMetrics } from '../metrics/metrics.ts';
 import { signMetrics } from '../metrics/signer.ts';
 import { x509 } from '../x509/x509.ts';
 import { openGroupCommitStore, openStore, type Store } from '../store/store.ts';
+import { publishVerifierKey } from './log-audit.ts';
 import { resolveKeyStoreSecret } from './secrets.ts';
 
 /** For the edges (the CLI): a SQLite error as a CaError naming the database. */
@@ -79,7 +80,9 @@ export async function openInstance(o: OpenOptions): Promise<CaInstance> {
       maxLifetimeMs: parseDuration(config.issuance.maxLifetime),
       logger: o.logger,
       onSign: signMetrics(metrics),
+      log: { keyLabel: config.log.keyLabel, origin: logOrigin(config) },
     });
+    if (authority.log) await publishVerifierKey(dir, authority.log.verifierKey);
     const ks = keyStore;
     return {
       dir,
@@ -93,6 +96,8 @@ export async function openInstance(o: OpenOptions): Promise<CaInstance> {
       clock,
       metrics,
       close: async () => {
+        // Sign what this process appended, so a clean stop leaves the log covered.
+        await authority.log?.stop();
         await ks.close();
         issuanceStore.close();
         store.close();
@@ -104,6 +109,11 @@ export async function openInstance(o: OpenOptions): Promise<CaInstance> {
     store.close();
     throw e;
   }
+}
+
+/** The checkpoint origin (C2SP tlog-checkpoint): configured, or the base URL's host and port + "/log". */
+export function logOrigin(config: Config): string {
+  return config.log.origin ?? `${new URL(config.baseUrl).host}/log`;
 }
 
 async function readCertificate(path: string): Promise<x509.X509Certificate> {

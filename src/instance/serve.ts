@@ -19,6 +19,8 @@ import { drainServer, ListenerGate, listenOn, type RequestTimeouts } from '../ht
 import type { StatusService } from '../status/status-service.ts';
 import { reasonNameOf } from '../domain/types.ts';
 import { Readiness } from '../health/readiness.ts';
+import type { LogCheck } from '../authority/checkpoints.ts';
+import { TileCache, withTileFastPath, type LogSource } from '../http/routes/log.ts';
 import { watchKeyStore } from '../health/keystore-events.ts';
 import { startOcspWorkers, type OcspWorkers } from '../http/ocsp/workers/pool.ts';
 
@@ -42,7 +44,10 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   const { metrics } = ca;
   const ocsp = new OcspHttpHandler({ responder: status.responderLogic, cache: status.cache, clock: ca.clock, counters: metrics.ocsp });
   const crls = { shards: ca.authority.issuer.crlShards, current: (shard: number) => status.crls.current(shard) };
-  const readiness = new Readiness({ db: ca.store.db, key: ca.authority.keyHealth, crls, clock: ca.clock });
+  // The transparency log's start check (#17): a database that does not match its signed log refuses issuance; status keeps answering.
+  const logCheck = await checkLogAtStart(ca, o.logger);
+  const readiness = new Readiness({ db: ca.store.db, key: ca.authority.keyHealth, crls, clock: ca.clock, ...(ca.authority.log ? { log: ca.authority.log } : {}) });
+  const tileCache = new TileCache();
   const app = createApp({
     logger: o.logger,
     metrics,
@@ -50,6 +55,8 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
     certificates: caCertificatesOf(ca),
     ocsp,
     crl: { issuerKeyId: ca.authority.issuer.keyId, current: (shard) => status.crls.current(shard) },
+    log: logSourceOf(ca),
+    tileCache,
   });
   const timeouts = { requestMs: parseDuration(ca.config.http.requestTimeout), headersMs: parseDuration(ca.config.http.headersTimeout) };
   const graceMs = parseDuration(ca.config.http.shutdownGrace);
@@ -57,7 +64,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   const gate = new ListenerGate();
   // OCSP is answered by a node:http fast path in front of Hono (see ocsp-listener.ts).
   const listen = async (hostname: string, port: number, what: string): Promise<ServerType> => {
-    const s = createAdaptorServer({ fetch: app.fetch, createServer: createServerWithOcsp(ocsp, { timeouts, gate }) });
+    const s = createAdaptorServer({ fetch: app.fetch, createServer: createServerWithOcsp(ocsp, { timeouts, gate, front: (next) => withTileFastPath(tileCache, next) }) });
     await listenOn(s, port, hostname, what);
     return s;
   };
@@ -88,6 +95,9 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   ca.authority.onIssued((c) => metrics.certificatesIssued.inc({ profile: c.profile }));
   ca.authority.onRevoked((r) => metrics.certificatesRevoked.inc({ profile: r.profile, reason: reasonNameOf(r.reason) }));
   watchKeyStore({ keyStore: ca.keyStore, store: ca.store, metrics, logger: o.logger, clock: ca.clock });
+  // A checkpoint for what a crash left unsigned, then one per second at most while the log grows.
+  if (logCheck?.ok) await ca.authority.log?.signNow();
+  ca.authority.log?.start();
   gate.open();
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -101,8 +111,36 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
       const draining = [acme?.close(graceMs), ...[server, ...(workers ? [workers.internal] : [])].map((s) => drainServer(s as Server, graceMs)), workers?.close()];
       await Promise.all(draining);
       status.stop();
+      await ca.authority.log?.stop();
     },
   };
+}
+
+/** The log routes read the main connection's repository; the verifier key comes from the authority's checkpointer. */
+function logSourceOf(ca: CaInstance): LogSource {
+  const log = ca.store.audit.log;
+  return {
+    verifierKey: ca.authority.log?.verifierKey ?? null,
+    latestCheckpoint: () => log.latestCheckpoint(),
+    hashes: (level, from, count) => log.hashes(level, from, count),
+    entries: (from, count) => log.entries(from, count),
+    reader: log.reader,
+    issuanceIndex: (serial) => log.issuanceIndex(serial),
+  };
+}
+
+/** Runs the log's start check and says what it found (null when the key store holds no log key). */
+async function checkLogAtStart(ca: CaInstance, logger: Logger): Promise<LogCheck | null> {
+  const log = ca.authority.log;
+  if (!log) {
+    logger.warn('tlog.unsigned', { reason: `the ${ca.keyStore.type} key store holds no Ed25519 log key: the log grows but no checkpoint is signed` });
+    return null;
+  }
+  log.logger = logger;
+  const started = Date.now();
+  const r = await log.check();
+  if (r.ok) logger.info('tlog.checked', { size: r.size, ms: Date.now() - started });
+  return r;
 }
 
 /**

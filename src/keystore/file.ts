@@ -2,12 +2,13 @@ import { createPublicKey, generateKeyPair, sign as nodeSign, webcrypto, type Key
 import { mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CaError } from '../domain/errors.ts';
-import { hashFor, keyAlgOf, nodeKeyGenParams, webCryptoParams, type KeyAlg } from '../domain/algorithms.ts';
+import { hashFor, keyAlgOf, LOG_KEY_ALG, nodeKeyGenParams, webCryptoParams, type KeyAlg, type StoredKeyAlg } from '../domain/algorithms.ts';
 import { writeFileDurably } from '../domain/durable-file.ts';
-import { registerKeyStore, validateLabel, type KeyInfo, type KeyStore, type Signer } from './keystore.ts';
+import { registerKeyStore, validateLabel, type KeyInfo, type KeyStore, type LogSigner, type Signer } from './keystore.ts';
 import { decryptPkcs8, encryptPkcs8 } from './pkcs8-pbes2.ts';
 
-function generatePrivateKey(alg: KeyAlg): Promise<KeyObject> {
+function generatePrivateKey(alg: StoredKeyAlg): Promise<KeyObject> {
+  if (alg === LOG_KEY_ALG) return new Promise((resolve, reject) => generateKeyPair('ed25519', {}, (err, _pub, priv) => (err ? reject(err) : resolve(priv))));
   const params = nodeKeyGenParams(alg);
   return new Promise((resolve, reject) =>
     generateKeyPair(params.type as 'ec', params as { namedCurve: string }, (err, _pub, priv) => (err ? reject(err) : resolve(priv))),
@@ -37,7 +38,7 @@ export class FileKeyStore implements KeyStore {
     return join(this.#dir, validateLabel(label) + SUFFIX);
   }
 
-  async createKey(req: { label: string; alg: KeyAlg }): Promise<KeyInfo> {
+  async createKey(req: { label: string; alg: StoredKeyAlg }): Promise<KeyInfo> {
     const path = this.#path(req.label);
     await mkdir(this.#dir, { recursive: true, mode: 0o700 });
     const privateKey = await generatePrivateKey(req.alg);
@@ -103,7 +104,7 @@ export class FileKeyStore implements KeyStore {
   }
 
   #info(label: string, key: KeyObject): KeyInfo {
-    const alg = keyAlgOf({ type: key.asymmetricKeyType, ...key.asymmetricKeyDetails });
+    const alg = key.asymmetricKeyType === LOG_KEY_ALG ? LOG_KEY_ALG : keyAlgOf({ type: key.asymmetricKeyType, ...key.asymmetricKeyDetails });
     if (!alg) throw new CaError('keyStore', `key "${label}" uses an unsupported algorithm`);
     const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
     return { label, alg, store: this.type, publicKeySpki: new Uint8Array(spki) };
@@ -117,23 +118,33 @@ export class FileKeyStore implements KeyStore {
     const decrypted = await this.#load(req.label);
     const info = this.#info(req.label, decrypted);
     // Re-import as a non-extractable CryptoKey: nothing holding the signer can export the key.
+    if (info.alg === LOG_KEY_ALG) throw new CaError('config', `key "${req.label}" is the transparency log's Ed25519 key: it signs checkpoints only`);
     const key = await webcrypto.subtle.importKey(
       'pkcs8',
       decrypted.export({ type: 'pkcs8', format: 'der' }),
-      webCryptoParams(info.alg).importParams,
+      webCryptoParams(info.alg as KeyAlg).importParams,
       false,
       ['sign'],
     );
-    const hash = hashFor(info.alg).replace('-', '').toLowerCase(); // 'sha256' | 'sha384'
+    const hash = hashFor(info.alg as KeyAlg).replace('-', '').toLowerCase(); // 'sha256' | 'sha384'
     return {
       label: info.label,
-      alg: info.alg,
+      alg: info.alg as KeyAlg,
       publicKeySpki: info.publicKeySpki,
       cryptoKey: { key, crypto: webcrypto as unknown as Crypto },
       // Synchronous node:crypto signing takes a CryptoKey and is the fastest path (~34 µs per P-256 signature here).
       // (Node accepts a CryptoKey here since v15; its typings lag.)
       sign: async (tbs) => new Uint8Array(nodeSign(hash, tbs, { key: key as unknown as KeyObject, dsaEncoding: 'der' })),
     };
+  }
+
+  async getLogSigner(req: { label: string }): Promise<LogSigner> {
+    const decrypted = await this.#load(req.label);
+    const info = this.#info(req.label, decrypted);
+    if (info.alg !== LOG_KEY_ALG) throw new CaError('config', `key "${req.label}" is not an Ed25519 key: it cannot sign log checkpoints`);
+    // Non-extractable, like every other loaded key.
+    const key = await webcrypto.subtle.importKey('pkcs8', decrypted.export({ type: 'pkcs8', format: 'der' }), { name: 'Ed25519' }, false, ['sign']);
+    return { label: info.label, alg: LOG_KEY_ALG, publicKeySpki: info.publicKeySpki, sign: async (msg) => new Uint8Array(nodeSign(null, msg, key as unknown as KeyObject)) };
   }
 
   async listKeys(): Promise<KeyInfo[]> {

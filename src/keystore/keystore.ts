@@ -1,12 +1,12 @@
 import { CaError } from '../domain/errors.ts';
-import type { KeyAlg } from '../domain/algorithms.ts';
-import type { Signer } from '../domain/signer.ts';
+import type { StoredKeyAlg } from '../domain/algorithms.ts';
+import type { LogSigner, Signer } from '../domain/signer.ts';
 
-export type { Signer };
+export type { LogSigner, Signer };
 
 export interface KeyInfo {
   label: string;
-  alg: KeyAlg;
+  alg: StoredKeyAlg;
   store: string;
   publicKeySpki: Uint8Array;
 }
@@ -27,9 +27,11 @@ export interface KeyStore {
   readonly type: string;
   /** Optional capability: stores that can lose their connection report it here. */
   onEvent?(listener: (e: KeyStoreEvent) => void): void;
-  createKey(req: { label: string; alg: KeyAlg }): Promise<KeyInfo>;
+  createKey(req: { label: string; alg: StoredKeyAlg }): Promise<KeyInfo>;
   getPublicKey(req: { label: string }): Promise<KeyInfo>;
   getSigner(req: { label: string }): Promise<Signer>;
+  /** The transparency log's Ed25519 key (#17); a store that cannot hold one leaves this out. */
+  getLogSigner?(req: { label: string }): Promise<LogSigner>;
   listKeys(): Promise<KeyInfo[]>;
   close(): Promise<void>;
 }

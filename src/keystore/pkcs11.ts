@@ -4,8 +4,9 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { z } from 'zod';
 import { CaError } from '../domain/errors.ts';
-import type { KeyAlg } from '../domain/algorithms.ts';
-import { registerKeyStore, validateLabel, type KeyInfo, type KeyStore, type KeyStoreEvent, type Signer } from './keystore.ts';
+import { LOG_KEY_ALG, type KeyAlg, type StoredKeyAlg } from '../domain/algorithms.ts';
+import { registerKeyStore, validateLabel, type KeyInfo, type KeyStore, type KeyStoreEvent, type LogSigner, type Signer } from './keystore.ts';
+import { ed25519Templates, readEd25519Spki, signEd25519 } from './pkcs11-ed25519.ts';
 import { findObjects, keyPairTemplates, listPrivateKeyLabels, readPublicKey, signOnToken } from './pkcs11-keys.ts';
 import { acquireModule, pkcs11js, releaseModule, type Handle } from './pkcs11-module.ts';
 import { TokenSessions, type SessionContext } from './pkcs11-sessions.ts';
@@ -76,13 +77,21 @@ export class Pkcs11KeyStore implements KeyStore {
     this.#sessions.onEvent(listener);
   }
 
-  async createKey(req: { label: string; alg: KeyAlg }): Promise<KeyInfo> {
+  async createKey(req: { label: string; alg: StoredKeyAlg }): Promise<KeyInfo> {
     const label = validateLabel(req.label);
     return this.#sessions.run(`generating key "${label}"`, async ({ p11, session }) => {
       if (findObjects(p11, session, label, pkcs11js.CKO_PRIVATE_KEY).length > 0 || findObjects(p11, session, label, pkcs11js.CKO_PUBLIC_KEY).length > 0) {
         throw new CaError('conflict', `key "${label}" already exists on the PKCS#11 token`);
       }
-      const t = keyPairTemplates(label, randomBytes(20), req.alg);
+      // The transparency log's key (#17): CKM_EC_EDWARDS_KEY_PAIR_GEN, signing with CKM_EDDSA.
+      if (req.alg === LOG_KEY_ALG) {
+        const t = ed25519Templates(label, randomBytes(20));
+        const pair = await p11.C_GenerateKeyPairAsync(session, t.mechanism, t.publicKey, t.privateKey).catch((e: Error) => {
+          throw new CaError('keyStore', `the PKCS#11 token cannot make an Ed25519 key (CKM_EC_EDWARDS_KEY_PAIR_GEN): ${e.message}`);
+        });
+        return { label, alg: LOG_KEY_ALG, store: this.type, publicKeySpki: readEd25519Spki(p11, session, pair.publicKey)! };
+      }
+      const t = keyPairTemplates(label, randomBytes(20), req.alg as KeyAlg);
       const pair = await p11.C_GenerateKeyPairAsync(session, t.mechanism, t.publicKey, t.privateKey);
       const { spki, alg } = readPublicKey(p11, session, pair.publicKey);
       // CKA_ID = the SHA-1 key identifier (as in the certificate's SKI), so tools can match key and certificate.
@@ -104,22 +113,38 @@ export class Pkcs11KeyStore implements KeyStore {
       const [object, extra] = findObjects(p11, session, label, pkcs11js.CKO_PUBLIC_KEY);
       if (!object) throw new CaError('notFound', `no key labelled "${label}" on the PKCS#11 token`);
       if (extra) throw new CaError('keyStore', `more than one public key labelled "${label}" on the PKCS#11 token`);
+      const ed25519 = readEd25519Spki(p11, session, object);
+      if (ed25519) return { label, alg: LOG_KEY_ALG, store: this.type, publicKeySpki: ed25519 };
       const { spki, alg } = readPublicKey(p11, session, object);
       return { label, alg, store: this.type, publicKeySpki: spki };
     });
   }
 
+  async getLogSigner(req: { label: string }): Promise<LogSigner> {
+    const info = await this.getPublicKey(req);
+    const label = info.label;
+    if (info.alg !== LOG_KEY_ALG) throw new CaError('config', `key "${label}" is not an Ed25519 key: it cannot sign log checkpoints`);
+    await this.#sessions.run(`finding key "${label}"`, async (ctx) => this.#privateKey(ctx, label));
+    return {
+      label,
+      alg: LOG_KEY_ALG,
+      publicKeySpki: info.publicKeySpki,
+      sign: (message) => this.#sessions.run(`signing a checkpoint with key "${label}"`, (ctx) => signEd25519(ctx.p11, ctx.session, this.#privateKey(ctx, label), message)),
+    };
+  }
+
   async getSigner(req: { label: string }): Promise<Signer> {
     const info = await this.getPublicKey(req);
     const label = info.label;
+    if (info.alg === LOG_KEY_ALG) throw new CaError('config', `key "${label}" is the transparency log's Ed25519 key: it signs checkpoints only`);
     // Find the private half now: a missing key fails at startup, not at the first issuance.
     await this.#sessions.run(`finding key "${label}"`, async (ctx) => this.#privateKey(ctx, label));
     return {
       label,
-      alg: info.alg,
+      alg: info.alg as KeyAlg,
       publicKeySpki: info.publicKeySpki,
       sign: (tbs) =>
-        this.#sessions.run(`signing with key "${label}"`, (ctx) => signOnToken(ctx.p11, ctx.session, this.#privateKey(ctx, label), info.alg, tbs)).catch((e: unknown) => {
+        this.#sessions.run(`signing with key "${label}"`, (ctx) => signOnToken(ctx.p11, ctx.session, this.#privateKey(ctx, label), info.alg as KeyAlg, tbs)).catch((e: unknown) => {
           // A key that vanished while in use is a key store failure of the request, not a "not found" the caller caused.
           if (e instanceof CaError && e.kind === 'notFound') throw new CaError('keyStore', `signing key "${label}" is no longer on the PKCS#11 token`, { cause: e });
           throw e;

@@ -1,6 +1,8 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Db } from './sqlite.ts';
 import { StatementCache } from './statements.ts';
+import { TlogRepository } from './tlog.ts';
+import type { AuditEntryFields } from '../tlog/entry.ts';
 
 export interface AuditEvent {
   id: number;
@@ -13,35 +15,39 @@ export interface AuditEvent {
   hash: string;
 }
 
-interface AuditRow {
-  id: number;
-  at: number;
-  action: string;
-  actor: string;
-  target: string | null;
-  details: string;
+/** A stored row: the fields its log entry covers (tlog/entry.ts) and the chain's two hashes. */
+interface AuditRow extends AuditEntryFields {
   prev_hash: string;
   hash: string;
 }
 
-const GENESIS = '0'.repeat(64);
+export const GENESIS = '0'.repeat(64);
 
 /** The hash of a row covers its content and the previous row's hash, so editing any row breaks every later link. */
 export function auditHash(prevHash: string, e: { id: number; at: number; action: string; actor: string; target: string | null; details: string }): string {
-  return createHash('sha256')
-    .update(JSON.stringify([prevHash, e.id, e.at, e.action, e.actor, e.target, e.details]))
-    .digest('hex');
+  return hash('sha256', JSON.stringify([prevHash, e.id, e.at, e.action, e.actor, e.target, e.details]), 'hex');
 }
 
 /** Append-only audit trail (the table refuses UPDATE and DELETE by trigger). */
 export class AuditRepository {
   readonly #statements: StatementCache;
+  /** The transparency log over these events (#17): each append adds its leaf in the same transaction. */
+  readonly log: TlogRepository;
+  /** One IMMEDIATE transaction (a savepoint inside the caller's): the row and its leaf commit together. */
+  readonly #append: (e: Parameters<AuditRepository['append']>[0]) => AuditEvent;
   constructor(db: Db) {
     this.#statements = new StatementCache(db);
+    this.log = new TlogRepository(db);
+    const tx = db.transaction((e: Parameters<AuditRepository['append']>[0]) => this.#appendNow(e));
+    this.#append = (e) => tx.immediate(e);
   }
 
-  /** Appends an event; call inside the transaction of the change it records. */
+  /** Appends an event and its transparency-log leaf; call inside the transaction of the change it records. */
   append(e: { at: Date; action: string; actor: string; target?: string | null; details?: Record<string, unknown> }): AuditEvent {
+    return this.#append(e);
+  }
+
+  #appendNow(e: { at: Date; action: string; actor: string; target?: string | null; details?: Record<string, unknown> }): AuditEvent {
     const last = this.#statements.get('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1').get() as { id: number; hash: string } | undefined;
     const row = {
       id: (last?.id ?? 0) + 1,
@@ -55,6 +61,7 @@ export class AuditRepository {
     const hash = auditHash(prevHash, row);
     this.#statements.get('INSERT INTO audit_events (id, at, action, actor, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(row.id, row.at, row.action, row.actor, row.target, row.details, prevHash, hash);
+    this.log.appendEvent(row);
     return toEvent({ ...row, prev_hash: prevHash, hash });
   }
 

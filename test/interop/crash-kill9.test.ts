@@ -137,6 +137,8 @@ describe('pki serve killed with SIGKILL under ACME load', () => {
       const issuerDer = fromPem(readFileSync(join(dir, 'ca/intermediate.pem'), 'utf8'), 'CERTIFICATE')[0]!;
       const answers = await Promise.all(received.map((r) => checkRevocation({ certDer: r.der, issuerDer, timeoutMs: 10_000 })));
       answers.forEach((a, i) => expect(a.ocsp.status, `${received[i]!.serial}: ${a.ocsp.detail}`).toBe('good'));
+      // The restart extended and signed the transparency log over what the kills left (#17): every received certificate is provably in it.
+      for (const r of received) expect((await fetch(`http://127.0.0.1:${httpPort}/log/proof/inclusion?serial=${r.serial}`)).status, r.serial).toBe(200);
     } finally {
       server.child.kill('SIGTERM');
       await server.exited;

@@ -64,9 +64,9 @@ describe('audit events', () => {
     expect(ca.store.audit.list({ target: eab.kid }).map((e) => e.action)).toEqual(['acme.eab.created', 'acme.eab.bound', 'acme.eab.revoked']);
   });
 
-  it('ok/init records both CA keys with their public key fingerprints', () => {
+  it('ok/init records both CA keys and the transparency log key (#17) with their public key fingerprints', () => {
     const keys = ca.store.audit.list().filter((e) => e.action === 'keystore.key.created');
-    expect(keys.map((k) => k.details.role)).toEqual(['root', 'intermediate']);
+    expect(keys.map((k) => k.details.role)).toEqual(['root', 'intermediate', 'log']);
     for (const k of keys) expect(k.details.spkiSha256).toMatch(/^[0-9a-f]{64}$/);
   });
 

@@ -41,6 +41,11 @@ export async function finalizeOrder(ctx: AcmeContext, req: VerifiedRequest, id: 
       ctx.store.orders.transitionOrder(id, ['processing'], 'ready');
       throw badCsr(e.detail);
     }
+    // The CA signs nothing for now (a database that does not match its signed log, #17): the order stays ready for a retry.
+    if (isCaError(e, 'unavailable')) {
+      ctx.store.orders.transitionOrder(id, ['processing'], 'ready');
+      throw e;
+    }
     // Signed and recorded, then failed (e.g. after the commit): the certificate is the order's.
     const cert = ctx.certificates.get(serial);
     if (cert?.der && cert.status === 'valid' && ctx.store.orders.transitionOrder(id, ['processing'], 'valid', { certSerial: serial })) {

@@ -73,9 +73,11 @@ function failed(res: ServerResponse): void {
  * A `createServer` for @hono/node-server that puts the OCSP fast path in front of Hono's listener,
  * with the request time limits (`timeouts`) and, in front of all, the listener's gate.
  */
-export function createServerWithOcsp(handler: OcspHttpHandler, o: { timeouts: RequestTimeouts; gate?: ListenerGate }): typeof createServer {
+export function createServerWithOcsp(handler: OcspHttpHandler, o: { timeouts: RequestTimeouts; gate?: ListenerGate; front?: (next: RequestListener) => RequestListener }): typeof createServer {
   return ((opts: ServerOptions, listener?: RequestListener) => {
-    const fast = withOcspFastPath(handler, listener ?? ((_req, res) => res.writeHead(404).end()));
+    const app = listener ?? ((_req, res) => res.writeHead(404).end());
+    // `front`: other fast paths (the log's cached tiles) between OCSP and Hono.
+    const fast = withOcspFastPath(handler, o.front ? o.front(app) : app);
     return createServer({ ...opts, ...timeoutOptions(o.timeouts) }, o.gate ? o.gate.guard(fast) : fast).on('clientError', answerClientError);
   }) as typeof createServer;
 }
