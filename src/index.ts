@@ -18,6 +18,7 @@ export { normalizeSerial, serialOfCertificate } from './x509/serial.ts';
 export { parseIdentifier } from './domain/identifiers.ts';
 export { toPem, fromPem } from './x509/x509.ts';
 export type { CertRecord, Identifier } from './domain/types.ts';
+export type { CertListing, ListStatus } from './instance/inventory.ts';
 export { REVOCATION_REASONS, type RevocationReason } from './domain/types.ts';
 export { checkRevocation, type RevocationCheck, type SourceResult } from './client/revocation-check.ts';
 export { enroll } from './client/enroll.ts';

@@ -1,5 +1,6 @@
 import { AuditRepository } from './audit.ts';
 import { CertificateRepository } from './certificates.ts';
+import { CertificateInventory } from './certificate-inventory.ts';
 import { CrlRepository } from './crls.ts';
 import { OcspResponderRepository } from './ocsp-responders.ts';
 import { OcspResponseRepository } from './ocsp-responses.ts';
@@ -13,6 +14,8 @@ export class Store extends Repositories {
   readonly ocspResponses: OcspResponseRepository;
   readonly ocspResponders: OcspResponderRepository;
   readonly crls: CrlRepository;
+  /** Listing and counting at fleet scale (`pki certs list` / `stats`). */
+  readonly inventory: CertificateInventory;
   readonly #flusher: WalFlusher | null;
 
   /** With a flusher, `db` runs synchronous=NORMAL and `durably` syncs the WAL itself (group commit). */
@@ -24,6 +27,7 @@ export class Store extends Repositories {
     this.ocspResponses = new OcspResponseRepository(db);
     this.ocspResponders = new OcspResponderRepository(db);
     this.crls = new CrlRepository(db);
+    this.inventory = new CertificateInventory(db);
   }
 
   /**

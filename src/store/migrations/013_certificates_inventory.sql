@@ -1,0 +1,4 @@
+-- Inventory at fleet scale (#21): `pki certs list` pages by serial within a status (keyset, no
+-- sort, no table row read for rows the not_after filter drops) and `pki certs stats` counts by
+-- status, expiry and profile from this index alone, never reading a row (or its DER).
+CREATE INDEX certificates_inventory ON certificates (status, serial, not_after, profile);
