@@ -2,6 +2,7 @@
 export { initInstance, type InitOptions, type InitResult } from './instance/init.ts';
 export { databaseFailure, openInstance, type CaInstance, type OpenOptions } from './instance/open.ts';
 export { openInventory, type Inventory } from './instance/inventory.ts';
+export { openRevoker, type Revoker } from './instance/revoker.ts';
 export { listKeysInUse, rewrapKeyFiles, type KeyInUse } from './instance/keys.ts';
 export { startServer, type RunningServer } from './instance/serve.ts';
 export { auditConfig } from './instance/config-audit.ts';

@@ -172,12 +172,13 @@ describe('status service poll: incremental, driven by the audit trail', () => {
     expect(untold.filter((s) => ca.store.ocspResponses.get(s) !== null)).toEqual([]);
 
     // And the statements behind it read by key: a range of the audit primary key, one lookup per
-    // serial in certificates and ocsp_responses, a range of the response feed's seq index. The only
+    // serial in certificates (its primary key, or the inventory index by status and serial) and
+    // ocsp_responses, a range of the response feed's seq index. The only
     // scan is of the list handed in (json_each).
     const sql = preparedByPoll.filter((s) => /audit_events|certificates|ocsp_responses/.test(s));
     expect(sql.some((s) => s.includes('FROM audit_events'))).toBe(true);
     expect(sql.some((s) => s.includes('CROSS JOIN certificates'))).toBe(true);
-    const byKey = /^SEARCH \w+ USING (INTEGER PRIMARY KEY \(rowid[<>=]|(COVERING )?INDEX sqlite_autoindex_\w+ \(serial=\?\)|INDEX ocsp_responses_by_seq \(seq>\?\))/;
+    const byKey = /^SEARCH \w+ USING (INTEGER PRIMARY KEY \(rowid[<>=]|(COVERING )?INDEX sqlite_autoindex_\w+ \(serial=\?\)|INDEX ocsp_responses_by_seq \(seq>\?\)|INDEX certificates_inventory \(status=\? AND serial=\?)/;
     for (const s of sql) {
       const params = (s.match(/\?/g) ?? []).length;
       const plan = (ca.store.db.prepare(`EXPLAIN QUERY PLAN ${s}`).all(...Array<null>(params).fill(null)) as { detail: string }[]).map((p) => p.detail);
