@@ -143,6 +143,8 @@ export class StatusService implements OcspStatusSource {
     // `hold`: asked for, so kept in memory; otherwise a response held is replaced and one nobody has asked for waits in the database.
     if (o.hold) this.cache.put(served);
     else this.cache.update(served);
+    // Asked for before the poll got to it (revoked elsewhere): the poll will find nothing stale, so the CRL is marked here.
+    if (o.hold && status.kind === 'revoked') this.crls.markDirty(crlShardFor(serial, issuer.crlShards));
     const row = { serial, certStatus: status.kind, thisUpdate, nextUpdate, responder: responder.serial, der };
     if (o.fresh) {
       const target = this.#d.freshStore ?? store;

@@ -107,8 +107,11 @@ describe('status service over a bounded hot set', () => {
     // What `pki revoke` commits in another process, before any poll has run here.
     ca.store.certificates.revoke(victim, clock.now(), 1);
     expect(ca.store.ocspResponses.get(victim)!.certStatus).toBe('good');
+    const dirty = vi.spyOn(status.crls, 'markDirty');
     const r = await status.presigned(victim);
     expect(certStatusOf(r.body).revoked).toBeDefined();
+    // The poll will find this response already right, so the CRL shard is marked now.
+    expect(dirty).toHaveBeenCalledWith(0);
     expect(ca.store.ocspResponses.get(victim)!.certStatus).toBe('revoked');
     status.stop();
   });
