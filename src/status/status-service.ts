@@ -249,17 +249,22 @@ export class StatusService implements OcspStatusSource {
     this.#behind = false;
   }
 
-  /** Certificates with no response yet, or whose response no longer tells their status (revoked elsewhere): scans them all, for start(). */
+  /**
+   * Certificates with no response yet, or whose response no longer tells their status (revoked
+   * elsewhere): scans them all once, for start(), a window of serials at a time with the event
+   * loop free in between (one statement over a million rows held it for seconds).
+   */
   async #reconcile(): Promise<void> {
     const { store, clock } = this.#d;
     const issuer = this.#issuer;
-    while (!this.#stopped) {
-      const stale = store.ocspResponses.stale(issuer.keyId, new Date(clock.now().getTime() - this.options.expiredGraceMs), 500);
-      if (stale.length === 0) return;
-      for (const s of stale) {
+    let after: string | null = '';
+    while (after !== null && !this.#stopped) {
+      const w = store.ocspResponses.staleWindow(issuer.keyId, new Date(clock.now().getTime() - this.options.expiredGraceMs), after, RECONCILE_WINDOW);
+      for (const s of w.stale) {
         await this.presign(s.serial);
         if (s.status === 'revoked') this.crls.markDirty(crlShardFor(s.serial, issuer.crlShards));
       }
+      after = w.last;
       await yieldToIo();
     }
   }
@@ -297,6 +302,8 @@ function statusOfRecord(cert: CertRecord | null | undefined, issuerKeyId: string
 
 /** Audit events that can leave a certificate of ours without the right response. */
 const STATUS_EVENTS = ['certificate.issued', 'certificate.revoked', 'ocsp.responder.issued'] as const;
+/** Certificates looked at per step of start()'s scan. */
+const RECONCILE_WINDOW = 2000;
 /** Audit ids read per step of a poll's catch-up (ids are dense, so at most this many rows). */
 const AUDIT_BATCH = 1000;
 

@@ -124,6 +124,24 @@ export class OcspResponseRepository {
   }
 
   /**
+   * What `stale` says for one window of the issuer's certificates in serial order: the `window`
+   * serials after `after` (keyset), so each step costs `window` key lookups however large the
+   * table, and the caller can yield between steps. `last` is where the next window starts (null: done).
+   */
+  staleWindow(issuer: string, notAfterSince: Date, after: string, window: number): { stale: StaleStatus[]; last: string | null } {
+    const serials = (this.#sql.get('SELECT serial FROM certificates WHERE serial > ? ORDER BY serial LIMIT ?').all(after, window) as { serial: string }[]).map((r) => r.serial);
+    if (serials.length === 0) return { stale: [], last: null };
+    const rows = this.#sql
+      .get(
+        `${STALE_COLUMNS}
+         FROM certificates c LEFT JOIN ocsp_responses r ON r.serial = c.serial
+         WHERE c.serial > ? AND c.serial <= ? AND ${STALE_CONDITION}`,
+      )
+      .all(after, serials[serials.length - 1]!, issuer, sec(notAfterSince)) as StaleRow[];
+    return { stale: rows.map(toStale), last: serials.length < window ? null : serials[serials.length - 1]! };
+  }
+
+  /**
    * What `stale` says, for the given serials only (duplicates and unknown serials are fine): one
    * primary-key lookup per serial, so the cost follows the list, not the table. CROSS JOIN keeps
    * the list as the outer loop (SQLite never reorders it), whatever the statistics say.

@@ -108,11 +108,11 @@ describe('status service poll: incremental, driven by the audit trail', () => {
     await elsewhere(async (other) => {
       // Commits like `pki revoke` (certificate row and audit event in one transaction), right after
       // start()'s last scan came back empty: too late for the scan, so only the poll can see it.
-      const scan = ca.store.ocspResponses.stale.bind(ca.store.ocspResponses);
+      const scan = ca.store.ocspResponses.staleWindow.bind(ca.store.ocspResponses);
       let committed = false;
-      vi.spyOn(ca.store.ocspResponses, 'stale').mockImplementation((...a) => {
+      vi.spyOn(ca.store.ocspResponses, 'staleWindow').mockImplementation((...a) => {
         const found = scan(...a);
-        if (found.length === 0 && !committed) {
+        if (found.last === null && !committed) {
           committed = true;
           other.store.transaction(() => {
             other.store.certificates.revoke(leaf.serial, clock.now(), 4);
@@ -154,7 +154,7 @@ describe('status service poll: incremental, driven by the audit trail', () => {
       await other.authority.revoke(victim.serial, { reason: 'superseded', actor: 'cli' }),
     ]);
 
-    const stale = vi.spyOn(ca.store.ocspResponses, 'stale');
+    const stale = vi.spyOn(ca.store.ocspResponses, 'staleWindow');
     const staleAmong = vi.spyOn(ca.store.ocspResponses, 'staleAmong');
     const targets = vi.spyOn(ca.store.audit, 'targetsBetween');
     const presign = vi.spyOn(status, 'presign');

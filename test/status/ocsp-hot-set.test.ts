@@ -99,6 +99,30 @@ describe('status service over a bounded hot set', () => {
     status.stop();
   });
 
+  it('ok/start()\'s scan for certificates without a response runs in windows with the event loop free between them', async () => {
+    const now = Math.floor(NOW / 1000);
+    const insert = ca.store.db.prepare(
+      `INSERT INTO certificates (serial, issuer, subject, sans, profile, not_before, not_after, status, der, public_key_sha256, created_at)
+       VALUES (?, ?, '', '[]', 'default', ?, ?, 'valid', x'00', '', ?)`,
+    );
+    const missing = Array.from({ length: 4500 }, (_, i) => `6d${i.toString(16).padStart(30, '0')}`);
+    ca.store.db.transaction(() => {
+      for (const serial of missing) insert.run(serial, ca.authority.issuer.keyId, now - 60, now + 3600, now);
+    })();
+    const status = new StatusService({ store: ca.store, authority: ca.authority, clock, logger: silentLogger, options });
+    const windows = vi.spyOn(ca.store.ocspResponses, 'staleWindow');
+    let ticks = 0;
+    const tick = setInterval(() => ticks++, 0);
+    await status.start();
+    await status.caughtUp;
+    clearInterval(tick);
+    expect(windows.mock.calls.length).toBeGreaterThanOrEqual(3); // 4,500+ certificates, 2,000 a window
+    expect(ticks).toBeGreaterThan(0);
+    expect(missing.filter((s) => ca.store.ocspResponses.get(s) === null)).toEqual([]);
+    status.stop();
+    windows.mockRestore();
+  });
+
   it('fail/a revocation committed elsewhere and not yet re-signed is never answered from the stale "good" row', async () => {
     const status = new StatusService({ store: ca.store, authority: ca.authority, clock, logger: silentLogger, options });
     await status.start();
