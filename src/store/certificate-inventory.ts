@@ -1,6 +1,7 @@
 import type { CertRecord } from '../domain/types.ts';
 import type { Db } from './sqlite.ts';
 import { StatementCache } from './statements.ts';
+import { toRecord, type CertRow } from './certificates.ts';
 
 /** A certificate as the inventory lists it: the DER only when asked for. */
 export type CertListing = Omit<CertRecord, 'der'> & { der?: Uint8Array };
@@ -28,20 +29,8 @@ export interface CertStats {
   byProfile: { profile: string; live: number; expiring: number; revoked: number }[];
 }
 
-interface Row {
-  serial: string;
-  issuer: string;
-  subject: string;
-  sans: string;
-  profile: string;
-  not_before: number;
-  not_after: number;
-  status: CertRecord['status'];
-  revoked_at: number | null;
-  reason: number | null;
-  created_at: number;
-  der?: Buffer | null;
-}
+/** A row as listed: every column but the DER unless it was asked for. */
+type Row = Omit<CertRow, 'der'> & { der?: Buffer | null };
 
 const COLUMNS = 'serial, issuer, subject, sans, profile, not_before, not_after, status, revoked_at, reason, created_at';
 const sec = (d: Date) => Math.floor(d.getTime() / 1000);
@@ -114,18 +103,6 @@ export class CertificateInventory {
 }
 
 function toListing(r: Row): CertListing {
-  return {
-    serial: r.serial,
-    issuer: r.issuer,
-    subject: r.subject,
-    sans: JSON.parse(r.sans) as string[],
-    profile: r.profile,
-    notBefore: new Date(r.not_before * 1000),
-    notAfter: new Date(r.not_after * 1000),
-    status: r.status,
-    revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at * 1000),
-    reason: r.reason,
-    createdAt: new Date(r.created_at * 1000),
-    ...(r.der ? { der: new Uint8Array(r.der) } : {}),
-  };
+  const { der, ...rest } = toRecord({ ...r, der: r.der ?? null });
+  return der ? { ...rest, der } : rest;
 }
