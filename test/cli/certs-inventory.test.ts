@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { formatTable } from '../../cli/common.ts';
 import { initInstance, openInventory, type Inventory } from '../../src/index.ts';
 import { pki } from '../helpers/cli.ts';
@@ -72,6 +72,16 @@ describe('certificate inventory at scale', () => {
     expect(s.byProfile.find((p) => p.profile === 'iot')!.live).toBe(seeded.filter((_, i) => i % 5 === 0 && i % 10 !== 0).length);
     const plan = (inv.store.db.prepare(`EXPLAIN QUERY PLAN SELECT profile, count(*) FROM certificates INDEXED BY certificates_inventory GROUP BY profile`).all() as { detail: string }[]).map((p) => p.detail).join('\n');
     expect(plan).toMatch(/COVERING INDEX certificates_inventory/);
+  });
+
+  it('ok/audit events by target are read through their index (pki serve reads its config events at start), not a scan', () => {
+    const sql = inv.store.db.prepare('SELECT * FROM audit_events WHERE target = ? AND at >= ? ORDER BY id ASC LIMIT ?');
+    const plan = (inv.store.db.prepare(`EXPLAIN QUERY PLAN ${sql.source}`).all('pki.json', 0, 10) as { detail: string }[]).map((p) => p.detail).join('\n');
+    expect(plan).toMatch(/SEARCH audit_events USING INDEX audit_events_by_target \(target=\?\)/);
+    const spy = vi.spyOn(inv.store.db, 'prepare');
+    expect(inv.store.audit.list({ target: 'pki.json' }).every((e) => e.target === 'pki.json')).toBe(true);
+    expect(spy.mock.calls.map((c) => c[0])).toContain(sql.source);
+    spy.mockRestore();
   });
 
   it('ok/pki certs list: a table page says there are more and how to continue; --after continues', () => {

@@ -2,3 +2,6 @@
 -- sort, no table row read for rows the not_after filter drops) and `pki certs stats` counts by
 -- status, expiry and profile from this index alone, never reading a row (or its DER).
 CREATE INDEX certificates_inventory ON certificates (status, serial, not_after, profile);
+-- `pki serve` reads its config's audit events at start, and `pki audit --target` one target's:
+-- by target, not by a scan of every issuance event.
+CREATE INDEX audit_events_by_target ON audit_events (target, id);
