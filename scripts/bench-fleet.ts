@@ -7,7 +7,7 @@
  *   revocation → OCSP "revoked" and → CRL listing latency; plus this tree's issuance CPU at N.
  *
  *   node --import tsx scripts/bench-fleet.ts [--sizes 0,100000,1000000] [--trees .,/work/wt-21-base]
- *        [--cache /tmp/bench-fleet] [--workers 1] [--seconds 10] [--connections 64]
+ *        [--cache /tmp/bench-fleet] [--workers 1] [--seconds 10] [--connections 64] [--mix 50000]
  *
  * Seeding (scripts/bench-fleet-seed.ts: real signatures, batched straight into the store) is done
  * once per size into --cache and reused by every tree and later runs. Each tree opens the same
@@ -38,7 +38,7 @@ const CONNECTIONS = Number(arg('connections', '64'));
 const PASSPHRASE = 'fleet-passphrase';
 const env = { ...process.env, PKI_PASSPHRASE: PASSPHRASE };
 const HOT = 1000;
-const MIX = 50_000;
+const MIX = Number(arg('mix', '50000'));
 
 /** The instance for size n: seeded once (the 1M one grows from a copy of the 100k one when both are asked for). */
 async function instanceFor(n: number): Promise<string> {
