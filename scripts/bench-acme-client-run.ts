@@ -56,7 +56,7 @@ export async function runAcmeClient(o: { directoryUrl: string; caPem: string; or
         const w = work[next++]!;
         const s = performance.now();
         await client.auto({
-          csr: w.csr,
+          csr: pemOf(w.csr),
           termsOfServiceAgreed: true,
           challengePriority: ['http-01'],
           skipChallengeVerification: true,
@@ -71,4 +71,10 @@ export async function runAcmeClient(o: { directoryUrl: string; caPem: string; or
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
   return { orders: o.orders, seconds, p50: pct(50), p99: pct(99), requestsPerOrder: (seen.requests - before.requests) / o.orders, rateLimited: seen.rateLimited - before.rateLimited, serverErrors: seen.serverErrors - before.serverErrors };
+}
+
+/** makeCsrs gives base64url DER (what the lean client sends); acme-client takes PEM. */
+function pemOf(b64url: string): string {
+  const b64 = Buffer.from(b64url, 'base64url').toString('base64');
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${b64.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE REQUEST-----\n`;
 }
