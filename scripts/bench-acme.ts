@@ -5,6 +5,11 @@
  * latency, the server's CPU per order (/proc/PID/stat), 5xx and badNonce counts.
  *
  *   scripts/bench-acme [--orders 1000] [--concurrency 1,8] [--warmup 3000] [--pebble-warmup 100] [--targets pki,pebble]
+ *                      [--clients lean,acme-client] [--acme-client-orders 300]
+ *
+ * `acme-client`: after the lean generator's runs on each server, npm acme-client with its default
+ * settings (what users run: a HEAD newNonce before every signed request, its own retries on 429
+ * and badNonce) does --acme-client-orders orders at each concurrency against the same server (#21).
  *   BENCH_PIN=1 scripts/bench-acme …   server on CPU 0, load generator on CPU 1
  *
  * Each measured run follows warm-up orders on the same server. pki gets `--warmup`: V8 keeps
@@ -22,6 +27,7 @@ import { freePort } from '../test/helpers/ports.ts';
 import { initBenchInstance, makeCsrs } from './bench/workload.ts';
 import { LeanAcmeClient } from './bench/lean-client.ts';
 import { cpuMs, pinGenerator, startPebble, startPki, threadCpuMs, type ServerUnderTest } from './bench/servers.ts';
+import { runAcmeClient, type AcmeClientResult } from './bench-acme-client-run.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,6 +38,8 @@ const CONCURRENCY = arg('concurrency', '1,8').split(',').map(Number);
 const TARGETS = arg('targets', 'pki,pebble').split(',');
 const WARMUP = Number(arg('warmup', '3000'));
 const PEBBLE_WARMUP = Number(arg('pebble-warmup', '100'));
+const CLIENTS = arg('clients', 'lean,acme-client').split(',');
+const AC_ORDERS = Number(arg('acme-client-orders', '300'));
 
 interface Result {
   target: string;
@@ -103,6 +111,7 @@ const web = await startChallengeServer();
 const http01Port = web.port;
 const dns = await startDnsServer();
 const results: Result[] = [];
+const realClient: (AcmeClientResult & { target: string; concurrency: number })[] = [];
 /** A run that threw (e.g. a request past the client's timeout): reported after the table instead of losing the other runs. */
 const failures: string[] = [];
 try {
@@ -118,9 +127,16 @@ try {
     try {
       for (const c of CONCURRENCY) {
         try {
-          const r = await run(server, c, target === 'pki' ? WARMUP : PEBBLE_WARMUP, web.set, `${target}-${c}`);
-          results.push(r);
-          process.stderr.write(`${JSON.stringify(r)}\n`);
+          if (CLIENTS.includes('lean')) {
+            const r = await run(server, c, target === 'pki' ? WARMUP : PEBBLE_WARMUP, web.set, `${target}-${c}`);
+            results.push(r);
+            process.stderr.write(`${JSON.stringify(r)}\n`);
+          }
+          if (CLIENTS.includes('acme-client')) {
+            const r = { target, concurrency: c, ...(await runAcmeClient({ directoryUrl: server.directoryUrl, caPem: server.caPem, orders: AC_ORDERS, concurrency: c, serve: web.set, tag: `${target}-${c}` })) };
+            realClient.push(r);
+            process.stderr.write(`acme-client ${JSON.stringify(r)}\n`);
+          }
         } catch (e) {
           // The server may be wedged: skip its other runs, keep the other targets'.
           failures.push(`${target} c=${c}: ${(e as Error).message}`);
@@ -143,6 +159,16 @@ const lines = [
   `|---|---|---|---|---|---|---|---|---|---|---|---|`,
   ...results.map((r) => `| ${r.target} | ${r.concurrency} | ${r.orders} | ${f(r.orders / r.seconds)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.requestsPerOrder)} | ${f(r.cpuPerOrder, 2)} | ${f(r.systemCpuPerOrder, 2)} | ${f(r.generatorCpuPerOrder, 2)} | ${r.serverErrors} | ${r.badNonce} |`),
 ];
+if (realClient.length > 0) {
+  lines.push(
+    '',
+    'npm acme-client, default settings (one account, `client.auto`, http-01):',
+    '',
+    '| server | concurrency | orders | orders/s | p50 ms | p99 ms | requests/order | 429 | 5xx |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...realClient.map((r) => `| ${r.target} | ${r.concurrency} | ${r.orders} | ${f(r.orders / r.seconds)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.requestsPerOrder)} | ${r.rateLimited} | ${r.serverErrors} |`),
+  );
+}
 for (const failure of failures) lines.push('', `FAILED ${failure}`);
 process.exitCode = failures.length > 0 ? 1 : 0;
 process.stdout.write(`${lines.join('\n')}\n\nEach run after warm-up orders on the same server (pki ${WARMUP}, Pebble ${PEBBLE_WARMUP})${process.env.BENCH_PIN ? '; server on CPU 0, generator on CPU 1 (BENCH_PIN)' : ''}.\n`);

@@ -78,10 +78,11 @@ try {
   const fixtureMs = performance.now() - t0;
   const t1 = performance.now();
   await status.start();
+  await status.caughtUp;
   const startMs = performance.now() - t1;
 
   // --- the poll as it was before the change (src/status/status-service.ts #poll + #reconcile) ---
-  const oldFeed = new StoredResponseFeed({ db: store.db, responses: store.ocspResponses, cache: new OcspResponseCache(), clock });
+  const oldFeed = new StoredResponseFeed({ db: store.db, responses: store.ocspResponses, cache: new OcspResponseCache() });
   oldFeed.load();
   oldFeed.changed();
   const oldPoll = async () => {

@@ -4,6 +4,7 @@ export { databaseFailure, openInstance, type CaInstance, type OpenOptions } from
 export { openInventory, type Inventory } from './instance/inventory.ts';
 export { verifyLog, readVerifierKey, type LogVerification } from './instance/log-audit.ts';
 export { witness, type WitnessResult } from './instance/witness.ts';
+export { openRevoker, type Revoker } from './instance/revoker.ts';
 export { listKeysInUse, rewrapKeyFiles, type KeyInUse } from './instance/keys.ts';
 export { startServer, type RunningServer } from './instance/serve.ts';
 export { auditConfig } from './instance/config-audit.ts';
@@ -22,6 +23,7 @@ export { normalizeSerial, serialOfCertificate } from './x509/serial.ts';
 export { parseIdentifier } from './domain/identifiers.ts';
 export { toPem, fromPem } from './x509/x509.ts';
 export type { CertRecord, Identifier } from './domain/types.ts';
+export type { CertListing, ListStatus } from './instance/inventory.ts';
 export { REVOCATION_REASONS, type RevocationReason } from './domain/types.ts';
 export { checkRevocation, type RevocationCheck, type SourceResult } from './client/revocation-check.ts';
 export { enroll } from './client/enroll.ts';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { CaError, isCaError, normalizeSerial, openInstance, REVOCATION_REASONS, serialOfCertificate, type RevocationReason } from '../../src/index.ts';
+import { CaError, isCaError, normalizeSerial, openRevoker, REVOCATION_REASONS, serialOfCertificate, type RevocationReason } from '../../src/index.ts';
 import { action, EXIT } from '../common.ts';
 
 const REASONS = Object.keys(REVOCATION_REASONS) as RevocationReason[];
@@ -13,15 +13,16 @@ export function registerRevoke(program: Command): void {
     .option('--serial <hex>', 'serial number of the certificate (hex, colons allowed)')
     .option('--cert <file>', 'the certificate itself (PEM or DER)')
     .option('--reason <reason>', `RFC 5280 reason: ${REASONS.join(' | ')}`, 'unspecified')
-    .option('--passphrase-file <file>', 'key store passphrase file')
+    .option('--passphrase-file <file>', 'accepted for older scripts and ignored: recording a revocation needs no key')
     .action(
       action(async (o: { dir: string; serial?: string; cert?: string; reason: string; passphraseFile?: string }) => {
         if (!!o.serial === !!o.cert) throw new CaError('malformed', 'give exactly one of --serial HEX or --cert FILE');
         if (!(REASONS as string[]).includes(o.reason)) throw new CaError('malformed', `unknown reason "${o.reason}": use one of ${REASONS.join(', ')}`);
         const serial = o.serial ? serialFromText(o.serial) : await serialFromFile(o.cert!);
-        const ca = await openInstance({ dir: o.dir, passphraseFile: o.passphraseFile });
+        // No key store: the revocation is a durable commit; the running server signs what follows.
+        const ca = await openRevoker(o.dir);
         try {
-          const r = await ca.authority.revoke(serial, { reason: o.reason as RevocationReason, actor: 'cli' });
+          const r = await ca.revoke(serial, { reason: o.reason as RevocationReason, actor: 'cli' });
           process.stdout.write(`revoked ${r.serial} at ${r.revokedAt?.toISOString()} (reason ${o.reason})\n`);
         } catch (e) {
           if (isCaError(e, 'alreadyRevoked')) {
@@ -31,7 +32,7 @@ export function registerRevoke(program: Command): void {
           }
           throw e;
         } finally {
-          await ca.close();
+          ca.close();
         }
       }),
     );

@@ -1,7 +1,7 @@
 import type { Clock } from '../domain/clock.ts';
 import { CaError } from '../domain/errors.ts';
 import { silentLogger, type Logger } from '../domain/log.ts';
-import { reasonNameOf, REVOCATION_REASONS, type CertRecord, type RevocationReason } from '../domain/types.ts';
+import type { CertRecord, RevocationReason } from '../domain/types.ts';
 import type { KeyStore } from '../keystore/keystore.ts';
 import type { StoredCrl } from '../store/crls.ts';
 import type { Store } from '../store/store.ts';
@@ -17,6 +17,7 @@ import { LeafPreparer, type IssueOptions } from './leaf.ts';
 import { Observers } from './observers.ts';
 import { LEAF_PROFILES, type IssuerUrls, type LeafProfile } from './profiles.ts';
 import { prepareResponder, type ResponderKey } from './responder-certificate.ts';
+import { recordRevocation } from './revocation.ts';
 
 export interface IssuedCertificate {
   serial: string;
@@ -151,22 +152,7 @@ export class Authority {
    * another issuer (the CA certificates themselves) and repeats (`alreadyRevoked`).
    */
   async revoke(serial: string, opts: { reason?: RevocationReason; actor?: string } = {}): Promise<CertRecord> {
-    const store = this.#store;
-    const reasonName = opts.reason ?? 'unspecified';
-    const reason = REVOCATION_REASONS[reasonName];
-    if (reason === undefined) throw new CaError('malformed', `unknown revocation reason "${reasonName}"`);
-    const at = this.#clock.now();
-    const record = await store.durably(() => {
-      const cert = store.certificates.get(serial);
-      if (!cert || cert.issuer !== this.issuer.keyId) throw new CaError('notFound', `no certificate with serial ${serial} was issued by this CA`);
-      if (cert.status === 'revoked') {
-        throw new CaError('alreadyRevoked', `certificate ${serial} is already revoked (since ${cert.revokedAt?.toISOString()}, reason ${reasonNameOf(cert.reason)})`);
-      }
-      if (cert.status !== 'valid') throw new CaError('conflict', `certificate ${serial} is ${cert.status}, not valid: nothing to revoke`);
-      store.certificates.revoke(serial, at, reason);
-      store.audit.append({ at, action: 'certificate.revoked', actor: opts.actor ?? 'system', target: serial, details: { reason: reasonName } });
-      return store.certificates.get(serial)!;
-    });
+    const record = await recordRevocation(this.#store, this.issuer.keyId, serial, this.#clock.now(), opts);
     this.log?.schedule();
     await this.#revoked.notify(record, serial);
     return record;

@@ -71,6 +71,12 @@ export function readNodeBody(req: IncomingMessage, limit: BodyLimit): Promise<Bu
 }
 
 /** The Content-Length a fetch Request declares, when it is the length of the body (not chunked). */
+/** A request with a Transfer-Encoding or a Content-Length above 0 has a body; without either it has none. */
+function declaresBody(req: Request): boolean {
+  const length = req.headers.get('content-length');
+  return req.headers.has('transfer-encoding') || (length !== null && length.trim() !== '0');
+}
+
 function declaredLength(req: Request): number | null {
   const v = req.headers.get('content-length');
   return v === null || req.headers.has('transfer-encoding') ? null : Number(v);
@@ -108,7 +114,12 @@ async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Pro
 export function bodyLimit(limit: BodyLimit, tooLarge: (c: Context) => Response): MiddlewareHandler {
   return async (c, next) => {
     const req = c.req.raw;
-    if (!req.body) return next();
+    // From node:http, whether there is a body is decided by the headers alone (RFC 9112 §6.3).
+    // Touching `req.body` there makes @hono/node-server build a whole fetch Request with an
+    // AbortController, which undici tracks weakly: only a full GC frees them, so a flood of GETs
+    // grew the old generation by hundreds of MiB and it stayed when idle (#21).
+    const fromNode = (c.env as { incoming?: unknown } | undefined)?.incoming !== undefined;
+    if (fromNode ? !declaresBody(req) : !req.body) return next();
     const declared = declaredLength(req);
     if (declared !== null) return declared > limit.maxBytes ? tooLarge(c) : next();
     try {

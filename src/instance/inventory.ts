@@ -16,3 +16,5 @@ export async function openInventory(dirArg: string): Promise<Inventory> {
   const store = openStore(resolve(dir, config.database));
   return { dir, config, store, close: () => store.close() };
 }
+
+export type { CertListing, ListStatus } from '../store/certificate-inventory.ts';

@@ -21,10 +21,10 @@ import type { WorkerConfig } from '../http/ocsp/workers/pool.ts';
  */
 function start(c: WorkerConfig, listening: Server): Promise<number> {
   const db = openDatabase(c.dbPath, { readonly: true });
-  const cache = new OcspResponseCache();
-  const feed = new StoredResponseFeed({ db, responses: new OcspResponseRepository(db), cache, clock: systemClock });
-  feed.changed();
-  const loaded = feed.load();
+  // The same bounded hot set as the primary, reading misses from the database by serial: no second full copy.
+  const cache = new OcspResponseCache({ maxEntries: c.cacheEntries });
+  const feed = new StoredResponseFeed({ db, responses: new OcspResponseRepository(db), cache });
+  feed.mark();
   // No signing key here: anything the responder would sign, or a serial with no fresh pre-signed response, is not ours to answer.
   const notHere = (): never => {
     throw new NotAnsweredHere();
@@ -60,7 +60,7 @@ function start(c: WorkerConfig, listening: Server): Promise<number> {
   process.once('SIGTERM', () => void drainServer(server, c.timeouts.requestMs).then(() => process.exit(0)));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(listening, () => resolve(loaded));
+    server.listen(listening, () => resolve(cache.size));
   });
 }
 

@@ -172,6 +172,7 @@ async function startWorkers(
         maintenanceIntervalMs: status.options.maintenanceIntervalMs,
         ocspValidityMs: status.options.ocspValidityMs,
         maxCertsPerRequest: status.options.maxCertsPerRequest,
+        cacheEntries: status.options.ocspCacheEntries,
         timeouts: o.timeouts,
       },
     });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DEFAULT_OCSP_CACHE_ENTRIES } from '../config/status.ts';
 
 /** A signed OCSP response ready to send, with its RFC 5019 §6.2 caching headers worked out once. */
 export interface ServedResponse {
@@ -37,38 +38,96 @@ class BoundedMap<K, V> extends Map<K, V> {
   }
 }
 
+/** Where a response the cache does not hold comes from (the database, by serial); null when none is current at `nowMs`. */
+export type ResponseLoader = (serial: string, nowMs: number) => ServedResponse | null;
+
+/** Sizes of the responder's memory; each is a count of entries, so memory stays flat whatever the fleet size. */
+export interface OcspCacheLimits {
+  /** Pre-signed responses of our certificates held in memory (least recently used goes first). */
+  maxEntries?: number;
+  /** Signed "unknown" answers for serials we never issued. */
+  maxUnknown?: number;
+  /** Raw request bytes remembered → serial. */
+  maxRequests?: number;
+}
+
+
 /**
- * The responder's memory: pre-signed responses by serial (every live certificate), signed
- * "unknown" answers for serials we never issued (bounded), and the raw bytes of requests
+ * The responder's memory: a bounded hot set of pre-signed responses by serial (least recently
+ * used evicted; a miss is loaded through `loader` by primary key, well under a millisecond),
+ * signed "unknown" answers for serials we never issued (bounded), and the raw bytes of requests
  * already seen mapped to the serial they ask about, so a repeated request (the normal case:
- * clients ask the same question until nextUpdate) costs one Map lookup and no parsing.
+ * clients ask the same question until nextUpdate) costs Map lookups and no parsing.
+ * Nothing here grows with the number of live certificates.
  */
 export class OcspResponseCache {
   readonly #bySerial = new Map<string, ServedResponse>();
+  readonly #maxEntries: number;
   readonly #unknown: BoundedMap<string, ServedResponse>;
   readonly #byRequest: BoundedMap<string, string>;
+  #loader: ResponseLoader | null = null;
 
-  constructor(opts: { maxUnknown?: number; maxRequests?: number } = {}) {
+  constructor(opts: OcspCacheLimits = {}) {
+    this.#maxEntries = Math.max(1, opts.maxEntries ?? DEFAULT_OCSP_CACHE_ENTRIES);
     this.#unknown = new BoundedMap(opts.maxUnknown ?? 10_000);
-    this.#byRequest = new BoundedMap(opts.maxRequests ?? 200_000);
+    this.#byRequest = new BoundedMap(opts.maxRequests ?? 2 * this.#maxEntries);
+  }
+
+  /** Sets where misses are read from (the store's current response for a serial). */
+  loadMissesFrom(loader: ResponseLoader): void {
+    this.#loader = loader;
   }
 
   /** Stores a certificate's response (replacing an older one; a newer one is never replaced by an older). */
   put(r: ServedResponse): void {
     const old = this.#bySerial.get(r.serial);
     if (old && old.thisUpdateMs > r.thisUpdateMs) return;
-    this.#bySerial.set(r.serial, r);
+    this.#hold(r);
     this.#unknown.delete(r.serial);
+  }
+
+  /** Replaces a held response only (a change to a certificate nobody asked about stays in the database). */
+  update(r: ServedResponse): void {
+    if (this.#bySerial.has(r.serial)) this.put(r);
+    else this.#unknown.delete(r.serial);
+  }
+
+  /** Forgets what is held for a serial (its stored response changed): the next request reads the new one. */
+  invalidate(serial: string): void {
+    this.#bySerial.delete(serial);
+    this.#unknown.delete(serial);
   }
 
   putUnknown(r: ServedResponse): void {
     this.#unknown.set(r.serial, r);
   }
 
-  /** The current response for a serial: the certificate's own, else a cached "unknown"; null when none is fresh at `nowMs`. */
+  /**
+   * The current response for a serial: the certificate's own (held, else loaded), else a cached
+   * "unknown"; null when none is fresh at `nowMs`.
+   */
   get(serial: string, nowMs: number): ServedResponse | null {
-    const r = this.#bySerial.get(serial) ?? this.#unknown.get(serial);
-    return r && r.nextUpdateMs > nowMs ? r : null;
+    const held = this.#bySerial.get(serial);
+    if (held && held.nextUpdateMs > nowMs) {
+      // Most recently used goes last: Map iteration order is insertion order.
+      this.#bySerial.delete(serial);
+      this.#bySerial.set(serial, held);
+      return held;
+    }
+    const loaded = this.#loader?.(serial, nowMs) ?? null;
+    if (loaded && loaded.nextUpdateMs > nowMs) {
+      this.put(loaded);
+      return loaded;
+    }
+    if (held) this.#bySerial.delete(serial);
+    const u = this.#unknown.get(serial);
+    return u && u.nextUpdateMs > nowMs ? u : null;
+  }
+
+  #hold(r: ServedResponse): void {
+    this.#bySerial.delete(r.serial);
+    if (this.#bySerial.size >= this.#maxEntries) this.#bySerial.delete(this.#bySerial.keys().next().value as string);
+    this.#bySerial.set(r.serial, r);
   }
 
   /** Remembers that the request with these raw bytes (GET path or POST body) asks exactly for `serial`'s pre-signed response. */
@@ -82,11 +141,7 @@ export class OcspResponseCache {
     return serial === undefined ? null : this.get(serial, nowMs);
   }
 
-  /**
-   * Forgets responses past their nextUpdate. Live certificates are re-signed before that, so
-   * what goes are certificates expired past the grace period: without this the map would
-   * grow by every certificate ever issued (a day of 24 h leaves at a time).
-   */
+  /** Forgets held responses past their nextUpdate (certificates expired past the grace period are never re-signed). */
   evictExpired(nowMs: number): number {
     let n = 0;
     for (const [serial, r] of this.#bySerial) {
@@ -98,6 +153,7 @@ export class OcspResponseCache {
     return n;
   }
 
+  /** Responses held in memory (at most maxEntries). */
   get size(): number {
     return this.#bySerial.size;
   }

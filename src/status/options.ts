@@ -24,6 +24,8 @@ export interface StatusOptions {
   /** How often to look for changes other processes (the CLI) committed, and for due work. */
   pollIntervalMs: number;
   maintenanceIntervalMs: number;
+  /** Pre-signed responses held in memory (the hot set); the rest are read from the database by serial. */
+  ocspCacheEntries: number;
 }
 
 const HOUR = 3_600_000;
@@ -53,6 +55,7 @@ export function statusOptionsFromConfig(c: { ocsp?: z.input<typeof ocspConfigSch
     crlRebuildDelayMs: 200,
     pollIntervalMs: 500,
     maintenanceIntervalMs: 60_000,
+    ocspCacheEntries: ocsp.cacheEntries,
   };
 }
 

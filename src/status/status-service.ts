@@ -37,7 +37,7 @@ export type StatusAuthority = Pick<Authority, 'issuer' | 'issueResponder' | 'iss
  * processes (`pki revoke`, `pki issue`) are noticed through SQLite's data_version.
  */
 export class StatusService implements OcspStatusSource {
-  readonly cache = new OcspResponseCache();
+  readonly cache: OcspResponseCache;
   readonly responderLogic: OcspResponder;
   readonly crls: CrlPublisher;
   readonly options: StatusOptions;
@@ -54,11 +54,14 @@ export class StatusService implements OcspStatusSource {
   #auditMark: number | null = null;
   /** A poll stopped short of the newest events (it failed): the next one resumes even if nothing else was committed. */
   #behind = false;
+  /** stop() was called: a background scan under way ends at its next step. */
+  #stopped = false;
 
   constructor(d: StatusServiceDeps) {
     this.#d = d;
     this.#issuer = d.authority.issuer;
     this.options = { ...DEFAULT_STATUS_OPTIONS, ...d.options };
+    this.cache = new OcspResponseCache({ maxEntries: this.options.ocspCacheEntries });
     this.#hashes = new IssuerHashes(new Uint8Array(this.#issuer.certificate.rawData));
     this.responderLogic = new OcspResponder({
       hashes: this.#hashes,
@@ -67,7 +70,7 @@ export class StatusService implements OcspStatusSource {
       validityMs: this.options.ocspValidityMs,
       maxCertsPerRequest: this.options.maxCertsPerRequest,
     });
-    this.#feed = new StoredResponseFeed({ db: d.store.db, responses: d.store.ocspResponses, cache: this.cache, clock: d.clock });
+    this.#feed = new StoredResponseFeed({ db: d.store.db, responses: d.store.ocspResponses, cache: this.cache });
     this.crls = new CrlPublisher({ store: d.store, authority: d.authority, clock: d.clock, logger: d.logger, options: this.options });
   }
 
@@ -85,17 +88,23 @@ export class StatusService implements OcspStatusSource {
     });
   }
 
-  /** Loads what is stored, catches up on anything missing, builds absent CRLs, then keeps all of it fresh in the background. */
+  /**
+   * Signs the responder and builds absent CRLs, then keeps everything fresh in the background.
+   * Nothing is loaded up front (responses are read by serial on demand), and the full scan for
+   * certificates left without a right response runs as the first background job (`caughtUp`):
+   * until it has run, a response that disagrees with its certificate row is never served
+   * (`OcspResponseRepository.current`), so readiness does not wait for it.
+   */
   async start(): Promise<void> {
-    // data_version and the audit mark are taken before the full scan: whatever another process
-    // commits during the scan makes the first poll run, and lies after the mark, so the poll sees it.
+    // data_version, the response feed and the audit mark are taken before the scan: whatever another
+    // process commits during it makes the first poll run, and lies after the mark, so the poll sees it.
     // Read before the responder is signed: a database that cannot be read fails the start with nothing signed.
-    this.#feed.changed();
-    this.#feed.load();
+    this.#stopped = false;
+    this.#feed.mark();
     this.#auditMark = this.#d.store.audit.lastId();
     await this.responder();
-    await this.#reconcile();
     await this.crls.start();
+    this.caughtUp = this.#serially(() => this.#reconcile());
     // A poll is skipped while another job runs (it would only queue up behind a long refresh).
     const poll = setInterval(() => this.#idle && void this.#serially(() => this.#poll()), this.options.pollIntervalMs);
     const maintain = setInterval(() => void this.#serially(() => this.#maintain()), this.options.maintenanceIntervalMs);
@@ -104,14 +113,18 @@ export class StatusService implements OcspStatusSource {
     this.#timers.push(poll, maintain);
   }
 
+  /** Settles once start()'s scan for certificates without a right response has run. */
+  caughtUp: Promise<void> = Promise.resolve();
+
   stop(): void {
+    this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     this.crls.stop();
   }
 
   /** Signs and stores the SHA-1 CertID response for one of our certificates, and serves it from now on. */
-  async presign(serial: string, o: { fresh?: boolean } = {}): Promise<ServedResponse> {
+  async presign(serial: string, o: { fresh?: boolean; hold?: boolean } = {}): Promise<ServedResponse> {
     const { store, clock } = this.#d;
     const issuer = this.#issuer;
     // `fresh`: just issued by this process's authority, so ours and good (no row to read).
@@ -127,6 +140,11 @@ export class StatusService implements OcspStatusSource {
       this.cache.putUnknown(served);
       return served;
     }
+    // `hold`: asked for, so kept in memory; otherwise a response held is replaced and one nobody has asked for waits in the database.
+    if (o.hold) this.cache.put(served);
+    else this.cache.update(served);
+    // Asked for before the poll got to it (revoked elsewhere): the poll will find nothing stale, so the CRL is marked here.
+    if (o.hold && status.kind === 'revoked') this.crls.markDirty(crlShardFor(serial, issuer.crlShards));
     const row = { serial, certStatus: status.kind, thisUpdate, nextUpdate, responder: responder.serial, der };
     if (o.fresh) {
       const target = this.#d.freshStore ?? store;
@@ -134,14 +152,16 @@ export class StatusService implements OcspStatusSource {
     } else if (cert && cert.issuer === issuer.keyId) {
       store.ocspResponses.put(row);
     }
-    this.cache.put(served);
     return served;
   }
 
   // --- OcspStatusSource ---
 
   async presigned(serial: string): Promise<ServedResponse> {
-    return this.cache.get(serial, this.#d.clock.now().getTime()) ?? this.presign(serial);
+    const held = this.cache.get(serial, this.#d.clock.now().getTime());
+    if (held) return held;
+    // Asked for: signed now (no stored response, or one that no longer tells the status) and held.
+    return this.presign(serial, { hold: true });
   }
 
   statusOf(serial: string): CertStatusInfo {
@@ -229,18 +249,25 @@ export class StatusService implements OcspStatusSource {
     this.#behind = false;
   }
 
-  /** Certificates with no response yet, or whose response no longer tells their status (revoked elsewhere): scans them all, for start(). */
+  /**
+   * Certificates with no response yet, or whose response no longer tells their status (revoked
+   * elsewhere): scans them all once, for start(), a window of serials at a time with the event
+   * loop free in between (one statement over a million rows held it for seconds).
+   */
   async #reconcile(): Promise<void> {
     const { store, clock } = this.#d;
     const issuer = this.#issuer;
-    for (;;) {
-      const stale = store.ocspResponses.stale(issuer.keyId, new Date(clock.now().getTime() - this.options.expiredGraceMs), 500);
-      if (stale.length === 0) return;
-      for (const s of stale) {
+    let after: string | null = '';
+    while (after !== null && !this.#stopped) {
+      const w = store.ocspResponses.staleWindow(issuer.keyId, new Date(clock.now().getTime() - this.options.expiredGraceMs), after, RECONCILE_WINDOW);
+      for (const s of w.stale) {
         await this.presign(s.serial);
         if (s.status === 'revoked') this.crls.markDirty(crlShardFor(s.serial, issuer.crlShards));
       }
-      await yieldToIo();
+      after = w.last;
+      // A pause, not just a yield: this is a safety net (serving already refuses a row that
+      // disagrees with its certificate), so it takes a third of the loop at most, never the hot path's share.
+      await new Promise<void>((r) => setTimeout(r, RECONCILE_PAUSE_MS));
     }
   }
 
@@ -277,6 +304,9 @@ function statusOfRecord(cert: CertRecord | null | undefined, issuerKeyId: string
 
 /** Audit events that can leave a certificate of ours without the right response. */
 const STATUS_EVENTS = ['certificate.issued', 'certificate.revoked', 'ocsp.responder.issued'] as const;
+/** Certificates looked at per step of start()'s scan (~10 ms at 1M), and the pause after each. */
+const RECONCILE_WINDOW = 1000;
+const RECONCILE_PAUSE_MS = 20;
 /** Audit ids read per step of a poll's catch-up (ids are dense, so at most this many rows). */
 const AUDIT_BATCH = 1000;
 

@@ -85,8 +85,15 @@ export class AuditRepository {
   }
 
   list(opts: { since?: Date; target?: string; limit?: number } = {}): AuditEvent[] {
-    const rows = this.#statements.get('SELECT * FROM audit_events WHERE at >= ? AND (? IS NULL OR target = ?) ORDER BY id ASC LIMIT ?')
-      .all(opts.since?.getTime() ?? 0, opts.target ?? null, opts.target ?? null, opts.limit ?? 1_000_000) as AuditRow[];
+    const since = opts.since?.getTime() ?? 0;
+    const limit = opts.limit ?? 1_000_000;
+    // By target through audit_events_by_target (migration 013): `pki serve` reads the config's
+    // events at start, and a scan of a million issuance events took seconds (#21).
+    const rows = (
+      opts.target === undefined
+        ? this.#statements.get('SELECT * FROM audit_events WHERE at >= ? ORDER BY id ASC LIMIT ?').all(since, limit)
+        : this.#statements.get('SELECT * FROM audit_events WHERE target = ? AND at >= ? ORDER BY id ASC LIMIT ?').all(opts.target, since, limit)
+    ) as AuditRow[];
     return rows.map(toEvent);
   }
 

@@ -3,7 +3,7 @@ import type { CertRecord, CertStatus } from '../domain/types.ts';
 import type { Db } from './sqlite.ts';
 import { StatementCache } from './statements.ts';
 
-interface CertRow {
+export interface CertRow {
   serial: string;
   issuer: string;
   subject: string;
@@ -20,7 +20,7 @@ interface CertRow {
 
 const toSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
-function toRecord(r: CertRow): CertRecord {
+export function toRecord(r: CertRow): CertRecord {
   return {
     serial: r.serial,
     issuer: r.issuer,
@@ -35,14 +35,6 @@ function toRecord(r: CertRow): CertRecord {
     der: r.der === null ? null : new Uint8Array(r.der),
     createdAt: new Date(r.created_at * 1000),
   };
-}
-
-export interface CertFilter {
-  status?: 'valid' | 'revoked' | 'expired' | 'pending';
-  /** Only certificates whose notAfter falls before this instant (and that are not yet expired). */
-  expiringBefore?: Date;
-  now: Date;
-  limit?: number;
 }
 
 /** Every SQL statement about certificates. */
@@ -96,33 +88,7 @@ export class CertificateRepository {
     return row ? toRecord(row) : null;
   }
 
-  list(f: CertFilter): CertRecord[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    const now = toSeconds(f.now);
-    switch (f.status) {
-      case 'valid':
-        where.push(`status = 'valid' AND not_after > ?`);
-        args.push(now);
-        break;
-      case 'expired':
-        where.push(`status = 'valid' AND not_after <= ?`);
-        args.push(now);
-        break;
-      case 'revoked':
-      case 'pending':
-        where.push('status = ?');
-        args.push(f.status);
-        break;
-    }
-    if (f.expiringBefore) {
-      where.push(`not_after > ? AND not_after <= ? AND status = 'valid'`);
-      args.push(now, toSeconds(f.expiringBefore));
-    }
-    const sql = `SELECT * FROM certificates ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY not_after ASC, serial ASC LIMIT ?`;
-    args.push(f.limit ?? 1_000_000);
-    return (this.#statements.get(sql).all(...args) as CertRow[]).map(toRecord);
-  }
+  // Listing lives in certificate-inventory.ts: keyset pages without the DER (#21).
 
   countByStatus(): Record<string, number> {
     const rows = this.#statements.get('SELECT status, count(*) AS n FROM certificates GROUP BY status').all() as { status: string; n: number }[];

@@ -70,9 +70,29 @@ export class OcspResponseRepository {
     return row ? toRecord(row) : null;
   }
 
-  /** Responses written after `seq` that are still current at `now`, in write order. */
-  changedSince(seq: number, now: Date): StoredOcspResponse[] {
-    return (this.#sql.get('SELECT * FROM ocsp_responses WHERE seq > ? AND next_update > ? ORDER BY seq').all(seq, sec(now)) as Row[]).map(toRecord);
+  /**
+   * The response to serve for a serial at `now`: current, and saying what the certificate row
+   * says (a revocation another process committed but nobody has re-signed yet gives null, so
+   * the caller signs or asks the primary instead of serving "good"). Two primary-key lookups.
+   */
+  current(serial: string, now: Date): StoredOcspResponse | null {
+    const row = this.#sql
+      .get(
+        `SELECT r.* FROM ocsp_responses r JOIN certificates c ON c.serial = r.serial
+         WHERE r.serial = ? AND r.next_update > ? AND (c.status = 'revoked') = (r.cert_status = 'revoked')`,
+      )
+      .get(serial, sec(now)) as Row | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  /** The newest sequence number written (0 when none): where a follower starts. */
+  lastSeq(): number {
+    return (this.#sql.get('SELECT coalesce(max(seq), 0) AS s FROM ocsp_responses').get() as { s: number }).s;
+  }
+
+  /** Serials (and their seq) written after `seq`, in write order, at most `limit`: what a follower must forget. */
+  writtenSince(seq: number, limit: number): { serial: string; seq: number }[] {
+    return this.#sql.get('SELECT serial, seq FROM ocsp_responses WHERE seq > ? ORDER BY seq LIMIT ?').all(seq, limit) as { serial: string; seq: number }[];
   }
 
   /** Serials whose response expires before `before`, for certificates that still need answers (not expired before `notAfterSince`). */
@@ -101,6 +121,24 @@ export class OcspResponseRepository {
       )
       .all(issuer, sec(notAfterSince), limit) as StaleRow[];
     return rows.map(toStale);
+  }
+
+  /**
+   * What `stale` says for one window of the issuer's certificates in serial order: the `window`
+   * serials after `after` (keyset), so each step costs `window` key lookups however large the
+   * table, and the caller can yield between steps. `last` is where the next window starts (null: done).
+   */
+  staleWindow(issuer: string, notAfterSince: Date, after: string, window: number): { stale: StaleStatus[]; last: string | null } {
+    const serials = (this.#sql.get('SELECT serial FROM certificates WHERE serial > ? ORDER BY serial LIMIT ?').all(after, window) as { serial: string }[]).map((r) => r.serial);
+    if (serials.length === 0) return { stale: [], last: null };
+    const rows = this.#sql
+      .get(
+        `${STALE_COLUMNS}
+         FROM certificates c LEFT JOIN ocsp_responses r ON r.serial = c.serial
+         WHERE c.serial > ? AND c.serial <= ? AND ${STALE_CONDITION}`,
+      )
+      .all(after, serials[serials.length - 1]!, issuer, sec(notAfterSince)) as StaleRow[];
+    return { stale: rows.map(toStale), last: serials.length < window ? null : serials[serials.length - 1]! };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { AuditRepository } from './audit.ts';
 import { CertificateLineageRepository } from './certificate-lineage.ts';
 import { CertificateRepository } from './certificates.ts';
+import { CertificateInventory } from './certificate-inventory.ts';
 import { CrlRepository } from './crls.ts';
 import { OcspResponderRepository } from './ocsp-responders.ts';
 import { OcspResponseRepository } from './ocsp-responses.ts';
@@ -16,6 +17,8 @@ export class Store extends Repositories {
   readonly crls: CrlRepository;
   /** Renewal lineage of certificates (replaces, lineage start): written with the `valid` row. */
   readonly lineage: CertificateLineageRepository;
+  /** Listing and counting at fleet scale (`pki certs list` / `stats`). */
+  readonly inventory: CertificateInventory;
   readonly #flusher: WalFlusher | null;
 
   /** With a flusher, `db` runs synchronous=NORMAL and `durably` syncs the WAL itself (group commit). */
@@ -28,6 +31,7 @@ export class Store extends Repositories {
     this.ocspResponders = new OcspResponderRepository(db);
     this.crls = new CrlRepository(db);
     this.lineage = new CertificateLineageRepository(db);
+    this.inventory = new CertificateInventory(db);
   }
 
   /**

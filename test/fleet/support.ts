@@ -90,7 +90,7 @@ export function inventory(store: Store, entitled: (ns: string, sa: string) => bo
   const stray: string[] = [];
   const perAccount = new Map<string, string[]>();
   const listener = new Set(store.audit.list().filter((e) => e.action === 'certificate.issued' && e.actor === LISTENER).map((e) => e.target));
-  for (const c of store.certificates.list({ now: new Date() })) {
+  for (const c of everyCertificate(store)) {
     if (c.status === 'failed' || CA_OWN.has(c.profile)) continue;
     if (listener.has(c.serial) && [...c.sans].sort().join(' ') === LISTENER_NAMES) continue;
     const sans = [...c.sans].sort();
@@ -103,4 +103,15 @@ export function inventory(store: Store, entitled: (ns: string, sa: string) => bo
     perAccount.set(key, [...(perAccount.get(key) ?? []), c.serial]);
   }
   return { stray, perAccount };
+}
+
+/** Every certificate of the inventory, a keyset page at a time (`pki certs list`'s own query). */
+function* everyCertificate(store: Store) {
+  let after: string | undefined;
+  for (;;) {
+    const page = store.inventory.page({ now: new Date(), after, limit: 5000 });
+    if (page.length === 0) return;
+    yield* page;
+    after = page.at(-1)!.serial;
+  }
 }

@@ -19,6 +19,22 @@ describe('TokenBuckets', () => {
     expect(b.take('a', 10_000)).toBe(1); // …so a long pause buys no more than `burst`
   });
 
+  it('ok/Retry-After is honest: a token is there once it has passed, and not a whole second earlier', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 2000; i++) {
+      const perSecond = [0.05, 0.3, 1, 2.5, 100][i % 5]!;
+      const b = new TokenBuckets({ burst: 1 + (i % 3), perSecond });
+      let now = 1_000_000;
+      let wait = 0;
+      while ((wait = b.take('k', now)) === 0) now += Math.floor(rnd() * 5);
+      expect(wait).toBeGreaterThanOrEqual(1);
+      // Asked again one second short of it (when it says 2 s or more): still none.
+      if (wait > 1) expect(b.take('k', now + (wait - 1) * 1000)).toBeGreaterThan(0);
+      expect(b.take('k', now + wait * 1000)).toBe(0);
+    }
+  });
+
   it('ok/memory stays bounded: full buckets are dropped, and the oldest when everyone is mid-burst', () => {
     const b = new TokenBuckets({ burst: 2, perSecond: 1, maxKeys: 100 });
     for (let i = 0; i < 1000; i++) b.take(`k${i}`, 0);
@@ -27,7 +43,7 @@ describe('TokenBuckets', () => {
 
   it('ok/config: defaults on, a limit can be turned off with false, nonsense is refused', () => {
     const d = rateLimitsSchema.parse({});
-    expect(d.newOrderPerAccount).toEqual({ burst: 300, perSecond: 20 });
+    expect(d.newOrderPerAccount).toEqual({ burst: 1000, perSecond: 500 });
     expect(rateLimitsSchema.parse({ newNoncePerIp: false }).newNoncePerIp).toBe(false);
     expect(rateLimitsSchema.safeParse({ finalizePerAccount: { burst: 0, perSecond: 1 } }).success).toBe(false);
   });

@@ -108,11 +108,11 @@ describe('status service poll: incremental, driven by the audit trail', () => {
     await elsewhere(async (other) => {
       // Commits like `pki revoke` (certificate row and audit event in one transaction), right after
       // start()'s last scan came back empty: too late for the scan, so only the poll can see it.
-      const scan = ca.store.ocspResponses.stale.bind(ca.store.ocspResponses);
+      const scan = ca.store.ocspResponses.staleWindow.bind(ca.store.ocspResponses);
       let committed = false;
-      vi.spyOn(ca.store.ocspResponses, 'stale').mockImplementation((...a) => {
+      vi.spyOn(ca.store.ocspResponses, 'staleWindow').mockImplementation((...a) => {
         const found = scan(...a);
-        if (found.length === 0 && !committed) {
+        if (found.last === null && !committed) {
           committed = true;
           other.store.transaction(() => {
             other.store.certificates.revoke(leaf.serial, clock.now(), 4);
@@ -123,6 +123,7 @@ describe('status service poll: incremental, driven by the audit trail', () => {
       });
       const fresh = new StatusService({ store: ca.store, authority, clock, logger: silentLogger, options });
       await fresh.start();
+      await fresh.caughtUp; // start()'s scan runs as the first background job
       try {
         expect(committed).toBe(true);
         expect(ca.store.ocspResponses.get(leaf.serial)!.certStatus).toBe('good');
@@ -153,7 +154,7 @@ describe('status service poll: incremental, driven by the audit trail', () => {
       await other.authority.revoke(victim.serial, { reason: 'superseded', actor: 'cli' }),
     ]);
 
-    const stale = vi.spyOn(ca.store.ocspResponses, 'stale');
+    const stale = vi.spyOn(ca.store.ocspResponses, 'staleWindow');
     const staleAmong = vi.spyOn(ca.store.ocspResponses, 'staleAmong');
     const targets = vi.spyOn(ca.store.audit, 'targetsBetween');
     const presign = vi.spyOn(status, 'presign');
@@ -171,11 +172,13 @@ describe('status service poll: incremental, driven by the audit trail', () => {
     expect(untold.filter((s) => ca.store.ocspResponses.get(s) !== null)).toEqual([]);
 
     // And the statements behind it read by key: a range of the audit primary key, one lookup per
-    // serial in certificates and ocsp_responses. The only scan is of the list handed in (json_each).
+    // serial in certificates (its primary key, or the inventory index by status and serial) and
+    // ocsp_responses, a range of the response feed's seq index. The only
+    // scan is of the list handed in (json_each).
     const sql = preparedByPoll.filter((s) => /audit_events|certificates|ocsp_responses/.test(s));
     expect(sql.some((s) => s.includes('FROM audit_events'))).toBe(true);
     expect(sql.some((s) => s.includes('CROSS JOIN certificates'))).toBe(true);
-    const byKey = /^SEARCH \w+ USING (INTEGER PRIMARY KEY \(rowid[<>=]|(COVERING )?INDEX sqlite_autoindex_\w+ \(serial=\?\))/;
+    const byKey = /^SEARCH \w+ USING (INTEGER PRIMARY KEY \(rowid[<>=]|(COVERING )?INDEX sqlite_autoindex_\w+ \(serial=\?\)|INDEX ocsp_responses_by_seq \(seq>\?\)|INDEX certificates_inventory \(status=\? AND serial=\?)/;
     for (const s of sql) {
       const params = (s.match(/\?/g) ?? []).length;
       const plan = (ca.store.db.prepare(`EXPLAIN QUERY PLAN ${s}`).all(...Array<null>(params).fill(null)) as { detail: string }[]).map((p) => p.detail);

@@ -17,6 +17,8 @@ export interface WorkerConfig {
   maintenanceIntervalMs: number;
   ocspValidityMs: number;
   maxCertsPerRequest: number;
+  /** Pre-signed responses each worker holds in memory (the rest it reads by serial). */
+  cacheEntries: number;
   /** The primary's request time limits (pki.json http.requestTimeout/headersTimeout), held here too. */
   timeouts: RequestTimeouts;
 }

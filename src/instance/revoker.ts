@@ -1,0 +1,37 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { recordRevocation } from '../authority/revocation.ts';
+import { loadConfig } from '../config/config.ts';
+import { systemClock } from '../domain/clock.ts';
+import { CaError } from '../domain/errors.ts';
+import type { CertRecord, RevocationReason } from '../domain/types.ts';
+import { openStore } from '../store/store.ts';
+import { keyIdentifier } from '../x509/certificate.ts';
+import { x509 } from '../x509/x509.ts';
+
+export interface Revoker {
+  revoke(serial: string, opts?: { reason?: RevocationReason; actor?: string }): Promise<CertRecord>;
+  close(): void;
+}
+
+/**
+ * An instance opened to record revocations (`pki revoke`): the database and the issuer's key id,
+ * no key store, so no passphrase and no KDF. A running `pki serve` notices the commit within its
+ * poll interval and signs the OCSP response and the CRL.
+ */
+export async function openRevoker(dirArg: string): Promise<Revoker> {
+  const dir = resolve(dirArg);
+  const config = await loadConfig(dir);
+  let issuerKeyId: string;
+  try {
+    const cert = new x509.X509Certificate(await readFile(resolve(dir, config.intermediate.certificate), 'utf8'));
+    issuerKeyId = keyIdentifier(new Uint8Array(cert.publicKey.rawData));
+  } catch (e) {
+    throw new CaError('config', `cannot read CA certificate ${config.intermediate.certificate}: ${(e as Error).message}`);
+  }
+  const store = openStore(resolve(dir, config.database));
+  return {
+    revoke: (serial, opts) => recordRevocation(store, issuerKeyId, serial, systemClock.now(), opts),
+    close: () => store.close(),
+  };
+}
