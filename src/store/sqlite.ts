@@ -40,11 +40,24 @@ export function openDatabase(path: string, opts: { create?: boolean; readonly?: 
       throw new CaError('config', `database ${path}: holds no pki schema (an empty or foreign file): restore it from a backup`);
     }
     if (!opts.readonly) migrate(db);
+    touchEveryTable(db);
     return db;
   } catch (e) {
     db?.close();
     throw databaseError(path, e);
   }
+}
+
+/**
+ * Reads the first row of every table, so a damaged root page (or the first leaf) is met at open
+ * and named as the database's, not later by a background job. Nothing at start reads whole tables
+ * any more (the OCSP hot set loads on demand), so without this `pki serve` would start on a file
+ * whose ocsp_responses table is unreadable. Microseconds per table; PRAGMA quick_check would read
+ * every page (seconds at a million certificates).
+ */
+function touchEveryTable(db: Db): void {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck().all() as string[];
+  for (const t of tables) db.prepare(`SELECT * FROM "${t.replaceAll('"', '""')}" LIMIT 1`).get();
 }
 
 /** Every database file this process opened: what a storage error met later is named by (databaseFailure). */

@@ -40,6 +40,7 @@ describe('config defaults', () => {
       crlRebuildDelayMs: 200,
       pollIntervalMs: 500,
       maintenanceIntervalMs: 60_000,
+      ocspCacheEntries: 50_000,
     });
   });
 
