@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CaError, isRevoked, parseDuration, renew, type RenewOutcome } from '../../src/agent.ts';
+import { CaError, parseDuration, renew, revocationStatus, type RenewOutcome } from '../../src/agent.ts';
 import { renewDaemon } from '../renew-daemon.ts';
 import { clientAction as action } from '../action.ts';
 import { reportLogProof } from './enroll.ts';
@@ -26,7 +26,7 @@ export function registerRenew(program: Command): void {
         const jitterMs = o.jitter === '0' || o.jitter === '0s' ? 0 : parseDuration(o.jitter);
         // A renewal by the current certificate that the CA refused is worth a line: the fallback (ACME) needs a challenge.
         const log = (event: string, f: Record<string, unknown>) => void (event === 'renew.est-refused' && process.stderr.write(`pki: renewal by the current certificate did not happen (${String(f.reason)}); renewing over ACME\n`));
-        const options = { out: o.out, exec: o.exec, force: o.force, renewBefore: Number(m[1]) / 100, jitterMs, isRevoked, log };
+        const options = { out: o.out, exec: o.exec, force: o.force, renewBefore: Number(m[1]) / 100, jitterMs, isRevoked: revocationStatus, log };
         if (o.daemon) return renewDaemon(options, o, reportRenewal);
         reportRenewal(await renew(options), o);
       }),

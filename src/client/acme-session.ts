@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:https';
 import acme from 'acme-client';
 import { CaError } from '../domain/errors.ts';
+import { x509 } from '../x509/x509.ts';
 import type { Identifier } from '../domain/types.ts';
 import type { ChallengeSolver } from './solvers.ts';
 
@@ -104,15 +105,38 @@ export class AcmeSession {
     return this.#client.getChallengeKeyAuthorization({ ...challenge, type: 'http-01' } as typeof challenge);
   }
 
-  /** RFC 9773: the server's suggested renewal window for a certificate, or null if it has no renewalInfo. */
-  async renewalWindow(certId: string): Promise<{ start: Date; end: Date } | null> {
+  /**
+   * RFC 9773: the server's suggested renewal window for a certificate, or null if it has no
+   * renewalInfo; `retryAfterMs` is when to ask again (§4.3: Retry-After, 6 h when absent, at most 24 h).
+   */
+  async renewalWindow(certPem: string): Promise<{ start: Date; end: Date; retryAfterMs: number } | null> {
     const dir = (await wrap(() => acme.axios.get(this.#o.server), 'directory')).data as { renewalInfo?: string };
     if (!dir.renewalInfo) return null;
-    const res = await acme.axios.get(`${dir.renewalInfo.replace(/\/$/, '')}/${certId}`, { validateStatus: () => true });
+    const res = await acme.axios.get(`${dir.renewalInfo.replace(/\/$/, '')}/${ariCertId(certPem)}`, { validateStatus: () => true });
     if (res.status !== 200) return null;
     const w = (res.data as { suggestedWindow?: { start: string; end: string } }).suggestedWindow;
-    return w ? { start: new Date(w.start), end: new Date(w.end) } : null;
+    return w ? { start: new Date(w.start), end: new Date(w.end), retryAfterMs: retryAfterMs(res.headers['retry-after']) } : null;
   }
+}
+
+const HOUR = 3_600_000;
+
+/** Retry-After (RFC 9110 §10.2.3: seconds or an HTTP-date) as a delay, per RFC 9773 §4.3: 6 h when absent or bad, clamped to [0, 24 h]. */
+export function retryAfterMs(header: unknown, now = Date.now()): number {
+  const text = typeof header === 'string' ? header.trim() : '';
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : text ? Date.parse(text) - now : NaN;
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 24 * HOUR) : 6 * HOUR;
+}
+
+/** RFC 9773 §4.1 certificate identifier: base64url(AKI keyIdentifier) "." base64url(serial DER contents). */
+export function ariCertId(certPem: string): string {
+  const cert = new x509.X509Certificate(certPem);
+  const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension);
+  if (!aki?.keyId) throw new CaError('malformed', 'the certificate has no authority key identifier');
+  let serial = cert.serialNumber.toLowerCase();
+  if (serial.length % 2) serial = '0' + serial;
+  if (parseInt(serial.slice(0, 2), 16) >= 0x80) serial = '00' + serial;
+  return `${Buffer.from(aki.keyId, 'hex').toString('base64url')}.${Buffer.from(serial, 'hex').toString('base64url')}`;
 }
 
 /** Turns library and network errors into one-line CaErrors naming the step. */

@@ -4,13 +4,12 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CaError, isCaError } from '../domain/errors.ts';
-import { x509 } from '../x509/x509.ts';
-import { AcmeSession } from './acme-session.ts';
-import { reenrollOverEst } from './est-renew.ts';
-import { obtainAndInstall, type IssuedPair } from './enroll.ts';
+import type { AcmeSession } from './acme-session.ts';
+import { AnswerCache, type RevocationAnswer } from './answer-cache.ts';
+import type { IssuedPair } from './enroll.ts';
 import { readCurrentPair, type CertPair } from './files.ts';
 import { acquireLock } from './lock.ts';
-import { readState } from './state.ts';
+import { readState, writeState } from './state.ts';
 import { verifyChain } from './trust.ts';
 
 const execFileAsync = promisify(execFile);
@@ -27,7 +26,7 @@ export interface RenewOptions {
   /** Command run (through /bin/sh) after a successful swap, e.g. `systemctl reload nginx`. */
   exec?: string;
   /** Revocation check of the current certificate (OCSP, CRL); absent → not checked; throws → could not check. */
-  isRevoked?: (certPem: string, chainPem: string) => Promise<boolean>;
+  isRevoked?: (certPem: string, chainPem: string) => Promise<RevocationAnswer>;
   now?: () => Date;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -38,17 +37,6 @@ export type RenewOutcome =
 
 /** Reasons under which the current certificate is still valid and not known revoked, so it can renew itself (EST simplereenroll). */
 const RENEWS_ITSELF = new Set<RenewReason>(['forced', 'expiring', 'ari-window']);
-
-/** RFC 9773 §4.1 certificate identifier: base64url(AKI keyIdentifier) "." base64url(serial DER contents). */
-export function ariCertId(certPem: string): string {
-  const cert = new x509.X509Certificate(certPem);
-  const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension);
-  if (!aki?.keyId) throw new CaError('malformed', 'the certificate has no authority key identifier');
-  let serial = cert.serialNumber.toLowerCase();
-  if (serial.length % 2) serial = '0' + serial;
-  if (parseInt(serial.slice(0, 2), 16) >= 0x80) serial = '00' + serial;
-  return `${Buffer.from(aki.keyId, 'hex').toString('base64url')}.${Buffer.from(serial, 'hex').toString('base64url')}`;
-}
 
 /** Why the current pair must be replaced, or null when it is fine until `renewAt`. */
 export async function renewalReason(
@@ -83,9 +71,23 @@ export async function renewalReason(
   });
   const window = await asked;
   if (window && o.now >= window.start) return { reason: 'ari-window', renewAt: window.start };
-  const revoked = await checked;
-  if (revoked) return { reason: 'revoked', renewAt: o.now };
+  const answer = await checked;
+  if (answer === true || (typeof answer === 'object' && answer.revoked)) return { reason: 'revoked', renewAt: o.now };
   return { reason: null, renewAt: window?.start && window.start < renewAt ? window.start : renewAt, ...(warning ? { warning } : {}) };
+}
+
+function serialOf(certPem: string): string | null {
+  try {
+    return new X509Certificate(certPem).serialNumber.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+async function overAcme(dir: string, state: Awaited<ReturnType<typeof readState>>, session: AcmeSession): Promise<IssuedPair> {
+  const { obtainAndInstall } = await import('./enroll.ts');
+  await session.probe();
+  return obtainAndInstall(dir, state, session);
 }
 
 /** `pki renew`: replaces the pair in `out` when due, atomically, then runs the reload hook. */
@@ -97,26 +99,31 @@ export async function renew(o: RenewOptions): Promise<RenewOutcome> {
   try {
     const rootPem = await readFile(join(dir, state.rootFile), 'utf8');
     const accountKeyPem = await readFile(join(dir, state.accountKeyFile), 'utf8');
-    const session = new AcmeSession({ server: state.server, rootPem, accountKeyPem, accountUrl: state.accountUrl });
+    // acme-client (with axios) is loaded only when the server is asked (#19: a not-due run with fresh answers never is).
+    let opened: Promise<AcmeSession> | undefined;
+    const session = () =>
+      (opened ??= import('./acme-session.ts').then(({ AcmeSession }) => new AcmeSession({ server: state.server, rootPem, accountKeyPem, accountUrl: state.accountUrl })));
     const pair = await readCurrentPair(dir).catch(() => null);
+    const currentSerial = pair ? serialOf(pair.certPem) : null;
+    const cache = new AnswerCache(state.cache, currentSerial ?? '', now);
     const decision = await renewalReason(pair, rootPem, {
       force: o.force,
       renewBefore: o.renewBefore ?? 1 / 3,
       now,
-      ariWindow: pair ? () => session.renewalWindow(ariCertId(pair.certPem)) : undefined,
-      isRevoked: o.isRevoked,
+      ariWindow: pair ? cache.ari(async () => (await session()).renewalWindow(pair.certPem)) : undefined,
+      isRevoked: o.isRevoked && cache.revocation(o.isRevoked),
     });
-    const currentSerial = pair ? new X509Certificate(pair.certPem).serialNumber.toLowerCase() : null;
     if (!decision.reason) {
+      if (cache.changed) await writeState(dir, { ...state, cache: cache.state() });
       const notAfter = new Date(new X509Certificate(pair!.certPem).validTo);
       return { action: 'not-due', serial: currentSerial!, notAfter, renewAt: decision.renewAt, ...(decision.warning ? { warning: decision.warning } : {}) };
     }
     if (!o.force && o.jitterMs) await new Promise((r) => setTimeout(r, Math.floor(Math.random() * o.jitterMs!)));
     o.log?.('renew.due', { reason: decision.reason, serial: currentSerial });
     // A valid, unrevoked pair renews itself over EST (no challenge); anything else, or a refusal, goes through ACME.
-    const viaEst = pair && RENEWS_ITSELF.has(decision.reason) ? await reenrollOverEst(dir, state, pair) : null;
+    const viaEst = pair && RENEWS_ITSELF.has(decision.reason) ? await (await import('./est-renew.ts')).reenrollOverEst(dir, state, pair) : null;
     if (viaEst && 'refused' in viaEst) o.log?.('renew.est-refused', { reason: viaEst.refused });
-    const issued = viaEst && !('refused' in viaEst) ? viaEst : (await session.probe(), await obtainAndInstall(dir, state, session));
+    const issued = viaEst && !('refused' in viaEst) ? viaEst : await overAcme(dir, state, await session());
     let hook: { ran: boolean; ok: boolean; output?: string } = { ran: false, ok: true };
     if (o.exec) {
       try {

@@ -9,11 +9,24 @@ import { checkRevocation } from './revocation-check.ts';
  * than answer "not revoked": the caller decides what an unchecked certificate means.
  */
 export async function isRevoked(certPem: string, chainPem: string): Promise<boolean> {
+  return (await revocationStatus(certPem, chainPem)).revoked;
+}
+
+/** isRevoked with the answer's nextUpdate (OCSP, else the CRL), so a good verdict can be reused until then (#19). */
+export async function revocationStatus(certPem: string, chainPem: string): Promise<RevocationAnswer> {
   const [certDer] = fromPem(certPem, 'CERTIFICATE');
   const [issuerDer] = fromPem(chainPem, 'CERTIFICATE');
   if (!certDer) throw new CaError('malformed', 'cannot check revocation: cert.pem holds no certificate');
   if (!issuerDer) throw new CaError('malformed', 'cannot check revocation: chain.pem holds no issuer certificate');
   const r = await checkRevocation({ certDer, issuerDer, timeoutMs: 5_000, names: { cert: 'cert.pem', issuer: 'chain.pem' } });
   if (r.verdict === 'unchecked') throw new CaError('unavailable', `could not check revocation (${r.uncheckedBecause})`);
-  return r.verdict === 'revoked';
+  const good = [r.ocsp, r.crl].filter((x) => x.status === 'good');
+  const nextUpdate = good.map((x) => x.nextUpdate).find((d): d is Date => d instanceof Date) ?? null;
+  return { revoked: r.verdict === 'revoked', nextUpdate };
+}
+
+export interface RevocationAnswer {
+  revoked: boolean;
+  /** When the source that said good publishes its next answer (null: not said). */
+  nextUpdate: Date | null;
 }

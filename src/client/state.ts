@@ -23,6 +23,18 @@ export const enrollmentStateSchema = z.object({
   profile: z.string().optional(),
   /** The CA's transparency log (#17): the pinned note verifier key and the last checkpoint this client verified. */
   log: z.object({ vkey: z.string(), checkpoint: z.string() }).optional(),
+  /**
+   * The last server answers about the current certificate (#19), reused by a not-due renew while
+   * fresh so a timer run makes no request: the ARI window until its Retry-After (RFC 9773 §4.3),
+   * a "good" revocation verdict until min(nextUpdate, checkedAt + 1 h). Never a revoked verdict.
+   */
+  cache: z
+    .object({
+      serial: z.string(),
+      ari: z.object({ start: z.string().datetime(), end: z.string().datetime(), until: z.string().datetime() }).optional(),
+      revocation: z.object({ verdict: z.literal('good'), checkedAt: z.string().datetime(), until: z.string().datetime() }).optional(),
+    })
+    .optional(),
 });
 export type EnrollmentState = z.infer<typeof enrollmentStateSchema>;
 
