@@ -29,7 +29,7 @@ const preexisting = ['/var/lib/pki-agent', '/etc/pki-agent'].filter((d) => exist
 let deb: string;
 let listed: string[] = [];
 
-describe.skipIf(!tools || !isRoot)('pki-agent .deb: dpkg -i, enroll, renew, dpkg -r', () => {
+describe.skipIf(!tools || !isRoot)('pki-agent .deb: dpkg -i, enroll, renew, dpkg -r', () => { // skips only locally: the tool check throws when CI is set
   beforeAll(async () => {
     const built = await agentArtifacts();
     deb = join(built.dir, 'pki-agent.deb');

@@ -94,7 +94,7 @@ describe('pki enroll --token-file', async () => {
   });
 
   // skips only locally: hasTool() throws when CI is set
-  it.skipIf(!hasPyJwt())('ok/a Kubernetes-shaped token signed by PyJWT enrolls end to end', async () => {
+  it.skipIf(!hasPyJwt())('ok/a Kubernetes-shaped token signed by PyJWT enrolls end to end', async () => { // skips only locally: the tool check throws when CI is set
     const iss = 'https://oidc.pyjwt.example';
     const made = pyjwtTokens(Math.floor(Date.now() / 1000), iss);
     writeFileSync(join(work, 'pyjwt-jwks.json'), JSON.stringify(made.jwks));

@@ -5,7 +5,7 @@ import { identityFixture, nowS } from './support.ts';
 /** Tokens made by PyJWT: pki accepts its Kubernetes-shaped token and refuses its forgeries of it. */
 const PYJWT = hasPyJwt();
 
-describe.skipIf(!PYJWT)('PyJWT interop', () => {
+describe.skipIf(!PYJWT)('PyJWT interop', () => { // skips only locally: the tool check throws when CI is set
   // skips only locally: hasTool() throws when CI is set
   const made = PYJWT ? pyjwtTokens(nowS()) : { jwks: {}, good: '', forged: {} };
 

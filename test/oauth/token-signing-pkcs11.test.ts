@@ -9,7 +9,7 @@ import { tempDir } from '../helpers/tmp.ts';
 const available = hasSoftHsm();
 
 // skips only locally: hasTool() throws when CI is set
-describe.skipIf(!available)('the token-signing key on a PKCS#11 token (SoftHSM2)', () => {
+describe.skipIf(!available)('the token-signing key on a PKCS#11 token (SoftHSM2)', () => { // skips only locally: the tool check throws when CI is set
   // Made before anything in this process loads the library, so it sees the token.
   const token = available ? createTestToken() : null!;
 

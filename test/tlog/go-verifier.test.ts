@@ -48,7 +48,7 @@ afterAll(async () => {
 
 const goverify = (...args: string[]) => runAsync(bin, ['-url', `${server.httpUrl}/log`, '-vkey', vkey, ...args], { timeoutMs: 60_000 });
 
-describe.skipIf(!haveGo)('Go sumdb/note + sumdb/tlog verify pki\'s log', () => {
+describe.skipIf(!haveGo)('Go sumdb/note + sumdb/tlog verify pki\'s log', () => { // skips only locally: the tool check throws when CI is set
   // skips only locally: hasTool() throws when CI is set
   it('ok/checkpoint signature, every entry from tiles, inclusion by serial and consistency from an older checkpoint', async () => {
     const old = join(dir, 'old.note');
