@@ -9,16 +9,16 @@ import { useAcmeServer } from '../helpers/acme-server.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { hasTool, runStatus } from '../helpers/tools.ts';
 import { runAsync } from '../helpers/run-async.ts';
+import { hasPyJwt, PYTHON } from '../identity/pyjwt.ts';
 import { clientCert, type ClientCert } from './support.ts';
 
-const PY = '/usr/bin/python3';
 const CLIENT = 'spiffe://corp/ns/payments/sa/api';
 const LEDGER = 'https://ledger.internal';
 
 // skips only locally: hasTool() throws when CI is set
 const haveCurl = hasTool('curl', ['--version']);
-// skips only locally: hasTool() throws when CI is set
-const havePyJwt = hasTool(PY, ['-c', 'import jwt']);
+// skips only locally: hasPyJwt() throws when CI is set
+const havePyJwt = hasPyJwt();
 // skips only locally: hasTool() throws when CI is set
 const haveGo = hasTool('go', ['version']);
 
@@ -59,14 +59,14 @@ describe('interop: curl obtains tokens over mTLS, PyJWT verifies them, Go x/oaut
     expect(code, r.stdout + r.stderr).toBe('200');
     const token = (JSON.parse(body!) as { access_token: string }).access_token;
     expect((await runAsync('curl', ['-sS', '--fail', '--cacert', files.ca, '-o', files.jwks, `${origin}/.well-known/jwks.json`])).status).toBe(0);
-    const py = runStatus(PY, ['-c', PYJWT, files.jwks, token, origin, LEDGER]);
+    const py = runStatus(PYTHON, ['-c', PYJWT, files.jwks, token, origin, LEDGER]);
     expect(py.status, py.stderr).toBe(0);
     const claims = JSON.parse(py.stdout) as Record<string, unknown>;
     expect(claims).toMatchObject({ sub: CLIENT, aud: LEDGER, scope: 'ledger:write', cnf: { 'x5t#S256': createHash('sha256').update(cert.der).digest('base64url') } });
     // PyJWT refuses it for another audience, and refuses a token whose signature was tampered with.
-    expect(runStatus(PY, ['-c', PYJWT, files.jwks, token, origin, 'https://other.internal']).stderr).toMatch(/InvalidAudienceError/);
+    expect(runStatus(PYTHON, ['-c', PYJWT, files.jwks, token, origin, 'https://other.internal']).stderr).toMatch(/InvalidAudienceError/);
     const forged = token.slice(0, -4) + (token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
-    expect(runStatus(PY, ['-c', PYJWT, files.jwks, forged, origin, LEDGER]).stderr).toMatch(/InvalidSignatureError/);
+    expect(runStatus(PYTHON, ['-c', PYJWT, files.jwks, forged, origin, LEDGER]).stderr).toMatch(/InvalidSignatureError/);
   });
 
   it.skipIf(!haveCurl)('fail/curl without a client certificate: 401 invalid_client as RFC 6749 §5.2 JSON', async () => { // skips only locally: the tool check throws when CI is set
