@@ -43,7 +43,6 @@ describe('default rate limits and a real client', () => {
     const before = await rateLimitedTotal();
     const key = await acme.crypto.createPrivateEcdsaKey();
     let next = 0;
-    const t0 = performance.now();
     sent.length = 0;
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -61,12 +60,10 @@ describe('default rate limits and a real client', () => {
         }
       }),
     );
-    const seconds = (performance.now() - t0) / 1000;
     expect(await rateLimitedTotal()).toBe(before);
     // The pattern the defaults in src/config/rate-limits.ts are sized on (docs/operations.md).
     const nonces = sent.filter((r) => r.method === 'HEAD' && r.url.includes('new-nonce'));
     expect(nonces.length / ORDERS).toBeGreaterThanOrEqual(5); // a newNonce before each signed request
-    expect(seconds).toBeLessThan(60); // no client slept on a Retry-After
     // Sized for the server's pace, not this test's: one pki serve process completes at most ~300
     // orders/s on this box (docs/benchmarks.md), so a client that uses every nonce it asks for
     // sends at most nonces-per-order × 300 newNonce/s, and one account at most 300 newOrder and
