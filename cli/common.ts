@@ -1,10 +1,11 @@
-import { databaseFailure, openInventory, type Inventory } from '../src/index.ts';
+import { databaseFailure, isCaError } from '../src/cli-revoke.ts';
+import type { Inventory } from '../src/index.ts';
 import { actionWith } from './action.ts';
 
 export { EXIT } from './action.ts';
 
 /** Wraps a command action (cli/action.ts): a storage error met after the open (a damaged page) is named as the database's, not as whatever was running. */
-export const action = actionWith((caught) => databaseFailure(caught) ?? caught);
+export const action = actionWith(isCaError, (caught) => databaseFailure(caught) ?? caught);
 
 /** Prints rows as an aligned table with a header. */
 export function formatTable(headers: string[], rows: string[][]): string {
@@ -22,6 +23,8 @@ export function writeList<T>(items: T[], json: boolean | undefined, headers: str
 
 /** Runs `fn` on the instance in `dir` opened for record-keeping (no key store), closing it after. */
 export async function withInventory<T>(dir: string, fn: (inv: Inventory) => T | Promise<T>): Promise<T> {
+  // Loaded here, not at the top: every command loads this file, and `pki revoke` needs no inventory (#21).
+  const { openInventory } = await import('../src/index.ts');
   const inv = await openInventory(dir);
   try {
     return await fn(inv);

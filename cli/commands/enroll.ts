@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { bootstrapRoot, CaError, enroll, parseIdentifier, parseKeyAlg, type Identifier } from '../../src/agent.ts';
-import { clientAction as action } from '../action.ts';
+import { clientAction as action } from '../client-action.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 const CHALLENGES = ['http-01', 'tls-alpn-01', 'dns-01', 'tkauth-01'] as const;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CaError, parseDuration, renew, revocationStatus, type RenewOutcome } from '../../src/agent.ts';
 import { renewDaemon } from '../renew-daemon.ts';
-import { clientAction as action } from '../action.ts';
+import { clientAction as action } from '../client-action.ts';
 import { reportLogProof } from './enroll.ts';
 
 /** Exit codes: 0 renewed or not due (a revocation check that could not be made is a warning on stderr); 1 failed, old pair intact; 2 usage; 3 renewed but the --exec hook failed. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { CaError, isCaError, normalizeSerial, openRevoker, REVOCATION_REASONS, serialOfCertificate, type RevocationReason } from '../../src/index.ts';
+import { CaError, isCaError, normalizeSerial, openRevoker, REVOCATION_REASONS, serialOfCertificate, type RevocationReason } from '../../src/cli-revoke.ts';
 import { action, EXIT } from '../common.ts';
 
 const REASONS = Object.keys(REVOCATION_REASONS) as RevocationReason[];

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CaError, checkRevocation, fromPem, isCaError, type SourceResult } from '../../src/agent.ts';
-import { clientAction as action } from '../action.ts';
+import { clientAction as action } from '../client-action.ts';
 
 /** `pki status` exit codes: a script must tell "revoked" from "could not ask". */
 export const STATUS_EXIT = { good: 0, revoked: 1, badInput: 2, unchecked: 3 } as const;
