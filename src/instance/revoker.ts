@@ -6,8 +6,7 @@ import { systemClock } from '../domain/clock.ts';
 import { CaError } from '../domain/errors.ts';
 import type { CertRecord, RevocationReason } from '../domain/types.ts';
 import { openStore } from '../store/store.ts';
-import { keyIdentifier } from '../x509/certificate.ts';
-import { x509 } from '../x509/x509.ts';
+import { certificateKeyId } from '../x509/key-id.ts';
 
 export interface Revoker {
   revoke(serial: string, opts?: { reason?: RevocationReason; actor?: string }): Promise<CertRecord>;
@@ -24,8 +23,8 @@ export async function openRevoker(dirArg: string): Promise<Revoker> {
   const config = await loadConfig(dir);
   let issuerKeyId: string;
   try {
-    const cert = new x509.X509Certificate(await readFile(resolve(dir, config.intermediate.certificate), 'utf8'));
-    issuerKeyId = keyIdentifier(new Uint8Array(cert.publicKey.rawData));
+    // Node's reader, not @peculiar/x509: the key id is all revoking needs of the certificate (#21).
+    issuerKeyId = certificateKeyId(await readFile(resolve(dir, config.intermediate.certificate)));
   } catch (e) {
     throw new CaError('config', `cannot read CA certificate ${config.intermediate.certificate}: ${(e as Error).message}`);
   }

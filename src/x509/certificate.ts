@@ -121,8 +121,5 @@ export function verifySignature(alg: Signer['alg'], spki: Uint8Array, data: Uint
   return nodeVerify(hash, data, { key, dsaEncoding: 'der' }, signature);
 }
 
-/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING contents, as hex. */
-export function keyIdentifier(spki: Uint8Array): string {
-  const info = AsnConvert.parse(spki, asn1X509.SubjectPublicKeyInfo);
-  return createHash('sha1').update(new Uint8Array(info.subjectPublicKey)).digest('hex');
-}
+// RFC 5280 §4.2.1.2 method 1, in key-id.ts: it loads no ASN.1 library, for `pki revoke` (#21).
+export { keyIdentifier } from './key-id.ts';

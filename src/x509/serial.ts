@@ -1,5 +1,4 @@
-import { x509 } from './x509.ts';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 
 /** Octets of randomness per serial: 16 octets, 126 bits of CSPRNG output after fixing the top two bits. */
 const SERIAL_OCTETS = 16;
@@ -26,9 +25,15 @@ export function normalizeSerial(text: string): string {
   return hex;
 }
 
-/** The serial of a certificate given as PEM or DER bytes (normalised as the store keeps it); throws on anything else. */
+/**
+ * The serial of a certificate given as PEM or DER bytes (normalised as the store keeps it); throws
+ * on anything else. Node's own reader, not @peculiar/x509, so `pki revoke --cert` loads no X.509
+ * library (#21). It gives the INTEGER's value as hex (OpenSSL's BN_bn2hex, as `openssl x509
+ * -serial` prints it, and as @peculiar/x509 gave it: no sign octet); a negative one, which RFC 5280
+ * §4.1.2.2 forbids and this CA never issues, is refused rather than guessed at.
+ */
 export function serialOfCertificate(data: Uint8Array): string {
-  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const cert = new x509.X509Certificate(text.includes('-----BEGIN') ? text.toString('utf8') : new Uint8Array(data));
-  return normalizeSerial(cert.serialNumber);
+  const value = new X509Certificate(data).serialNumber;
+  if (value.startsWith('-')) throw new Error(`negative serial number -${value.slice(1).toLowerCase()} (RFC 5280 §4.1.2.2 requires a positive one)`);
+  return normalizeSerial(value);
 }
