@@ -206,4 +206,21 @@ describe('the log start check on threads while pki serve answers', () => {
     // Only the responder (status keeps answering, as before #21) was signed; no leaf.
     expect(leaves()).toBe(leavesBefore);
   }, 60_000);
+
+  it('bad/a check that fails or is stopped before its verdict is a refusal, never a pass: nothing is signed', async () => {
+    const { dir } = await seededInstance(base, 'died', 1);
+    const ca = await openInstance({ dir, env });
+    cleanup.push(() => ca.close());
+    const log = ca.authority.log!;
+    await log.signNow();
+    const before = ca.store.audit.log.latestCheckpoint()!.size;
+    // An entry no checkpoint covers yet (appended without scheduling one).
+    ca.store.transaction(() => ca.store.audit.append({ at: new Date(), action: 'test.unsigned', actor: 'test', target: null, details: {} }));
+    expect(ca.store.audit.log.size()).toBe(before + 1);
+    await expect(log.checkWith(async () => Promise.reject(new Error('thread ended (exit 1)')))).rejects.toThrow(/exit 1/);
+    expect(log.checking).toBeNull();
+    expect(log.refusal).toMatch(/the start check failed: thread ended/);
+    expect(await log.signNow()).toBeNull();
+    expect(ca.store.audit.log.latestCheckpoint()!.size).toBe(before);
+  }, 60_000);
 });
