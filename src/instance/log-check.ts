@@ -40,10 +40,14 @@ export function startLogCheck(ca: Pick<CaInstance, 'authority' | 'store' | 'keyS
   log.logger = logger;
   const started = Date.now();
   const threads: Worker[] = [];
+  let stopped = false;
   const background = !db.memory && ca.store.audit.log.size() >= (o.threadFrom ?? THREAD_FROM);
   const verdict = background
     ? log.checkWith(async () => {
-        const [tree, inventory] = await Promise.all((['tree', 'inventory'] as const).map((job) => onThread({ path: db.name, job, vkey: log.verifierKey }, threads)));
+        const reports = Promise.all((['tree', 'inventory'] as const).map((job) => onThread({ path: db.name, job, vkey: log.verifierKey }, threads)));
+        const [tree, inventory] = await reports.catch((e: unknown) => {
+          throw stopped ? new Error('the server stopped before the check finished') : e;
+        });
         await o.beforeVerdict?.();
         return { size: tree!.size, findings: [...tree!.findings, ...inventory!.findings] };
       })
@@ -59,7 +63,11 @@ export function startLogCheck(ca: Pick<CaInstance, 'authority' | 'store' | 'keyS
   });
   // A failed thread is already a refusal (checkWith); whoever awaits `done` sees the error too.
   done.catch((e: unknown) => logger.error('tlog.check-failed', { error: (e as Error).message }));
-  return { background, done, stop: async () => void (await Promise.all(threads.map((t) => t.terminate()))) };
+  const stop = async () => {
+    stopped = true;
+    await Promise.all(threads.map((t) => t.terminate()));
+  };
+  return { background, done, stop };
 }
 
 function onThread(job: LogCheckJob, threads: Worker[]): Promise<LogFindings> {
