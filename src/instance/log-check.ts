@@ -15,10 +15,16 @@ export interface LogCheckOptions {
 }
 
 export interface StartedLogCheck {
-  /** False when the check ran inline: its verdict is already in (a small log). */
+  /** False when the check runs inline: await `verdict` before anything is signed (a small log). */
   background: boolean;
-  /** The verdict, once applied (null: no log key, nothing to check), then a checkpoint signed for what a crash left unsigned. */
-  done: Promise<LogCheck | null>;
+  /** The verdict, once applied (null: no log key, nothing to check). */
+  verdict: Promise<LogCheck | null>;
+  /**
+   * Once the server listens: after a passing verdict a checkpoint for what a crash left unsigned,
+   * then one per second at most while the log grows. Awaits that for an inline check; a
+   * background one does it when its verdict comes.
+   */
+  serving(): Promise<void>;
   /** Ends the threads of a check still running (its verdict is then a refusal: nothing unchecked is ever signed). */
   stop(): Promise<void>;
 }
@@ -35,7 +41,7 @@ export function startLogCheck(ca: Pick<CaInstance, 'authority' | 'store' | 'keyS
   const db = ca.store.db;
   if (!log) {
     logger.warn('tlog.unsigned', { reason: `the ${ca.keyStore.type} key store holds no Ed25519 log key: the log grows but no checkpoint is signed` });
-    return { background: false, done: Promise.resolve(null), stop: async () => {} };
+    return { background: false, verdict: Promise.resolve(null), serving: async () => {}, stop: async () => {} };
   }
   log.logger = logger;
   const started = Date.now();
@@ -52,22 +58,21 @@ export function startLogCheck(ca: Pick<CaInstance, 'authority' | 'store' | 'keyS
         return { size: tree!.size, findings: [...tree!.findings, ...inventory!.findings] };
       })
     : log.check();
-  const done = verdict.then(async (r) => {
-    if (r.ok) {
-      logger.info('tlog.checked', { size: r.size, ms: Date.now() - started, background });
-      // A checkpoint for what a crash left unsigned, then one per second at most while the log grows.
-      await log.signNow();
-    }
+  // A failed check is already a refusal (checkWith); an inline one's error fails the start where it is awaited.
+  verdict.then((r) => r.ok && logger.info('tlog.checked', { size: r.size, ms: Date.now() - started, background }), () => undefined);
+  const afterVerdict = async (r: LogCheck) => {
+    if (r.ok) await log.signNow();
     log.start();
-    return r;
-  });
-  // A failed thread is already a refusal (checkWith); whoever awaits `done` sees the error too.
-  done.catch((e: unknown) => logger.error('tlog.check-failed', { error: (e as Error).message }));
+  };
+  const serving = async () => {
+    if (!background) return afterVerdict(await verdict);
+    verdict.then(afterVerdict).catch((e: unknown) => logger.error('tlog.check-failed', { error: (e as Error).message }));
+  };
   const stop = async () => {
     stopped = true;
     await Promise.all(threads.map((t) => t.terminate()));
   };
-  return { background, done, stop };
+  return { background, verdict, serving, stop };
 }
 
 function onThread(job: LogCheckJob, threads: Worker[]): Promise<LogFindings> {

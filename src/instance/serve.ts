@@ -47,7 +47,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   // The transparency log's start check (#17): a database that does not match its signed log refuses issuance; status keeps answering.
   // A big log is checked on other threads while the listeners answer, issuance held until it passes (#21, log-check.ts).
   const logCheck = startLogCheck(ca, o.logger, o.logCheck);
-  if (!logCheck.background) await logCheck.done;
+  if (!logCheck.background) await logCheck.verdict;
   const readiness = new Readiness({ db: ca.store.db, key: ca.authority.keyHealth, crls, clock: ca.clock, ...(ca.authority.log ? { log: ca.authority.log } : {}) });
   const tileCache = new TileCache();
   const app = createApp({
@@ -98,6 +98,8 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   ca.authority.onIssued((c) => metrics.certificatesIssued.inc({ profile: c.profile }));
   ca.authority.onRevoked((r) => metrics.certificatesRevoked.inc({ profile: r.profile, reason: reasonNameOf(r.reason) }));
   watchKeyStore({ keyStore: ca.keyStore, store: ca.store, metrics, logger: o.logger, clock: ca.clock });
+  // Checkpoints once everything is bound and started: a passing check's first one, then one a second at most.
+  await logCheck.serving();
   gate.open();
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

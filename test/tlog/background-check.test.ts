@@ -1,4 +1,6 @@
+import { createServer } from 'node:http';
 import { request } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as ocsp from '@peculiar/asn1-ocsp';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -222,5 +224,26 @@ describe('the log start check on threads while pki serve answers', () => {
     expect(log.refusal).toMatch(/the start check failed: thread ended/);
     expect(await log.signNow()).toBeNull();
     expect(ca.store.audit.log.latestCheckpoint()!.size).toBe(before);
+  }, 60_000);
+
+  it('fail/a start that fails on a busy port signs no checkpoint, whether the check ran inline or on threads', async () => {
+    const { dir } = await seededInstance(base, 'busy', 1);
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as AddressInfo).port;
+    cleanup.push(() => new Promise((r) => busy.close(() => r())));
+    for (const threadFrom of [undefined, 0]) {
+      const ca = await openInstance({ dir, env });
+      try {
+        ca.store.transaction(() => ca.store.audit.append({ at: new Date(), action: 'test.unsigned', actor: 'test', target: null, details: {} }));
+        const before = ca.store.audit.log.latestCheckpoint()!.size;
+        expect(ca.store.audit.log.size()).toBeGreaterThan(before);
+        await expect(startServer(ca, { host: '127.0.0.1', port, logger: silentLogger, acme: false, logCheck: { threadFrom } })).rejects.toThrow(/EADDRINUSE/);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(ca.store.audit.log.latestCheckpoint()!.size, `threadFrom ${threadFrom}`).toBe(before);
+      } finally {
+        await ca.close();
+      }
+    }
   }, 60_000);
 });
