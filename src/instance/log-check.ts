@@ -48,6 +48,7 @@ export function startLogCheck(ca: Pick<CaInstance, 'authority' | 'store' | 'keyS
   const threads: Worker[] = [];
   let stopped = false;
   const background = !db.memory && ca.store.audit.log.size() >= (o.threadFrom ?? THREAD_FROM);
+  if (background) logger.info('tlog.checking', { size: ca.store.audit.log.size(), reason: 'a big log is checked on threads while the server answers; issuance waits for the verdict' });
   const verdict = background
     ? log.checkWith(async () => {
         const reports = Promise.all((['tree', 'inventory'] as const).map((job) => onThread({ path: db.name, job, vkey: log.verifierKey }, threads)));
