@@ -8,7 +8,7 @@ import type { Store } from '../store/store.ts';
 import { keyIdentifier } from '../x509/certificate.ts';
 import { parseCsr } from '../x509/csr.ts';
 import { toPem, type x509 } from '../x509/x509.ts';
-import { Checkpointer } from './checkpoints.ts';
+import { Checkpointer, LOG_CHECK_RETRY_S } from './checkpoints.ts';
 import { issueCrl, type CrlRequest } from './crl-issuance.ts';
 import { issueCertificate } from './issuance.ts';
 import type { IssuerInfo } from './issuer.ts';
@@ -122,9 +122,16 @@ export class Authority {
     this.#revoked.add(listener);
   }
 
-  async issue(csr: Uint8Array | string, opts: IssueOptions = {}): Promise<IssuedCertificate> {
+  /**
+   * `own.whileLogChecks`: the serving process's own listener certificate, which may be issued
+   * while the log's start check runs (its stored tree already held to the last checkpoint;
+   * docs/design.md "Start-up before the log check"). Nothing else is.
+   */
+  async issue(csr: Uint8Array | string, opts: IssueOptions = {}, own: { whileLogChecks?: boolean } = {}): Promise<IssuedCertificate> {
     // A database that does not match its signed log signs nothing new (status keeps answering).
     if (this.log?.refusal) throw new CaError('unavailable', this.log.refusal);
+    // Not yet known to match (#21): a temporary refusal, never a signature over an unchecked log.
+    if (this.log?.checking && !own.whileLogChecks) throw new CaError('unavailable', this.log.checking, { retryAfterS: LOG_CHECK_RETRY_S });
     const info = await parseCsr(csr);
     const request = this.#leaves.prepare(info, opts, this.#clock.now().getTime());
     const der = await issueCertificate({ store: this.#store, clock: this.#clock, key: this.#key }, request);

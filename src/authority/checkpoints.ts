@@ -5,7 +5,8 @@ import { silentLogger, type Logger } from '../domain/log.ts';
 import type { LogSigner } from '../domain/signer.ts';
 import type { KeyStore } from '../keystore/keystore.ts';
 import type { Store } from '../store/store.ts';
-import type { StoredCheckpoint } from '../store/tlog.ts';
+import type { StoredCheckpoint, TlogRepository } from '../store/tlog.ts';
+import type { Db } from '../store/sqlite.ts';
 import { startInventoryCheck } from '../store/inventory-check.ts';
 import { recomputeLog } from '../store/tlog-audit.ts';
 import { levelsReader, rootAt } from '../tlog/merkle.ts';
@@ -30,6 +31,28 @@ export interface LogCheck {
   size: number;
 }
 
+/** The full check's verdict, computed here or on other threads (instance/log-check.ts). */
+export interface LogFindings {
+  size: number;
+  findings: string[];
+}
+
+/** How soon a client refused while the start check runs should ask again (seconds, Retry-After). */
+export const LOG_CHECK_RETRY_S = 5;
+
+/**
+ * The tree half of the start check on one connection (call it inside a read transaction when
+ * others write): every leaf and stored node recomputed from the audit trail, and the recomputed
+ * tree held to the latest signed checkpoint, so an edited event is found even when its stored
+ * hashes were recomputed to match.
+ */
+export function treeFindings(db: Db, checkpoints: Pick<TlogRepository, 'latestCheckpoint'>, key: VerifierKey): LogFindings {
+  const { size, levels, findings } = recomputeLog(db);
+  const last = checkpoints.latestCheckpoint();
+  if (last) findings.push(...checkpointFindings(last.note, key, levelsReader(levels), size));
+  return { size, findings };
+}
+
 /**
  * Signs the transparency log's checkpoints with the log's Ed25519 key (C2SP tlog-checkpoint), the
  * only holder of that key. Appends happen in the acts' own transactions (store/tlog.ts); this
@@ -45,6 +68,8 @@ export class Checkpointer {
   readonly #o: CheckpointerOptions;
   #logger: Logger;
   #refusal: string | null = null;
+  /** Set while the start check runs: issuance is held and nothing is signed (#21). */
+  #checking: string | null = null;
   #timer: NodeJS.Timeout | null = null;
   #poll: NodeJS.Timeout | null = null;
   #lastSignedAt = 0;
@@ -90,19 +115,49 @@ export class Checkpointer {
     return this.#refusal;
   }
 
+  /** Why issuance is held for now (the start check is running), or null. */
+  get checking(): string | null {
+    return this.#checking;
+  }
+
   /**
-   * The start check: recompute the whole tree from the audit trail, hold it to the last signed
-   * checkpoint, and the inventory to the log. Any finding refuses issuance until an operator acts.
+   * The start check, here: recompute the whole tree from the audit trail, hold it to the last
+   * signed checkpoint, and the inventory to the log. Any finding refuses issuance until an operator acts.
    */
-  async check(): Promise<LogCheck> {
-    const db = this.#o.store.db;
-    const inventory = startInventoryCheck(db);
-    const { size, levels, findings } = recomputeLog(db);
-    const last = this.#o.store.audit.log.latestCheckpoint();
-    if (last) findings.push(...checkpointFindings(last.note, this.#key, levelsReader(levels), size));
-    findings.push(...(await inventory()));
-    if (findings.length) this.#refuse(findings);
-    return { ok: findings.length === 0, findings, size };
+  check(): Promise<LogCheck> {
+    return this.checkWith(async () => {
+      const db = this.#o.store.db;
+      const inventory = startInventoryCheck(db);
+      const tree = treeFindings(db, this.#o.store.audit.log, this.#key);
+      return { size: tree.size, findings: [...tree.findings, ...(await inventory())] };
+    });
+  }
+
+  /**
+   * The start check with the full recompute done by `run` (another thread while `pki serve`
+   * already answers, #21). First, at once and before anything else is signed, the stored tree is
+   * held to the last signed checkpoint (O(log n) reads, what every signing checks): a log whose
+   * signed prefix changed is refused right away. Until `run` reports, issuance is held
+   * (`checking`) and no checkpoint is signed; its findings then refuse, as `check` does.
+   */
+  async checkWith(run: () => Promise<LogFindings>): Promise<LogCheck> {
+    const log = this.#o.store.audit.log;
+    const size = log.size();
+    const last = log.latestCheckpoint();
+    const quick = last ? checkpointFindings(last.note, this.#key, log.reader, size) : [];
+    if (quick.length) this.#refuse(quick);
+    this.#checking = `the transparency log (${size} entries) is being checked against its signed checkpoint since this server started: issuance resumes when the check passes`;
+    try {
+      const full = await run();
+      const findings = [...full.findings, ...quick.filter((q) => !full.findings.includes(q))];
+      if (findings.length) this.#refuse(findings);
+      return { ok: findings.length === 0, findings, size: full.size };
+    } catch (e) {
+      this.#refuse([`the start check failed: ${(e as Error).message}`]);
+      throw e;
+    } finally {
+      this.#checking = null;
+    }
   }
 
   #refuse(findings: string[]): void {
@@ -114,7 +169,7 @@ export class Checkpointer {
   signNow(): Promise<StoredCheckpoint | null> {
     // One signing at a time; a call during one waits for it and signs what it missed.
     const run = async (): Promise<StoredCheckpoint | null> => {
-      if (this.#refusal) return null;
+      if (this.#refusal || this.#checking) return null;
       const log = this.#o.store.audit.log;
       const last = log.latestCheckpoint();
       // Nothing new (the once-a-second poll, mostly): no flush, no signature.

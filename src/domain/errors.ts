@@ -21,11 +21,14 @@ export type CaErrorKind =
 export class CaError extends Error {
   readonly kind: CaErrorKind;
   readonly detail: string;
-  constructor(kind: CaErrorKind, detail: string, options?: { cause?: unknown }) {
+  /** For a refusal that passes by itself (`unavailable` while the log's start check runs): when to ask again, as edges say it (Retry-After). */
+  readonly retryAfterS?: number;
+  constructor(kind: CaErrorKind, detail: string, options?: { cause?: unknown; retryAfterS?: number }) {
     super(detail, options);
     this.name = 'CaError';
     this.kind = kind;
     this.detail = detail;
+    if (options?.retryAfterS !== undefined) this.retryAfterS = options.retryAfterS;
   }
 }
 

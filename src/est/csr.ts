@@ -45,6 +45,9 @@ export function asEstError(e: unknown): unknown {
     case 'rejectedIdentifier':
     case 'unauthorized':
       return estForbidden('rejectedIdentifier', e.detail);
+    // The CA signs nothing for now (its log is being checked, or does not match, #17/#21): 503, with Retry-After when it passes by itself.
+    case 'unavailable':
+      return new EstError(503, 'unavailable', e.detail, e.retryAfterS !== undefined ? { 'Retry-After': String(e.retryAfterS) } : {});
     default:
       return e;
   }

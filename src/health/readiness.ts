@@ -25,7 +25,7 @@ export interface ReadinessDeps {
   /** A real signature within this long counts as proof the signer works (default 60 s). */
   signerProofMs?: number;
   /** The transparency log's start check (#17): why issuance is refused, or null. */
-  log?: { readonly refusal: string | null };
+  log?: { readonly refusal: string | null; readonly checking?: string | null };
 }
 
 const RETRY_AFTER_FAILURE_MS = 5_000;
@@ -51,7 +51,7 @@ export class Readiness {
     const database = this.#database();
     const signer = await this.#signer();
     const crl = this.#crl();
-    const log = this.#d.log ? this.#log(this.#d.log.refusal) : undefined;
+    const log = this.#d.log ? this.#log(this.#d.log.refusal, this.#d.log.checking ?? null) : undefined;
     const checks = { database, signer, crl, ...(log ? { log } : {}) };
     const failing = (Object.entries(checks) as [string, CheckResult][]).find(([, c]) => !c.ok);
     return { ready: !failing, ...(failing ? { reason: `${failing[0]}: ${failing[1].detail}` } : {}), checks };
@@ -85,8 +85,10 @@ export class Readiness {
     return this.#probing;
   }
 
-  #log(refusal: string | null): CheckResult {
-    return refusal ? { ok: false, detail: refusal } : { ok: true, detail: 'database matches the signed log' };
+  /** Not ready while the start check runs (#21): OCSP and CRLs answer, issuance waits; a refusal outranks it. */
+  #log(refusal: string | null, checking: string | null): CheckResult {
+    if (refusal) return { ok: false, detail: refusal };
+    return checking ? { ok: false, detail: `checking: ${checking}` } : { ok: true, detail: 'database matches the signed log' };
   }
 
   #crl(): CheckResult {

@@ -22,7 +22,10 @@ export function toProblem(e: unknown, logger: Logger, context: Record<string, un
   if (isAcmeProblem(e)) return e;
   if (isCaError(e)) {
     const make = BY_KIND[e.kind];
-    if (make) return make(e.detail);
+    const p = make?.(e.detail);
+    // A refusal that passes by itself (the log's start check, #21) says when to ask again (RFC 9110 §10.2.3).
+    if (p && e.retryAfterS !== undefined) return new AcmeProblem(p.type, p.status, p.detail, { headers: { ...p.headers, 'Retry-After': String(e.retryAfterS) } });
+    if (p) return p;
   }
   logger.error('acme.internal-error', { ...context, error: (e as Error)?.message ?? String(e), kind: isCaError(e) ? e.kind : undefined });
   return serverInternal();

@@ -19,7 +19,7 @@ import { drainServer, ListenerGate, listenOn, type RequestTimeouts } from '../ht
 import type { StatusService } from '../status/status-service.ts';
 import { reasonNameOf } from '../domain/types.ts';
 import { Readiness } from '../health/readiness.ts';
-import type { LogCheck } from '../authority/checkpoints.ts';
+import { startLogCheck, type LogCheckOptions } from './log-check.ts';
 import { TileCache, withTileFastPath, type LogSource } from '../http/routes/log.ts';
 import { watchKeyStore } from '../health/keystore-events.ts';
 import { startOcspWorkers, type OcspWorkers } from '../http/ocsp/workers/pool.ts';
@@ -39,13 +39,15 @@ export interface RunningServer {
  * Every port is bound before anything is signed (the responder certificate, CRLs, the ACME
  * listener's certificate), so a start that fails on a busy port leaves nothing behind.
  */
-export async function startServer(ca: CaInstance, o: { host: string; port: number; logger: Logger; acme?: Partial<AcmeConfig> | false; status?: Partial<StatusOptions>; ocspWorkers?: number }): Promise<RunningServer> {
+export async function startServer(ca: CaInstance, o: { host: string; port: number; logger: Logger; acme?: Partial<AcmeConfig> | false; status?: Partial<StatusOptions>; ocspWorkers?: number; logCheck?: LogCheckOptions }): Promise<RunningServer> {
   const status = createStatusService(ca, o.logger, o.status);
   const { metrics } = ca;
   const ocsp = new OcspHttpHandler({ responder: status.responderLogic, cache: status.cache, clock: ca.clock, counters: metrics.ocsp });
   const crls = { shards: ca.authority.issuer.crlShards, current: (shard: number) => status.crls.current(shard) };
   // The transparency log's start check (#17): a database that does not match its signed log refuses issuance; status keeps answering.
-  const logCheck = await checkLogAtStart(ca, o.logger);
+  // A big log is checked on other threads while the listeners answer, issuance held until it passes (#21, log-check.ts).
+  const logCheck = startLogCheck(ca, o.logger, o.logCheck);
+  if (!logCheck.background) await logCheck.verdict;
   const readiness = new Readiness({ db: ca.store.db, key: ca.authority.keyHealth, crls, clock: ca.clock, ...(ca.authority.log ? { log: ca.authority.log } : {}) });
   const tileCache = new TileCache();
   const app = createApp({
@@ -87,6 +89,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
     workers = await startWorkers(ca, server, listen, status, { ...o, timeouts });
   } catch (e) {
     status.stop();
+    await logCheck.stop();
     await acme?.close(0);
     await drainServer(server as Server, 0);
     throw e;
@@ -95,9 +98,8 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
   ca.authority.onIssued((c) => metrics.certificatesIssued.inc({ profile: c.profile }));
   ca.authority.onRevoked((r) => metrics.certificatesRevoked.inc({ profile: r.profile, reason: reasonNameOf(r.reason) }));
   watchKeyStore({ keyStore: ca.keyStore, store: ca.store, metrics, logger: o.logger, clock: ca.clock });
-  // A checkpoint for what a crash left unsigned, then one per second at most while the log grows.
-  if (logCheck?.ok) await ca.authority.log?.signNow();
-  ca.authority.log?.start();
+  // Checkpoints once everything is bound and started: a passing check's first one, then one a second at most.
+  await logCheck.serving();
   gate.open();
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -111,6 +113,7 @@ export async function startServer(ca: CaInstance, o: { host: string; port: numbe
       const draining = [acme?.close(graceMs), ...[server, ...(workers ? [workers.internal] : [])].map((s) => drainServer(s as Server, graceMs)), workers?.close()];
       await Promise.all(draining);
       status.stop();
+      await logCheck.stop();
       await ca.authority.log?.stop();
     },
   };
@@ -127,20 +130,6 @@ function logSourceOf(ca: CaInstance): LogSource {
     reader: log.reader,
     issuanceIndex: (serial) => log.issuanceIndex(serial),
   };
-}
-
-/** Runs the log's start check and says what it found (null when the key store holds no log key). */
-async function checkLogAtStart(ca: CaInstance, logger: Logger): Promise<LogCheck | null> {
-  const log = ca.authority.log;
-  if (!log) {
-    logger.warn('tlog.unsigned', { reason: `the ${ca.keyStore.type} key store holds no Ed25519 log key: the log grows but no checkpoint is signed` });
-    return null;
-  }
-  log.logger = logger;
-  const started = Date.now();
-  const r = await log.check();
-  if (r.ok) logger.info('tlog.checked', { size: r.size, ms: Date.now() - started });
-  return r;
 }
 
 /**
