@@ -8,6 +8,7 @@ import type { CertRecord, RevocationReason } from '../domain/types.ts';
 import { openStore } from '../store/store.ts';
 import { keyIdentifier } from '../x509/certificate.ts';
 import { x509 } from '../x509/x509.ts';
+import { databaseLocation } from './layout.ts';
 
 export interface Revoker {
   revoke(serial: string, opts?: { reason?: RevocationReason; actor?: string }): Promise<CertRecord>;
@@ -29,7 +30,7 @@ export async function openRevoker(dirArg: string): Promise<Revoker> {
   } catch (e) {
     throw new CaError('config', `cannot read CA certificate ${config.intermediate.certificate}: ${(e as Error).message}`);
   }
-  const store = openStore(resolve(dir, config.database));
+  const store = openStore(databaseLocation(dir, config.database));
   return {
     revoke: (serial, opts) => recordRevocation(store, issuerKeyId, serial, systemClock.now(), opts),
     close: () => store.close(),

@@ -1,5 +1,5 @@
 import type { Identifier } from '../domain/types.ts';
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 import { parseJson, type AuthzRecord, type AuthzStatus, type ChallengeRecord, type ChallengeStatus, type OrderRecord, type OrderStatus, type StoredProblem } from './acme-records.ts';
 

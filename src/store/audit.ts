@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 import { TlogRepository } from './tlog.ts';
 import type { AuditEntryFields } from '../tlog/entry.ts';
@@ -38,8 +38,7 @@ export class AuditRepository {
   constructor(db: Db) {
     this.#statements = new StatementCache(db);
     this.log = new TlogRepository(db);
-    const tx = db.transaction((e: Parameters<AuditRepository['append']>[0]) => this.#appendNow(e));
-    this.#append = (e) => tx.immediate(e);
+    this.#append = (e) => db.transaction(() => this.#appendNow(e)).immediate();
   }
 
   /** Appends an event and its transparency-log leaf; call inside the transaction of the change it records. */

@@ -1,5 +1,5 @@
 import type { CertRecord } from '../domain/types.ts';
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 import { toRecord, type CertRow } from './certificates.ts';
 

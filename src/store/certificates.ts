@@ -1,6 +1,6 @@
 import { CaError } from '../domain/errors.ts';
 import type { CertRecord, CertStatus } from '../domain/types.ts';
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 
 export interface CertRow {

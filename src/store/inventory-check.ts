@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 import { inventoryFindings } from './tlog-audit.ts';
 
 /** Below this many certificates a thread costs more to start than the check takes. */

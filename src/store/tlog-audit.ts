@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { auditEntryText, type AuditEntryFields } from '../tlog/entry.ts';
 import { auditHash, GENESIS } from './audit.ts';
 import { buildLevels, leafHash } from '../tlog/merkle.ts';
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 
 /** Findings are capped so a wholesale rewrite gives a readable report, not a million lines. */
 const MAX_FINDINGS = 50;
