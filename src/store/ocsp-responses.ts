@@ -1,4 +1,4 @@
-import type { Db } from './sqlite.ts';
+import { sqlFor, type Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 
 export type OcspCertStatus = 'good' | 'revoked';
@@ -48,7 +48,9 @@ const toRecord = (r: Row): StoredOcspResponse => ({
 /** Every SQL statement about pre-signed OCSP responses. */
 export class OcspResponseRepository {
   readonly #sql: StatementCache;
+  readonly #db: Db;
   constructor(db: Db) {
+    this.#db = db;
     this.#sql = new StatementCache(db);
   }
 
@@ -151,8 +153,8 @@ export class OcspResponseRepository {
     const rows = this.#sql
       .get(
         `${STALE_COLUMNS}
-         FROM (SELECT DISTINCT value AS serial FROM json_each(?)) s
-           CROSS JOIN certificates c ON c.serial = s.serial
+         FROM (SELECT DISTINCT value AS serial FROM ${sqlFor(this.#db, { sqlite: 'json_each(?)', postgres: 'jsonb_array_elements_text(?::jsonb) AS value' })}) s
+           ${sqlFor(this.#db, { sqlite: 'CROSS JOIN', postgres: 'JOIN' })} certificates c ON c.serial = s.serial
            LEFT JOIN ocsp_responses r ON r.serial = c.serial
          WHERE ${STALE_CONDITION}`,
       )

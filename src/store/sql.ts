@@ -63,3 +63,8 @@ export function isConstraintViolation(e: unknown): boolean {
   const code = String((e as { code?: unknown })?.code ?? '');
   return code.startsWith('SQLITE_CONSTRAINT') || /^23\d{3}$/.test(code);
 }
+
+/** The statement text for `db`'s backend, where the two cannot share one (JSON and blob functions, join hints). */
+export function sqlFor(db: SqlDb, sql: Record<Dialect, string>): string {
+  return sql[dialectOf(db)];
+}
