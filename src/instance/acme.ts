@@ -6,6 +6,7 @@ import { startAcmeListener, type AcmeListener, type AcmeListenerDeps } from '../
 import { issueServerCertificate } from '../http/acme-https/tls-certificate.ts';
 import { caCertificatesOf } from '../http/routes/ca-certificates.ts';
 import type { CaInstance } from './open.ts';
+import { sharedBuckets } from './replicas.ts';
 import { tlsResources } from './tls-resources.ts';
 import { acmeWorkloadTokens } from './workload-tokens.ts';
 
@@ -41,7 +42,7 @@ export async function startAcme(ca: CaInstance, o: { host: string; logger: Logge
       });
       service.validations.onValidated((r) => ca.metrics.validations.observe({ type: r.type, outcome: r.outcome }, r.seconds));
       // The CA certificates here too: `pki enroll --root-fingerprint` fetches the root from the ACME origin.
-      const pipeline = createAcmePipeline(service.ctx, { caCertificates: caCertificatesOf(ca), rateLimits: ca.config.rateLimits, metrics: ca.metrics, subs: tlsResources(ca, service, o.logger) });
+      const pipeline = createAcmePipeline(service.ctx, { caCertificates: caCertificatesOf(ca), rateLimits: ca.config.rateLimits, ...sharedBuckets(ca), metrics: ca.metrics, subs: tlsResources(ca, service, o.logger) });
       return { service, pipeline };
     },
   });

@@ -1,6 +1,6 @@
 import { CaError } from '../domain/errors.ts';
 import type { CertRecord, CertStatus } from '../domain/types.ts';
-import type { Db } from './sql.ts';
+import { isUniqueViolation, type Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 
 export interface CertRow {
@@ -53,7 +53,7 @@ export class CertificateRepository {
         )
         .run(p.serial, p.issuer, p.subject, JSON.stringify(p.sans), p.profile, toSeconds(p.notBefore), toSeconds(p.notAfter), p.publicKeySha256, toSeconds(p.now));
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new CaError('conflict', `serial ${p.serial} already exists`, { cause: e });
+      if (isUniqueViolation(e)) throw new CaError('conflict', `serial ${p.serial} already exists`, { cause: e });
       throw e;
     }
   }

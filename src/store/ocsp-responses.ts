@@ -56,6 +56,13 @@ export class OcspResponseRepository {
 
   /** Stores (replaces) the response for a serial; returns its new sequence number. */
   put(r: Omit<StoredOcspResponse, 'seq'>): number {
+    // One transaction (a savepoint inside the caller's): the next seq is read and used under the
+    // write lock, so seqs grow in commit order even with replicas writing (#22) and a follower
+    // reading `writtenSince` never passes over a row committed later with a smaller seq.
+    return this.#db.transaction(() => this.#put(r)).immediate();
+  }
+
+  #put(r: Omit<StoredOcspResponse, 'seq'>): number {
     const next = this.#sql.get('SELECT coalesce(max(seq), 0) + 1 AS s FROM ocsp_responses').get() as { s: number };
     this.#sql
       .get(

@@ -5,6 +5,8 @@ import { CertificateInventory } from './certificate-inventory.ts';
 import { CrlRepository } from './crls.ts';
 import { OcspResponderRepository } from './ocsp-responders.ts';
 import { OcspResponseRepository } from './ocsp-responses.ts';
+import { LeaseRepository } from './leases.ts';
+import { RateBucketRepository } from './rate-buckets.ts';
 import { isPostgresUrl, openPostgres } from './postgres/open.ts';
 import { dialectOf } from './sql.ts';
 import { CaError } from '../domain/errors.ts';
@@ -22,6 +24,10 @@ export class Store extends Repositories {
   readonly lineage: CertificateLineageRepository;
   /** Listing and counting at fleet scale (`pki certs list` / `stats`). */
   readonly inventory: CertificateInventory;
+  /** Background work held by one replica at a time (#22). */
+  readonly leases: LeaseRepository;
+  /** Rate-limit buckets shared by replicas (#22). */
+  readonly rateBuckets: RateBucketRepository;
   readonly #flusher: WalFlusher | null;
 
   /** With a flusher, `db` runs synchronous=NORMAL and `durably` syncs the WAL itself (group commit). */
@@ -35,6 +41,13 @@ export class Store extends Repositories {
     this.crls = new CrlRepository(db);
     this.lineage = new CertificateLineageRepository(db);
     this.inventory = new CertificateInventory(db);
+    this.leases = new LeaseRepository(db);
+    this.rateBuckets = new RateBucketRepository(db);
+  }
+
+  /** True on PostgreSQL, where other `pki serve` replicas may share the database (#22). */
+  get shared(): boolean {
+    return dialectOf(this.db) === 'postgres';
   }
 
   /**
