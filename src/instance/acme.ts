@@ -22,6 +22,7 @@ export async function startAcme(ca: CaInstance, o: { host: string; logger: Logge
     host: o.host,
     port: config.port,
     hostnames: config.hostnames,
+    ...(config.externalUrl ? { externalUrl: config.externalUrl } : {}),
     logger: o.logger,
     clock: ca.clock,
     issueCertificate: () => issueServerCertificate(ca.authority, config.hostnames),
