@@ -79,6 +79,16 @@ describe.skipIf(!ready)('replica coordination on PostgreSQL', () => { // skips o
     expect(Buffer.from(b.crls.latest('k', 0)!.der)).toEqual(Buffer.from([0x30, 0]));
   });
 
+  it('two replicas finalizing the same order: exactly one moves it to processing (and signs)', () => {
+    const now = Date.now();
+    a.db.prepare('INSERT INTO acme_accounts (id, thumbprint, jwk, contact, status, eab_kid, eab_binding, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run('racer', 't-racer', '{}', '[]', 'valid', null, null, now);
+    a.db.prepare('INSERT INTO acme_orders (id, account_id, status, identifiers, profile, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run('order1', 'racer', 'ready', '[]', 'default', now + 60_000, now);
+    const [ra, rb] = [new AcmeStore(a.db), new AcmeStore(b.db)];
+    const won = [ra.orders.startIssuing('order1', 'aa'), rb.orders.startIssuing('order1', 'bb')];
+    expect(won).toEqual([true, false]);
+    expect(rb.orders.order('order1')).toMatchObject({ status: 'processing', issuingSerial: 'aa' });
+  });
+
   it('a failed statement inside a transaction rolls back only its savepoint where the repository expects it (keyChange to a taken key)', () => {
     const jwk = { kty: 'EC' };
     const now = new Date();
