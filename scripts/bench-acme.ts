@@ -129,9 +129,9 @@ const realClient: (AcmeClientResult & { target: string; concurrency: number })[]
 /** A run that threw (e.g. a request past the client's timeout): reported after the table instead of losing the other runs. */
 const failures: string[] = [];
 try {
-  for (const target of [...TARGETS, ...REPLICAS.map((n) => `pg×${n}`)]) {
+  for (const target of [...TARGETS, ...REPLICAS.map((n) => `pg-${n}`)]) {
     let server: ServerUnderTest;
-    if (target.startsWith('pg×')) {
+    if (target.startsWith('pg-')) {
       server = await startPkiReplicas({ workDir: work, adminUrl: POSTGRES, replicas: Number(target.slice(3)), passphrase: 'bench-passphrase', http01Port, dnsServer: dns.address });
     } else if (target === 'pki') {
       const dir = join(work, 'ca');

@@ -27,12 +27,12 @@ export async function startPkiReplicas(o: { workDir: string; adminUrl: string; r
   const servers: ServerUnderTest[] = [];
   for (let i = 0; i < o.replicas; i++) {
     const acmePort = await freePort();
-    servers.push(await startPki({ dir, passphrase: o.passphrase, acmePort, http01Port: o.http01Port, dnsServer: o.dnsServer, name: `pg×${o.replicas}` }));
+    servers.push(await startPki({ dir, passphrase: o.passphrase, acmePort, http01Port: o.http01Port, dnsServer: o.dnsServer, name: `pg-${o.replicas}` }));
     proxyPorts.push(acmePort);
   }
   const sum = () => servers.map((s) => cpuMs(s.pid)).reduce((a, c) => ({ user: a.user + c.user, system: a.system + c.system, total: a.total + c.total }), { user: 0, system: 0, total: 0 });
   return {
-    name: `pg×${o.replicas}`,
+    name: `pg-${o.replicas}`,
     directoryUrl: `https://127.0.0.1:${proxy.port}/acme/directory`,
     caPem: servers[0]!.caPem,
     pid: servers[0]!.pid,
