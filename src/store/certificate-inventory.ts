@@ -1,5 +1,5 @@
 import type { CertRecord } from '../domain/types.ts';
-import type { Db } from './sql.ts';
+import { sqlFor, type Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 import { toRecord, type CertRow } from './certificates.ts';
 
@@ -42,7 +42,9 @@ const sec = (d: Date) => Math.floor(d.getTime() / 1000);
  */
 export class CertificateInventory {
   readonly #sql: StatementCache;
+  readonly #db: Db;
   constructor(db: Db) {
+    this.#db = db;
     this.#sql = new StatementCache(db);
   }
 
@@ -81,12 +83,22 @@ export class CertificateInventory {
   stats(now: Date, expiringBefore: Date): CertStats {
     const rows = this.#sql
       .get(
-        `SELECT profile,
+        // PostgreSQL has no sum(boolean) and no INDEXED BY: the same counts as FILTERed aggregates.
+        sqlFor(this.#db, {
+          sqlite: `SELECT profile,
            sum(status = 'valid' AND not_after > :now) AS live,
            sum(status = 'valid' AND not_after > :now AND not_after <= :soon) AS expiring,
            sum(status = 'valid' AND not_after <= :now) AS expired,
            sum(status = 'revoked') AS revoked, sum(status = 'pending') AS pending, sum(status = 'failed') AS failed
          FROM certificates INDEXED BY certificates_inventory GROUP BY profile ORDER BY profile`,
+          postgres: `SELECT profile,
+           count(*) FILTER (WHERE status = 'valid' AND not_after > :now) AS live,
+           count(*) FILTER (WHERE status = 'valid' AND not_after > :now AND not_after <= :soon) AS expiring,
+           count(*) FILTER (WHERE status = 'valid' AND not_after <= :now) AS expired,
+           count(*) FILTER (WHERE status = 'revoked') AS revoked, count(*) FILTER (WHERE status = 'pending') AS pending,
+           count(*) FILTER (WHERE status = 'failed') AS failed
+         FROM certificates GROUP BY profile ORDER BY profile`,
+        }),
       )
       .all({ now: sec(now), soon: sec(expiringBefore) }) as ({ profile: string } & Record<'live' | 'expiring' | 'expired' | 'revoked' | 'pending' | 'failed', number>)[];
     const total = (k: 'live' | 'expiring' | 'expired' | 'revoked' | 'pending' | 'failed') => rows.reduce((n, r) => n + r[k], 0);
