@@ -1,4 +1,4 @@
-import type { Db } from './sql.ts';
+import { isUniqueViolation, type Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 import type { AccountRecord, AccountStatus } from './acme-records.ts';
 
@@ -84,16 +84,20 @@ export class AcmeAccountRepository {
     this.#sql.get('UPDATE acme_accounts SET status = ? WHERE id = ?').run(status, id);
   }
 
-  /** keyChange (§7.3.5): false when another account already uses the new key (UNIQUE thumbprint). */
+  /**
+   * keyChange (§7.3.5): false when another account already uses the new key (UNIQUE thumbprint).
+   * The NOT EXISTS answers that without a key violation, which on PostgreSQL would abort the
+   * caller's transaction; the catch is for a racing writer outside one.
+   */
   replaceKey(id: string, oldThumbprint: string, jwk: Record<string, unknown>, thumbprint: string): boolean {
     this.#byId.delete(id);
     try {
       const r = this.#sql
-        .get('UPDATE acme_accounts SET jwk = ?, thumbprint = ? WHERE id = ? AND thumbprint = ?')
-        .run(JSON.stringify(jwk), thumbprint, id, oldThumbprint);
+        .get('UPDATE acme_accounts SET jwk = ?, thumbprint = ? WHERE id = ? AND thumbprint = ? AND NOT EXISTS (SELECT 1 FROM acme_accounts WHERE thumbprint = ? AND id <> ?)')
+        .run(JSON.stringify(jwk), thumbprint, id, oldThumbprint, thumbprint, id);
       return r.changes === 1;
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return false;
+      if (isUniqueViolation(e)) return false;
       throw e;
     }
   }
