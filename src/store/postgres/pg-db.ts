@@ -64,6 +64,8 @@ export class PgDb implements SqlDb {
   readonly #changes = new Int32Array(new SharedArrayBuffer(4));
   #open = true;
   #depth = 0;
+  /** A transaction is open on the server: from BEGIN until its COMMIT or ROLLBACK returns. */
+  #serverTx = false;
   #busyTimeout = 5000;
 
   constructor(url: string) {
@@ -85,7 +87,7 @@ export class PgDb implements SqlDb {
   /** One request to the connection thread; a PostgreSQL error is thrown as a PgError. */
   request(req: Request): PgReply {
     if (!this.#open) throw new PgError(`database ${this.name} is closed`);
-    const reply = this.#call({ ...req, conn: this.#conn } as PgRequest);
+    const reply = this.#call({ ...req, conn: this.#conn, inTransaction: this.#serverTx } as PgRequest);
     if (reply.error) throw new PgError(reply.error.message, reply.error.code, reply.error.detail);
     return reply;
   }
@@ -104,10 +106,15 @@ export class PgDb implements SqlDb {
     return Object.assign(run, { immediate: run });
   }
 
-  /** Outermost: BEGIN and the write lock in one round trip; nested: a savepoint, as better-sqlite3 does. */
+  /**
+   * Outermost: BEGIN and the write lock in one round trip; nested: a savepoint, as better-sqlite3 does.
+   * A connection lost meanwhile fails every later statement of the transaction, COMMIT included
+   * (the connection thread never reconnects inside one), so its work is never half committed.
+   */
   #inTransaction<T>(fn: () => T): T {
     const depth = this.#depth;
     this.exec(depth === 0 ? `BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})` : `SAVEPOINT s${depth}`);
+    if (depth === 0) this.#serverTx = true;
     this.#depth = depth + 1;
     let result: T;
     try {
@@ -118,11 +125,17 @@ export class PgDb implements SqlDb {
         this.exec(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT s${depth}; RELEASE SAVEPOINT s${depth}`);
       } catch {
         // The connection is gone: PostgreSQL rolled back with it. The first error is the one to report.
+      } finally {
+        if (depth === 0) this.#serverTx = false;
       }
       throw e;
     }
     this.#depth = depth;
-    this.exec(depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT s${depth}`);
+    try {
+      this.exec(depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT s${depth}`);
+    } finally {
+      if (depth === 0) this.#serverTx = false;
+    }
     return result;
   }
 

@@ -25,10 +25,12 @@ interface Connection {
 
 const connections = new Map<number, Connection>();
 
-async function connection(conn: number): Promise<pg.Client> {
+async function connection(conn: number, inTransaction = false): Promise<pg.Client> {
   const k = connections.get(conn);
   if (!k) throw new Error(`connection ${conn} is not open`);
   if (k.client) return k.client;
+  // A new connection would run the rest of the transaction outside it (each statement committed alone).
+  if (inTransaction) throw new Error('the connection to PostgreSQL was lost inside a transaction (PostgreSQL rolled it back)');
   const c = new pg.Client({ connectionString: k.url, connectionTimeoutMillis: 5_000, application_name: 'pki' });
   // A dropped connection is reported by the next query; the one after reconnects.
   c.on('error', () => {
@@ -69,12 +71,12 @@ async function handle(req: PgRequest): Promise<PgReply> {
       }
       return {};
     case 'query': {
-      const c = await connection(req.conn);
+      const c = await connection(req.conn, req.inTransaction);
       const r = await c.query({ text: req.sql, values: req.params.map(param), ...(req.rowMode === 'array' ? { rowMode: 'array' as const } : {}) });
       return { rows: r.rows as unknown[], changes: r.rowCount ?? 0 };
     }
     case 'exec': {
-      const c = await connection(req.conn);
+      const c = await connection(req.conn, req.inTransaction);
       await c.query(req.sql);
       return {};
     }
