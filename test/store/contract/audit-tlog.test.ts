@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { auditHash, GENESIS } from '../../../src/store/audit.ts';
+import { startInventoryCheck } from '../../../src/store/inventory-check.ts';
 import { inventoryFindings, recomputeLog } from '../../../src/store/tlog-audit.ts';
 import { auditEntry } from '../../../src/tlog/entry.ts';
 import { buildLevels, inclusionProof, leafHash, levelsReader, rootAt, verifyInclusion } from '../../../src/tlog/merkle.ts';
@@ -128,5 +129,7 @@ contract('transparency log', (f) => {
     expect(inventoryFindings(s.db)).toEqual(['certificate c1: valid in the inventory but the log has no issuance entry for it']);
     s.audit.append({ at: new Date(T0), action: 'certificate.issued', actor: 'cli', target: 'c1', details: { sha256: '00'.repeat(32) } });
     expect(inventoryFindings(s.db)).toEqual(['certificate c1: the stored DER is not the certificate the log records']);
+    // The same check on its own thread (what a large inventory gets), from the first certificate on.
+    expect(await startInventoryCheck(s.db, { threadFrom: 1 })()).toEqual(['certificate c1: the stored DER is not the certificate the log records']);
   });
 });
