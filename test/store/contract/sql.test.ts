@@ -121,6 +121,9 @@ contract('transactions and values', (f) => {
     expect(named.pluck().all({ lo: 0, hi: 3 })).toEqual(['a', 'b']);
     expect(s.db.prepare('UPDATE acme_spent_nonces SET expires_at = expires_at + 1 WHERE expires_at < ?').run(3)).toMatchObject({ changes: 2 });
     expect(s.db.prepare('DELETE FROM acme_spent_nonces WHERE nonce = ?').run('zz')).toMatchObject({ changes: 0 });
+    // Comparisons come back as SQLite gives them: 1 and 0.
+    expect(s.db.prepare("SELECT (nonce = 'a') AS t, (nonce = 'b') AS f FROM acme_spent_nonces WHERE nonce = ?").get('a')).toStrictEqual({ t: 1, f: 0 });
+    expect([...s.db.prepare(sql).raw().iterate(3)]).toEqual([['b', 3], ['c', 3]]);
   });
 
   it('ok/two stores on two databases in one process each see only their own rows', async () => {
