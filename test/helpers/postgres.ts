@@ -38,13 +38,16 @@ function withDatabase(url: string, name: string): string {
 }
 
 /**
- * A new, empty database (pki_test_<random>) in the test cluster; returns its URL. With `template`
+ * A new, empty database (pki_test_<random>) in the test cluster; returns its URL. With `icuLocale`,
+ * its text collation is that ICU locale's instead of the cluster's default. With `template`
  * (a URL from an earlier call), a copy of that database: a migrated schema costs a file copy instead
  * of running the migrations again. The template must have no open connections.
  */
-export async function createTestDatabase(o: { template?: string } = {}): Promise<string> {
+export async function createTestDatabase(o: { template?: string; icuLocale?: 'en-US' } = {}): Promise<string> {
   const name = `pki_test_${randomBytes(6).toString('hex')}`;
-  const from = o.template ? ` TEMPLATE ${databaseName(o.template)} STRATEGY FILE_COPY` : '';
+  // icuLocale: text compares as on most production servers (en_US), not the test cluster's C.
+  const locale = o.icuLocale ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${o.icuLocale}' LOCALE 'C.UTF-8'` : '';
+  const from = o.template ? ` TEMPLATE ${databaseName(o.template)} STRATEGY FILE_COPY` : locale;
   await admin((c) => c.query(`CREATE DATABASE ${name}${from}`));
   return withDatabase(adminUrl(), name);
 }

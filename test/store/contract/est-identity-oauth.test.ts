@@ -100,6 +100,12 @@ contract('identity issuers and token uses', (f) => {
     expect(r.get('https://a.example')).toBeNull();
   });
 
+  it('ok/text orders by code point on both backends (upper case before lower, as SQLite), whatever the database collation', async () => {
+    const r = await repo();
+    for (const iss of ['https://b.example', 'https://a.example', 'https://C.example', 'https://a-b.example', 'https://ä.example']) r.insert(issuer(iss));
+    expect(r.list().map((i) => i.issuer)).toEqual(['https://C.example', 'https://a-b.example', 'https://a.example', 'https://b.example', 'https://ä.example']);
+  });
+
   it('bad/an issuer with both or neither key sources is refused by the schema', async () => {
     const r = await repo();
     expect(() => r.insert(issuer('https://x.example', { jwksUrl: 'https://x.example/j' }))).toThrow();
