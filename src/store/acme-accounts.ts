@@ -88,7 +88,11 @@ export class AcmeAccountRepository {
     this.#sql.get('UPDATE acme_accounts SET status = ? WHERE id = ?').run(status, id);
   }
 
-  /** keyChange (§7.3.5): false when another account already uses the new key (UNIQUE thumbprint). */
+  /**
+   * keyChange (§7.3.5): false when another account already uses the new key (UNIQUE thumbprint).
+   * The NOT EXISTS answers that without a key violation, which on PostgreSQL would abort the
+   * caller's transaction; the catch is for a racing writer outside one.
+   */
   replaceKey(id: string, oldThumbprint: string, jwk: Record<string, unknown>, thumbprint: string): boolean {
     this.#byId.delete(id);
     try {

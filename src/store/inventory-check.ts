@@ -12,7 +12,7 @@ const THREAD_FROM = 100_000;
  */
 export function startInventoryCheck(db: Db, o: { threadFrom?: number } = {}): () => Promise<string[]> {
   const count = (db.prepare('SELECT count(*) AS n FROM certificates').get() as { n: number }).n;
-  // The thread opens the SQLite file itself; PostgreSQL's check runs inline (the server does the reading).
+  // The thread opens the file with better-sqlite3: PostgreSQL (whose name is a URL without its password) is checked inline.
   if (count < (o.threadFrom ?? THREAD_FROM) || db.memory || dialectOf(db) !== 'sqlite') return async () => inventoryFindings(db);
   const result = new Promise<string[]>((resolve, reject) => {
     const worker = new Worker(new URL('./inventory-worker-launch.js', import.meta.url), { workerData: { path: db.name } });

@@ -39,9 +39,12 @@ export function openDatabase(path: string, opts: { create?: boolean; readonly?: 
     if (!opts.readonly) db.pragma('journal_mode = WAL');
     connectionPragmas(db, 'FULL');
     // An existing instance's database has its schema: an empty (or emptied) file is not one to fill anew.
-    if (!opts.create && !db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").get()) {
+    const has = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").get() !== undefined;
+    if (!opts.create && !has) {
       throw new CaError('config', `database ${path}: holds no pki schema (an empty or foreign file): restore it from a backup`);
     }
+    // pki init on another instance's file would add a second CA to it (as on PostgreSQL, postgres/open.ts).
+    if (opts.create && has) throw new CaError('conflict', `database ${path}: already holds a pki instance: give pki init a new file`);
     if (!opts.readonly) migrate(db);
     touchEveryTable(db);
     return db;

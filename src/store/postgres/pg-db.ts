@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { createSyncFn } from 'synckit';
 import { DIALECT, type SqlDb, type SqlRunResult, type SqlStatement, type SqlTransaction } from '../sql.ts';
 import { CHANGES_SLOT, type PgReply, type PgRequest } from './protocol.ts';
-import { toPositional } from './placeholders.ts';
+import { bindParams, compileSql, type CompiledSql } from './placeholders.ts';
 
 const WORKER = fileURLToPath(new URL('./pg-worker-launch.js', import.meta.url));
 
@@ -42,6 +42,12 @@ export function redactUrl(url: string): string {
 /** Blocks the calling thread until the connection thread answers (synckit: Atomics.wait). */
 type Call = (req: PgRequest) => PgReply;
 
+/** Each PgDb's connection id on the process's one connection thread (synckit shares it per worker file). */
+let nextConnection = 1;
+
+/** A request without its connection id (PgDb.request adds it). */
+type Request = PgRequest extends infer R ? (R extends PgRequest ? Omit<R, 'conn'> : never) : never;
+
 /**
  * The repositories' connection (sql.ts SqlDb) on PostgreSQL. Each call blocks the caller's thread
  * for one round trip to a connection thread (pg-worker.ts, node-postgres), which keeps the
@@ -54,9 +60,12 @@ export class PgDb implements SqlDb {
   readonly memory = false;
   readonly url: string;
   readonly #call: Call;
+  readonly #conn = nextConnection++;
   readonly #changes = new Int32Array(new SharedArrayBuffer(4));
   #open = true;
   #depth = 0;
+  /** A transaction is open on the server: from BEGIN until its COMMIT or ROLLBACK returns. */
+  #serverTx = false;
   #busyTimeout = 5000;
 
   constructor(url: string) {
@@ -76,15 +85,15 @@ export class PgDb implements SqlDb {
   }
 
   /** One request to the connection thread; a PostgreSQL error is thrown as a PgError. */
-  request(req: PgRequest): PgReply {
+  request(req: Request): PgReply {
     if (!this.#open) throw new PgError(`database ${this.name} is closed`);
-    const reply = this.#call(req);
+    const reply = this.#call({ ...req, conn: this.#conn, inTransaction: this.#serverTx } as PgRequest);
     if (reply.error) throw new PgError(reply.error.message, reply.error.code, reply.error.detail);
     return reply;
   }
 
   prepare(sql: string): SqlStatement {
-    return new PgStatement(this, toPositional(sql), 'object');
+    return new PgStatement(this, compileSql(sql), 'object');
   }
 
   exec(sql: string): this {
@@ -97,10 +106,15 @@ export class PgDb implements SqlDb {
     return Object.assign(run, { immediate: run });
   }
 
-  /** Outermost: BEGIN and the write lock in one round trip; nested: a savepoint, as better-sqlite3 does. */
+  /**
+   * Outermost: BEGIN and the write lock in one round trip; nested: a savepoint, as better-sqlite3 does.
+   * A connection lost meanwhile fails every later statement of the transaction, COMMIT included
+   * (the connection thread never reconnects inside one), so its work is never half committed.
+   */
   #inTransaction<T>(fn: () => T): T {
     const depth = this.#depth;
     this.exec(depth === 0 ? `BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})` : `SAVEPOINT s${depth}`);
+    if (depth === 0) this.#serverTx = true;
     this.#depth = depth + 1;
     let result: T;
     try {
@@ -111,11 +125,17 @@ export class PgDb implements SqlDb {
         this.exec(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT s${depth}; RELEASE SAVEPOINT s${depth}`);
       } catch {
         // The connection is gone: PostgreSQL rolled back with it. The first error is the one to report.
+      } finally {
+        if (depth === 0) this.#serverTx = false;
       }
       throw e;
     }
     this.#depth = depth;
-    this.exec(depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT s${depth}`);
+    try {
+      this.exec(depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT s${depth}`);
+    } finally {
+      if (depth === 0) this.#serverTx = false;
+    }
     return result;
   }
 
@@ -147,17 +167,17 @@ export class PgDb implements SqlDb {
 
 class PgStatement implements SqlStatement {
   readonly #db: PgDb;
-  readonly #sql: string;
+  readonly #sql: CompiledSql;
   #mode: 'object' | 'array' | 'pluck';
 
-  constructor(db: PgDb, sql: string, mode: 'object' | 'array' | 'pluck') {
+  constructor(db: PgDb, sql: CompiledSql, mode: 'object' | 'array' | 'pluck') {
     this.#db = db;
     this.#sql = sql;
     this.#mode = mode;
   }
 
   #query(params: unknown[]): PgReply {
-    return this.#db.request({ op: 'query', sql: this.#sql, params, rowMode: this.#mode === 'object' ? 'object' : 'array' });
+    return this.#db.request({ op: 'query', sql: this.#sql.text, params: bindParams(this.#sql, params), rowMode: this.#mode === 'object' ? 'object' : 'array' });
   }
 
   #rows(params: unknown[]): unknown[] {

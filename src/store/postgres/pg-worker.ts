@@ -15,31 +15,40 @@ pg.types.setTypeParser(20, Number);
 pg.types.setTypeParser(1700, Number);
 pg.types.setTypeParser(16, (v: string) => (v === 't' ? 1 : 0));
 
-let url = '';
-let channel = '';
-let changes: Int32Array | null = null;
-let client: pg.Client | null = null;
+/** One PgDb's connection: synckit runs a single thread per process for every PgDb, so they are kept apart by id. */
+interface Connection {
+  url: string;
+  channel: string;
+  changes: Int32Array;
+  client: pg.Client | null;
+}
 
-async function connection(): Promise<pg.Client> {
-  if (client) return client;
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000, application_name: 'pki' });
+const connections = new Map<number, Connection>();
+
+async function connection(conn: number, inTransaction = false): Promise<pg.Client> {
+  const k = connections.get(conn);
+  if (!k) throw new Error(`connection ${conn} is not open`);
+  if (k.client) return k.client;
+  // A new connection would run the rest of the transaction outside it (each statement committed alone).
+  if (inTransaction) throw new Error('the connection to PostgreSQL was lost inside a transaction (PostgreSQL rolled it back)');
+  const c = new pg.Client({ connectionString: k.url, connectionTimeoutMillis: 5_000, application_name: 'pki' });
   // A dropped connection is reported by the next query; the one after reconnects.
   c.on('error', () => {
-    if (client === c) client = null;
+    if (k.client === c) k.client = null;
   });
   c.on('end', () => {
-    if (client === c) client = null;
+    if (k.client === c) k.client = null;
   });
   c.on('notification', () => {
-    if (changes) Atomics.add(changes, CHANGES_SLOT, 1);
+    Atomics.add(k.changes, CHANGES_SLOT, 1);
   });
   await c.connect();
   // As SQLite's busy_timeout: wait for a lock at most 5 s, then fail instead of hanging a request.
   await c.query("SET lock_timeout = '5s'; SET statement_timeout = '30s'");
-  if (channel) await c.query(`LISTEN ${channel}`);
+  if (k.channel) await c.query(`LISTEN ${k.channel}`);
   // A reconnect may have missed notifications: tell the caller something may have changed.
-  if (changes) Atomics.add(changes, CHANGES_SLOT, 1);
-  client = c;
+  Atomics.add(k.changes, CHANGES_SLOT, 1);
+  k.client = c;
   return c;
 }
 
@@ -53,24 +62,27 @@ function param(v: unknown): unknown {
 async function handle(req: PgRequest): Promise<PgReply> {
   switch (req.op) {
     case 'connect':
-      url = req.url;
-      channel = req.channel;
-      changes = new Int32Array(req.changes);
-      await connection();
+      connections.set(req.conn, { url: req.url, channel: req.channel, changes: new Int32Array(req.changes), client: null });
+      try {
+        await connection(req.conn);
+      } catch (e) {
+        connections.delete(req.conn);
+        throw e;
+      }
       return {};
     case 'query': {
-      const c = await connection();
+      const c = await connection(req.conn, req.inTransaction);
       const r = await c.query({ text: req.sql, values: req.params.map(param), ...(req.rowMode === 'array' ? { rowMode: 'array' as const } : {}) });
       return { rows: r.rows as unknown[], changes: r.rowCount ?? 0 };
     }
     case 'exec': {
-      const c = await connection();
+      const c = await connection(req.conn, req.inTransaction);
       await c.query(req.sql);
       return {};
     }
     case 'close': {
-      const c = client;
-      client = null;
+      const c = connections.get(req.conn)?.client;
+      connections.delete(req.conn);
       await c?.end().catch(() => undefined);
       return {};
     }

@@ -1,10 +1,15 @@
-/** Messages between a PgDb (the caller's thread, blocked while it waits) and its connection thread (pg-worker.ts). */
-export type PgRequest =
+/**
+ * Messages between a PgDb (the caller's thread, blocked while it waits) and the connection thread
+ * (pg-worker.ts). synckit starts one thread per worker file and process, shared by every PgDb the
+ * process opens, so each request names its PgDb's connection (`conn`).
+ */
+export type PgRequest = { conn: number; /** The caller has a transaction open: a lost connection must not be replaced. */ inTransaction?: boolean } & (
   | { op: 'connect'; url: string; changes: SharedArrayBuffer; channel: string }
   | { op: 'query'; sql: string; params: unknown[]; rowMode: 'object' | 'array' }
   /** Statements without parameters, several allowed (BEGIN; SELECT pg_advisory_xact_lock(…)). */
   | { op: 'exec'; sql: string }
-  | { op: 'close' };
+  | { op: 'close' }
+);
 
 export interface PgReply {
   rows?: unknown[];

@@ -1,8 +1,10 @@
 -- PostgreSQL schema of a pki instance: the end state of the SQLite migrations 001-013
 -- (src/store/migrations), same tables, columns and constraints, so one set of repositories
 -- runs on both (docs/design.md, Storage backends). INTEGER -> BIGINT (unix ms overflow int4),
--- BLOB -> BYTEA. SQLite's implicit rowid, which a few queries order by (insertion order), is an
--- explicit identity column named rowid on those tables.
+-- BLOB -> BYTEA, TEXT -> TEXT COLLATE "C" (SQLite compares text by its bytes whatever locale the
+-- server's databases default to: ORDER BY and keyset pages give the same order on both). SQLite's
+-- implicit rowid, which a few queries order by (insertion order), is an explicit identity column
+-- named rowid on those tables.
 
 CREATE FUNCTION pki_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -10,19 +12,19 @@ BEGIN
 END $$;
 
 CREATE TABLE certificates (
-  serial      TEXT PRIMARY KEY,            -- lowercase hex; unique across the CA
-  issuer      TEXT NOT NULL,               -- key identifier (hex) of the issuing CA key
-  subject     TEXT NOT NULL,
-  sans        TEXT NOT NULL,               -- JSON array of "dns:…", "ip:…", "uri:…"
-  profile     TEXT NOT NULL,
+  serial      TEXT COLLATE "C" PRIMARY KEY,            -- lowercase hex; unique across the CA
+  issuer      TEXT COLLATE "C" NOT NULL,               -- key identifier (hex) of the issuing CA key
+  subject     TEXT COLLATE "C" NOT NULL,
+  sans        TEXT COLLATE "C" NOT NULL,               -- JSON array of "dns:…", "ip:…", "uri:…"
+  profile     TEXT COLLATE "C" NOT NULL,
   not_before  BIGINT NOT NULL,            -- unix seconds
   not_after   BIGINT NOT NULL,            -- unix seconds
-  status      TEXT NOT NULL CHECK (status IN ('pending', 'valid', 'revoked', 'failed')),
+  status      TEXT COLLATE "C" NOT NULL CHECK (status IN ('pending', 'valid', 'revoked', 'failed')),
   revoked_at  BIGINT,
   reason      BIGINT,
   der         BYTEA,
-  public_key_sha256 TEXT NOT NULL,
-  created_at  BIGINT NOT NULL, replaces TEXT, lineage_start BIGINT,
+  public_key_sha256 TEXT COLLATE "C" NOT NULL,
+  created_at  BIGINT NOT NULL, replaces TEXT COLLATE "C", lineage_start BIGINT,
   CHECK ((status IN ('valid', 'revoked')) = (der IS NOT NULL) OR status = 'failed'),
   CHECK ((status = 'revoked') = (revoked_at IS NOT NULL))
 );
@@ -34,12 +36,12 @@ CREATE INDEX certificates_by_public_key ON certificates (public_key_sha256);
 CREATE TABLE audit_events (
   id        BIGINT PRIMARY KEY,
   at        BIGINT NOT NULL,              -- unix milliseconds
-  action    TEXT NOT NULL,                 -- e.g. certificate.issued, certificate.revoked, ca.initialized
-  actor     TEXT NOT NULL,                 -- who asked: cli, acme:<account>, system
-  target    TEXT,                          -- what it is about: a serial, an account id
-  details   TEXT NOT NULL,                 -- JSON
-  prev_hash TEXT NOT NULL,
-  hash      TEXT NOT NULL
+  action    TEXT COLLATE "C" NOT NULL,                 -- e.g. certificate.issued, certificate.revoked, ca.initialized
+  actor     TEXT COLLATE "C" NOT NULL,                 -- who asked: cli, acme:<account>, system
+  target    TEXT COLLATE "C",                          -- what it is about: a serial, an account id
+  details   TEXT COLLATE "C" NOT NULL,                 -- JSON
+  prev_hash TEXT COLLATE "C" NOT NULL,
+  hash      TEXT COLLATE "C" NOT NULL
 );
 
 CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
@@ -49,11 +51,11 @@ CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
   FOR EACH ROW EXECUTE FUNCTION pki_append_only();
 
 CREATE TABLE ocsp_responses (
-  serial       TEXT PRIMARY KEY REFERENCES certificates (serial),
-  cert_status  TEXT NOT NULL CHECK (cert_status IN ('good', 'revoked')),
+  serial       TEXT COLLATE "C" PRIMARY KEY REFERENCES certificates (serial),
+  cert_status  TEXT COLLATE "C" NOT NULL CHECK (cert_status IN ('good', 'revoked')),
   this_update  BIGINT NOT NULL,           -- unix seconds
   next_update  BIGINT NOT NULL,           -- unix seconds
-  responder    TEXT NOT NULL,              -- serial of the delegated responder certificate that signed it
+  responder    TEXT COLLATE "C" NOT NULL,              -- serial of the delegated responder certificate that signed it
   der          BYTEA NOT NULL,              -- OCSPResponse, DER
   seq          BIGINT NOT NULL
 );
@@ -63,15 +65,15 @@ CREATE INDEX ocsp_responses_by_seq ON ocsp_responses (seq);
 CREATE INDEX ocsp_responses_by_next_update ON ocsp_responses (next_update);
 
 CREATE TABLE ocsp_responders (
-  serial      TEXT PRIMARY KEY REFERENCES certificates (serial),
-  issuer      TEXT NOT NULL,
+  serial      TEXT COLLATE "C" PRIMARY KEY REFERENCES certificates (serial),
+  issuer      TEXT COLLATE "C" NOT NULL,
   not_before  BIGINT NOT NULL,
   not_after   BIGINT NOT NULL,
   created_at  BIGINT NOT NULL
 );
 
 CREATE TABLE crls (
-  issuer       TEXT NOT NULL,
+  issuer       TEXT COLLATE "C" NOT NULL,
   shard        BIGINT NOT NULL,
   number       BIGINT NOT NULL,
   this_update  BIGINT NOT NULL,
@@ -86,37 +88,37 @@ CREATE UNIQUE INDEX crls_number_per_issuer ON crls (issuer, number);
 CREATE INDEX certificates_revoked_list ON certificates (issuer, serial, not_after, revoked_at, reason) WHERE status = 'revoked';
 
 CREATE TABLE acme_eab_keys (
-  kid         TEXT PRIMARY KEY,
-  label       TEXT NOT NULL,
+  kid         TEXT COLLATE "C" PRIMARY KEY,
+  label       TEXT COLLATE "C" NOT NULL,
   hmac_key    BYTEA NOT NULL,               -- AES-256-GCM sealed with a key derived from the instance secret
-  scopes      TEXT NOT NULL,               -- JSON array of "dns:*.x", "ip:10.0.0.0/8", "uri:spiffe://x/*"
-  status      TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
-  account_id  TEXT,                        -- the account it was bound to (one account per key)
+  scopes      TEXT COLLATE "C" NOT NULL,               -- JSON array of "dns:*.x", "ip:10.0.0.0/8", "uri:spiffe://x/*"
+  status      TEXT COLLATE "C" NOT NULL CHECK (status IN ('active', 'revoked')),
+  account_id  TEXT COLLATE "C",                        -- the account it was bound to (one account per key)
   created_at  BIGINT NOT NULL
 , expires_at BIGINT, max_accounts BIGINT CHECK (max_accounts IS NULL OR max_accounts >= 1), bound_count BIGINT NOT NULL DEFAULT 0);
 
 CREATE TABLE acme_accounts (
-  id          TEXT PRIMARY KEY,
-  thumbprint  TEXT NOT NULL UNIQUE,        -- RFC 7638 SHA-256 thumbprint of the account key
-  jwk         TEXT NOT NULL,               -- JSON public JWK
-  contact     TEXT NOT NULL,               -- JSON array of URLs
-  status      TEXT NOT NULL CHECK (status IN ('valid', 'deactivated', 'revoked')),
-  eab_kid     TEXT REFERENCES acme_eab_keys (kid),
+  id          TEXT COLLATE "C" PRIMARY KEY,
+  thumbprint  TEXT COLLATE "C" NOT NULL UNIQUE,        -- RFC 7638 SHA-256 thumbprint of the account key
+  jwk         TEXT COLLATE "C" NOT NULL,               -- JSON public JWK
+  contact     TEXT COLLATE "C" NOT NULL,               -- JSON array of URLs
+  status      TEXT COLLATE "C" NOT NULL CHECK (status IN ('valid', 'deactivated', 'revoked')),
+  eab_kid     TEXT COLLATE "C" REFERENCES acme_eab_keys (kid),
   created_at  BIGINT NOT NULL
-, eab_binding TEXT);
+, eab_binding TEXT COLLATE "C");
 
 CREATE TABLE acme_orders (
-  id          TEXT PRIMARY KEY,
-  account_id  TEXT NOT NULL REFERENCES acme_accounts (id),
-  status      TEXT NOT NULL CHECK (status IN ('pending', 'ready', 'processing', 'valid', 'invalid')),
-  identifiers TEXT NOT NULL,               -- JSON array of {type, value}
-  profile     TEXT NOT NULL,
+  id          TEXT COLLATE "C" PRIMARY KEY,
+  account_id  TEXT COLLATE "C" NOT NULL REFERENCES acme_accounts (id),
+  status      TEXT COLLATE "C" NOT NULL CHECK (status IN ('pending', 'ready', 'processing', 'valid', 'invalid')),
+  identifiers TEXT COLLATE "C" NOT NULL,               -- JSON array of {type, value}
+  profile     TEXT COLLATE "C" NOT NULL,
   expires_at  BIGINT NOT NULL,
-  error       TEXT,                        -- JSON problem
-  cert_serial TEXT,
-  replaces    TEXT,                        -- ARI certificate id this order renews (RFC 9773 §5)
+  error       TEXT COLLATE "C",                        -- JSON problem
+  cert_serial TEXT COLLATE "C",
+  replaces    TEXT COLLATE "C",                        -- ARI certificate id this order renews (RFC 9773 §5)
   created_at  BIGINT NOT NULL
-, issuing_serial TEXT);
+, issuing_serial TEXT COLLATE "C");
 
 CREATE INDEX acme_orders_by_account ON acme_orders (account_id);
 
@@ -124,13 +126,13 @@ CREATE UNIQUE INDEX acme_orders_by_cert ON acme_orders (cert_serial) WHERE cert_
 
 CREATE TABLE acme_authzs (
   rowid       BIGINT GENERATED ALWAYS AS IDENTITY,
-  id          TEXT PRIMARY KEY,
-  order_id    TEXT NOT NULL REFERENCES acme_orders (id),
-  account_id  TEXT NOT NULL REFERENCES acme_accounts (id),
-  id_type     TEXT NOT NULL,
-  id_value    TEXT NOT NULL,
+  id          TEXT COLLATE "C" PRIMARY KEY,
+  order_id    TEXT COLLATE "C" NOT NULL REFERENCES acme_orders (id),
+  account_id  TEXT COLLATE "C" NOT NULL REFERENCES acme_accounts (id),
+  id_type     TEXT COLLATE "C" NOT NULL,
+  id_value    TEXT COLLATE "C" NOT NULL,
   wildcard    BIGINT NOT NULL,
-  status      TEXT NOT NULL CHECK (status IN ('pending', 'valid', 'invalid', 'deactivated', 'expired', 'revoked')),
+  status      TEXT COLLATE "C" NOT NULL CHECK (status IN ('pending', 'valid', 'invalid', 'deactivated', 'expired', 'revoked')),
   expires_at  BIGINT NOT NULL
 );
 
@@ -138,19 +140,19 @@ CREATE INDEX acme_authzs_by_order ON acme_authzs (order_id);
 
 CREATE TABLE acme_challenges (
   rowid       BIGINT GENERATED ALWAYS AS IDENTITY,
-  id          TEXT PRIMARY KEY,
-  authz_id    TEXT NOT NULL REFERENCES acme_authzs (id),
-  type        TEXT NOT NULL,
-  token       TEXT NOT NULL,
-  status      TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'valid', 'invalid')),
+  id          TEXT COLLATE "C" PRIMARY KEY,
+  authz_id    TEXT COLLATE "C" NOT NULL REFERENCES acme_authzs (id),
+  type        TEXT COLLATE "C" NOT NULL,
+  token       TEXT COLLATE "C" NOT NULL,
+  status      TEXT COLLATE "C" NOT NULL CHECK (status IN ('pending', 'processing', 'valid', 'invalid')),
   validated_at BIGINT,
-  error       TEXT
+  error       TEXT COLLATE "C"
 );
 
 CREATE INDEX acme_challenges_by_authz ON acme_challenges (authz_id);
 
 CREATE TABLE acme_spent_nonces (
-  nonce       TEXT PRIMARY KEY,
+  nonce       TEXT COLLATE "C" PRIMARY KEY,
   expires_at  BIGINT NOT NULL
 );
 
@@ -180,7 +182,7 @@ CREATE TRIGGER tlog_nodes_no_delete BEFORE DELETE ON tlog_nodes
 
 CREATE TABLE tlog_checkpoints (
   size      BIGINT PRIMARY KEY,
-  note      TEXT NOT NULL,
+  note      TEXT COLLATE "C" NOT NULL,
   signed_at BIGINT NOT NULL               -- unix milliseconds
 );
 
@@ -189,11 +191,11 @@ CREATE INDEX certificates_by_replaces ON certificates (replaces) WHERE replaces 
 CREATE INDEX acme_accounts_by_eab_kid ON acme_accounts (eab_kid) WHERE eab_kid IS NOT NULL;
 
 CREATE TABLE est_enrollment_keys (
-  id          TEXT PRIMARY KEY,
-  label       TEXT NOT NULL,
+  id          TEXT COLLATE "C" PRIMARY KEY,
+  label       TEXT COLLATE "C" NOT NULL,
   secret      BYTEA NOT NULL,
-  scopes      TEXT NOT NULL,               -- JSON array of scopes (acme/scopes.ts)
-  status      TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+  scopes      TEXT COLLATE "C" NOT NULL,               -- JSON array of scopes (acme/scopes.ts)
+  status      TEXT COLLATE "C" NOT NULL CHECK (status IN ('active', 'revoked')),
   max_uses    BIGINT CHECK (max_uses IS NULL OR max_uses >= 1),
   uses        BIGINT NOT NULL DEFAULT 0,
   expires_at  BIGINT,                     -- unix milliseconds; NULL = no expiry
@@ -201,21 +203,21 @@ CREATE TABLE est_enrollment_keys (
 );
 
 CREATE TABLE identity_issuers (
-  issuer      TEXT PRIMARY KEY,            -- the tokens' "iss", exactly
-  audience    TEXT NOT NULL,               -- the "aud" a token must name
-  jwks        TEXT,                        -- a JWKS document (JSON) given as a file, or NULL
-  jwks_url    TEXT,                        -- an https:// JWKS URL (fetched and cached), or NULL
-  jwks_ca     TEXT,                        -- PEM CA certificates to trust for jwks_url, or NULL (system roots)
-  template    TEXT NOT NULL,               -- JSON: claim patterns and identifier templates (identity/template.ts)
+  issuer      TEXT COLLATE "C" PRIMARY KEY,            -- the tokens' "iss", exactly
+  audience    TEXT COLLATE "C" NOT NULL,               -- the "aud" a token must name
+  jwks        TEXT COLLATE "C",                        -- a JWKS document (JSON) given as a file, or NULL
+  jwks_url    TEXT COLLATE "C",                        -- an https:// JWKS URL (fetched and cached), or NULL
+  jwks_ca     TEXT COLLATE "C",                        -- PEM CA certificates to trust for jwks_url, or NULL (system roots)
+  template    TEXT COLLATE "C" NOT NULL,               -- JSON: claim patterns and identifier templates (identity/template.ts)
   max_lifetime_ms BIGINT NOT NULL,        -- longest exp - iat accepted
   created_at  BIGINT NOT NULL,
   CHECK ((jwks IS NULL) <> (jwks_url IS NULL))
 );
 
 CREATE TABLE identity_token_uses (
-  issuer      TEXT NOT NULL,
-  jti         TEXT NOT NULL,
-  presenter   TEXT,                        -- the ACME account that presented it, NULL = single use
+  issuer      TEXT COLLATE "C" NOT NULL,
+  jti         TEXT COLLATE "C" NOT NULL,
+  presenter   TEXT COLLATE "C",                        -- the ACME account that presented it, NULL = single use
   expires_at  BIGINT NOT NULL,
   PRIMARY KEY (issuer, jti)
 );
@@ -223,20 +225,20 @@ CREATE TABLE identity_token_uses (
 CREATE INDEX identity_token_uses_by_expiry ON identity_token_uses (expires_at);
 
 CREATE TABLE oauth_grants (
-  id TEXT PRIMARY KEY,
-  client TEXT NOT NULL,
-  audience TEXT NOT NULL,
-  scopes TEXT NOT NULL,
+  id TEXT COLLATE "C" PRIMARY KEY,
+  client TEXT COLLATE "C" NOT NULL,
+  audience TEXT COLLATE "C" NOT NULL,
+  scopes TEXT COLLATE "C" NOT NULL,
   max_ttl_ms BIGINT,
-  requires TEXT NOT NULL DEFAULT '[]',
+  requires TEXT COLLATE "C" NOT NULL DEFAULT '[]',
   created_at BIGINT NOT NULL
 );
 
 CREATE INDEX oauth_grants_audience ON oauth_grants (audience);
 
 CREATE TABLE oauth_signing_keys (
-  label TEXT PRIMARY KEY,
-  kid TEXT NOT NULL UNIQUE,
+  label TEXT COLLATE "C" PRIMARY KEY,
+  kid TEXT COLLATE "C" NOT NULL UNIQUE,
   created_at BIGINT NOT NULL,
   signs_from BIGINT NOT NULL,
   retired_at BIGINT
