@@ -6,6 +6,11 @@
  *
  *   scripts/bench-acme [--orders 1000] [--concurrency 1,8] [--warmup 3000] [--pebble-warmup 100] [--targets pki,pebble]
  *                      [--clients lean,acme-client] [--acme-client-orders 300]
+ *                      [--replicas 1,2 --postgres postgres://postgres@127.0.0.1:PORT/postgres]
+ *
+ * `--replicas`: after the other targets, pki on PostgreSQL with 1, 2, … replicas behind a
+ * round-robin balancer (a fresh database each; scripts/bench/replicas.ts), reporting the replicas'
+ * CPU and PostgreSQL's own CPU per order beside SQLite's one process in the same run (#22).
  *
  * `acme-client`: after the lean generator's runs on each server, npm acme-client with its default
  * settings (what users run: a HEAD newNonce before every signed request, its own retries on 429
@@ -28,6 +33,7 @@ import { initBenchInstance, makeCsrs } from './bench/workload.ts';
 import { LeanAcmeClient } from './bench/lean-client.ts';
 import { cpuMs, pinGenerator, startPebble, startPki, threadCpuMs, type ServerUnderTest } from './bench/servers.ts';
 import { runAcmeClient, type AcmeClientResult } from './bench-acme-client-run.ts';
+import { startPkiReplicas } from './bench/replicas.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,6 +46,9 @@ const WARMUP = Number(arg('warmup', '3000'));
 const PEBBLE_WARMUP = Number(arg('pebble-warmup', '100'));
 const CLIENTS = arg('clients', 'lean,acme-client').split(',');
 const AC_ORDERS = Number(arg('acme-client-orders', '300'));
+const REPLICAS = arg('replicas', '').split(',').filter(Boolean).map(Number);
+const POSTGRES = arg('postgres', process.env.PKI_TEST_POSTGRES_URL ?? '');
+if (REPLICAS.length > 0 && !POSTGRES) throw new Error('--replicas needs --postgres ADMIN_URL (or PKI_TEST_POSTGRES_URL)');
 
 interface Result {
   target: string;
@@ -54,6 +63,8 @@ interface Result {
   systemCpuPerOrder: number;
   /** CPU of this process per order: the load generator with the http-01 responder and DNS server (it shares the box's cores with the server) */
   generatorCpuPerOrder: number;
+  /** PostgreSQL's own CPU per order (replica targets) */
+  dbCpuPerOrder: number | null;
   serverErrors: number;
   badNonce: number;
 }
@@ -75,7 +86,9 @@ async function measure(client: LeanAcmeClient, server: ServerUnderTest, concurre
   client.requests = 0;
   const work = await makeCsrs(ORDERS, `o-${tag}-`);
   const latencies: number[] = [];
-  const cpu0 = cpuMs(server.pid);
+  const cpuOf = () => (server.cpu ? server.cpu() : cpuMs(server.pid));
+  const cpu0 = cpuOf();
+  const db0 = server.dbCpu?.() ?? 0;
   const threads0 = threadCpuMs(server.pid);
   const gen0 = process.cpuUsage();
   const t0 = performance.now();
@@ -92,7 +105,8 @@ async function measure(client: LeanAcmeClient, server: ServerUnderTest, concurre
   );
   const seconds = (performance.now() - t0) / 1000;
   const gen = process.cpuUsage(gen0);
-  const cpu1 = cpuMs(server.pid);
+  const cpu1 = cpuOf();
+  const dbCpuPerOrder = server.dbCpu ? (server.dbCpu() - db0) / ORDERS : null;
   // BENCH_THREADS=1: the server's CPU per order by thread name (main thread vs GC helpers, libuv pool, …).
   if (process.env.BENCH_THREADS) {
     const byThread = [...threadCpuMs(server.pid)].map(([name, ms]) => [name, ((ms - (threads0.get(name) ?? 0)) / ORDERS).toFixed(2)]);
@@ -102,7 +116,7 @@ async function measure(client: LeanAcmeClient, server: ServerUnderTest, concurre
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
   const badNonce = [...client.problems].filter(([t]) => t.endsWith(':badNonce')).reduce((n, [, c]) => n + c, 0);
-  return { target: server.name, concurrency, orders: ORDERS, seconds, p50: pct(50), p99: pct(99), requestsPerOrder: client.requests / ORDERS, cpuPerOrder: cpu / ORDERS, systemCpuPerOrder: (cpu1.system - cpu0.system) / ORDERS, generatorCpuPerOrder: (gen.user + gen.system) / 1000 / ORDERS, serverErrors: client.serverErrors, badNonce };
+  return { target: server.name, concurrency, orders: ORDERS, seconds, p50: pct(50), p99: pct(99), requestsPerOrder: client.requests / ORDERS, cpuPerOrder: cpu / ORDERS, systemCpuPerOrder: (cpu1.system - cpu0.system) / ORDERS, generatorCpuPerOrder: (gen.user + gen.system) / 1000 / ORDERS, dbCpuPerOrder, serverErrors: client.serverErrors, badNonce };
 }
 
 pinGenerator();
@@ -115,9 +129,11 @@ const realClient: (AcmeClientResult & { target: string; concurrency: number })[]
 /** A run that threw (e.g. a request past the client's timeout): reported after the table instead of losing the other runs. */
 const failures: string[] = [];
 try {
-  for (const target of TARGETS) {
+  for (const target of [...TARGETS, ...REPLICAS.map((n) => `pg-${n}`)]) {
     let server: ServerUnderTest;
-    if (target === 'pki') {
+    if (target.startsWith('pg-')) {
+      server = await startPkiReplicas({ workDir: work, adminUrl: POSTGRES, replicas: Number(target.slice(3)), passphrase: 'bench-passphrase', http01Port, dnsServer: dns.address });
+    } else if (target === 'pki') {
       const dir = join(work, 'ca');
       await initBenchInstance(dir, 'bench-passphrase');
       server = await startPki({ dir, passphrase: 'bench-passphrase', acmePort: await freePort(), http01Port, dnsServer: dns.address });
@@ -128,7 +144,7 @@ try {
       for (const c of CONCURRENCY) {
         try {
           if (CLIENTS.includes('lean')) {
-            const r = await run(server, c, target === 'pki' ? WARMUP : PEBBLE_WARMUP, web.set, `${target}-${c}`);
+            const r = await run(server, c, target === 'pebble' ? PEBBLE_WARMUP : WARMUP, web.set, `${target}-${c}`);
             results.push(r);
             process.stderr.write(`${JSON.stringify(r)}\n`);
           }
@@ -155,9 +171,9 @@ try {
 
 const f = (n: number, d = 1) => n.toFixed(d);
 const lines = [
-  `| server | concurrency | orders | orders/s | p50 ms | p99 ms | requests/order | server CPU ms/order | of it kernel | generator CPU ms/order | 5xx | badNonce |`,
-  `|---|---|---|---|---|---|---|---|---|---|---|---|`,
-  ...results.map((r) => `| ${r.target} | ${r.concurrency} | ${r.orders} | ${f(r.orders / r.seconds)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.requestsPerOrder)} | ${f(r.cpuPerOrder, 2)} | ${f(r.systemCpuPerOrder, 2)} | ${f(r.generatorCpuPerOrder, 2)} | ${r.serverErrors} | ${r.badNonce} |`),
+  `| server | concurrency | orders | orders/s | p50 ms | p99 ms | requests/order | server CPU ms/order | of it kernel | PostgreSQL CPU ms/order | generator CPU ms/order | 5xx | badNonce |`,
+  `|---|---|---|---|---|---|---|---|---|---|---|---|---|`,
+  ...results.map((r) => `| ${r.target} | ${r.concurrency} | ${r.orders} | ${f(r.orders / r.seconds)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.requestsPerOrder)} | ${f(r.cpuPerOrder, 2)} | ${f(r.systemCpuPerOrder, 2)} | ${r.dbCpuPerOrder === null ? '–' : f(r.dbCpuPerOrder, 2)} | ${f(r.generatorCpuPerOrder, 2)} | ${r.serverErrors} | ${r.badNonce} |`),
 ];
 if (realClient.length > 0) {
   lines.push(

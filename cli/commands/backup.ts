@@ -20,7 +20,7 @@ export function registerBackup(program: Command): void {
           await rm(tmp, { force: true }); // left by a backup that was killed
           await (await open(tmp, 'wx', 0o600)).close();
           try {
-            await inv.store.db.backup(tmp);
+            await inv.store.backupTo(tmp);
             await rename(tmp, o.out);
           } catch (e) {
             await rm(tmp, { force: true });

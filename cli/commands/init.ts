@@ -21,12 +21,13 @@ export function registerInit(program: Command): void {
     .option('--pkcs11-pin-file <file>', 'mode-0600 file holding the token user PIN')
     .option('--permit <subtree>', 'name constraint on the intermediate: dns:.corp.internal | ip:10.0.0.0/8 | uri:spiffe://corp/ (repeatable)', collect, [])
     .option('--exclude <subtree>', 'excluded name constraint on the intermediate, same syntax as --permit (repeatable)', collect, [])
+    .option('--database <url>', 'PostgreSQL for replicas: postgres://user@host:port/db (an empty database; default: DIR/pki.db, SQLite)')
     .option('--no-require-eab', 'ACME accounts need no external account binding (quick-start; acme.requireEab in the config)')
     .action(
       action(async (o: InitFlags) => {
         const passphrase = process.env[PASSPHRASE_ENV] || (o.passphraseFile ? await readSecretFile(o.passphraseFile) : undefined);
         const keyStore = await keyStoreFromFlags(o);
-        const r = await initInstance({ dir: o.dir, name: o.name, keyAlg: parseKeyAlg(o.keyAlg), baseUrl: o.url, passphrase, keyStore, rootInKeyStore: o.rootKeyStore === 'pkcs11', requireEab: o.requireEab, nameConstraints: { permit: o.permit, exclude: o.exclude } });
+        const r = await initInstance({ dir: o.dir, name: o.name, keyAlg: parseKeyAlg(o.keyAlg), baseUrl: o.url, passphrase, keyStore, rootInKeyStore: o.rootKeyStore === 'pkcs11', requireEab: o.requireEab, ...(o.database ? { database: o.database } : {}), nameConstraints: { permit: o.permit, exclude: o.exclude } });
         const out = [
           `Created CA instance in ${r.dir}`,
           `  config:        ${r.paths.config}`,
@@ -63,6 +64,7 @@ interface InitFlags {
   keyAlg: string;
   url: string;
   passphraseFile?: string;
+  database?: string;
   keyStore: string;
   rootKeyStore: string;
   pkcs11Module?: string;

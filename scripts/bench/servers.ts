@@ -9,6 +9,10 @@ export interface ServerUnderTest {
   directoryUrl: string;
   caPem: string;
   pid: number;
+  /** CPU of everything serving (several replicas), when it is not just `pid`'s. */
+  cpu?: () => { user: number; system: number; total: number };
+  /** CPU spent by the database server's processes (PostgreSQL), when there is one. */
+  dbCpu?: () => number;
   stop(): Promise<void>;
 }
 
@@ -81,7 +85,7 @@ const stopper = (child: ChildProcess) => async () => {
 };
 
 /** `pki serve` on an instance made for the run (EAB off, validation pointed at the load generator). */
-export async function startPki(o: { dir: string; passphrase: string; acmePort: number; http01Port: number; dnsServer: string }): Promise<ServerUnderTest> {
+export async function startPki(o: { dir: string; passphrase: string; acmePort: number; http01Port: number; dnsServer: string; name?: string }): Promise<ServerUnderTest> {
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server under load.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(...pinned(process.execPath, [...nodeArgs, PKI_BIN, 'serve', '--dir', o.dir, '--http-port', '0', '--acme-port', String(o.acmePort), '--http01-port', String(o.http01Port), '--dns-server', o.dnsServer]), {
@@ -93,7 +97,7 @@ export async function startPki(o: { dir: string; passphrase: string; acmePort: n
   if (process.env.BENCH_SERVER_LOG) child.stdout!.pipe(createWriteStream(process.env.BENCH_SERVER_LOG));
   else child.stdout!.resume();
   child.stderr!.resume();
-  return { name: 'pki', directoryUrl: (JSON.parse(line) as { acmeDirectory: string }).acmeDirectory, caPem: readFileSync(join(o.dir, 'ca/root.pem'), 'utf8'), pid: child.pid!, stop: stopper(child) };
+  return { name: o.name ?? 'pki', directoryUrl: (JSON.parse(line) as { acmeDirectory: string }).acmeDirectory, caPem: readFileSync(join(o.dir, 'ca/root.pem'), 'utf8'), pid: child.pid!, stop: stopper(child) };
 }
 
 /** Debian's Pebble with the settings the issue names; its TLS certificate is a throwaway self-signed one. */

@@ -4,6 +4,7 @@ import { crlShardFor } from '../domain/crl-shards.ts';
 import { buildCrl, type CrlEntry } from '../x509/crl.ts';
 import type { IssuerInfo } from './issuer.ts';
 import type { IssuerKey } from './issuer-key.ts';
+import { isUniqueViolation } from '../store/sql.ts';
 
 export interface CrlRequest {
   shard: number;
@@ -43,7 +44,7 @@ export async function issueCrl(d: { store: Store; key: IssuerKey; issuer: Issuer
       return record;
     } catch (e) {
       // Another process took this number meanwhile: build again with the next one.
-      if ((e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') && attempt < 3) continue;
+      if (isUniqueViolation(e) && attempt < 3) continue;
       throw e;
     }
   }

@@ -29,6 +29,17 @@ export const acmeConfigSchema = z.object({
    */
   challengeWait: duration({ orZero: true }).default('2s'),
   website: z.string().url().optional(),
+  /**
+   * The origin clients reach the ACME server at when it is not this process's own address: a load
+   * balancer in front of replicas (#22), e.g. https://ca.corp.internal. URLs in the directory,
+   * Location headers and links use it. Absent: https://HOST:PORT of this listener.
+   */
+  externalUrl: z
+    .string()
+    .url()
+    .refine((u) => /^https:\/\/[^/]+\/?$/.test(u), 'must be an https://HOST[:PORT] origin without a path')
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
 });
 
 export type AcmeConfig = z.infer<typeof acmeConfigSchema>;

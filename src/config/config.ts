@@ -19,7 +19,10 @@ export const configSchema = z.object({
   version: z.literal(1),
   name: z.string().min(1),
   baseUrl: httpUrl,
-  database: z.string().default('pki.db'),
+  /** A SQLite file (relative to the instance directory), or PostgreSQL for replicas: a postgres:// URL or { "url": … }. */
+  database: z
+    .union([z.string().min(1), z.object({ url: z.string().regex(/^postgres(ql)?:\/\//i, 'must be a postgres:// URL') }).transform((d) => d.url)])
+    .default('pki.db'),
   keyStore: z
     .object({
       type: z.string().default('file'),

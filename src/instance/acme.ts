@@ -6,6 +6,7 @@ import { startAcmeListener, type AcmeListener, type AcmeListenerDeps } from '../
 import { issueServerCertificate } from '../http/acme-https/tls-certificate.ts';
 import { caCertificatesOf } from '../http/routes/ca-certificates.ts';
 import type { CaInstance } from './open.ts';
+import { sharedBuckets } from './replicas.ts';
 import { tlsResources } from './tls-resources.ts';
 import { acmeWorkloadTokens } from './workload-tokens.ts';
 
@@ -21,6 +22,7 @@ export async function startAcme(ca: CaInstance, o: { host: string; logger: Logge
     host: o.host,
     port: config.port,
     hostnames: config.hostnames,
+    ...(config.externalUrl ? { externalUrl: config.externalUrl } : {}),
     logger: o.logger,
     clock: ca.clock,
     // The listener's own certificate may be issued while the log's start check runs (docs/design.md, #21).
@@ -42,7 +44,7 @@ export async function startAcme(ca: CaInstance, o: { host: string; logger: Logge
       });
       service.validations.onValidated((r) => ca.metrics.validations.observe({ type: r.type, outcome: r.outcome }, r.seconds));
       // The CA certificates here too: `pki enroll --root-fingerprint` fetches the root from the ACME origin.
-      const pipeline = createAcmePipeline(service.ctx, { caCertificates: caCertificatesOf(ca), rateLimits: ca.config.rateLimits, metrics: ca.metrics, subs: tlsResources(ca, service, o.logger) });
+      const pipeline = createAcmePipeline(service.ctx, { caCertificates: caCertificatesOf(ca), rateLimits: ca.config.rateLimits, ...sharedBuckets(ca), metrics: ca.metrics, subs: tlsResources(ca, service, o.logger) });
       return { service, pipeline };
     },
   });

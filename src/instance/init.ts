@@ -15,7 +15,7 @@ import { configSchema, type Config } from '../config/config.ts';
 import { issueCaCertificate } from '../authority/ca-certificates.ts';
 import { parseSubtree, type NameConstraints } from '../authority/name-constraints.ts';
 import { createTokenSigningKey } from '../authority/token-signing.ts';
-import { LAYOUT } from './layout.ts';
+import { databaseLocation, LAYOUT } from './layout.ts';
 import { generatePassphrase } from './secrets.ts';
 import { writeFileDurably } from '../domain/durable-file.ts';
 
@@ -37,6 +37,8 @@ export interface InitOptions {
   requireEab?: boolean;
   /** Name constraints for the intermediate (`dns:…`, `ip:…/n`, `uri:…`): RFC 5280 §4.2.1.10 subtrees. */
   nameConstraints?: { permit?: string[]; exclude?: string[] };
+  /** A postgres:// URL for replicas (an empty database); default: DIR/pki.db (SQLite). */
+  database?: string;
   clock?: Clock;
 }
 
@@ -98,7 +100,8 @@ async function createInstance(
     await writeFileDurably(generatedPassphraseFile, passphrase + '\n', { mode: 0o600, exclusive: true });
   }
 
-  const store = openStore(join(dir, LAYOUT.database), { create: true });
+  const database = o.database ?? LAYOUT.database;
+  const store = openStore(databaseLocation(dir, database), { create: true });
   const keyStore = c.earlyKeyStore ?? (await openKeyStore(keyStoreType, { baseDir: dir, settings: keyStoreSettings, secret: o.keyStore?.secret ?? passphrase }));
   const rootStore = rootInKeyStore ? keyStore : new FileKeyStore(join(dir, LAYOUT.rootKeyDir), passphrase);
   try {
@@ -138,7 +141,7 @@ async function createInstance(
       version: 1,
       name,
       baseUrl,
-      database: LAYOUT.database,
+      database,
       keyStore: { type: keyStoreType, ...keyStoreSettings, ...(generatedPassphraseFile && keyStoreType === 'file' ? { passphraseFile: LAYOUT.passphrase } : {}) },
       root: rootInKeyStore
         ? { certificate: LAYOUT.rootCert, keyLabel: LAYOUT.rootKeyLabel, keyAlg }
@@ -164,7 +167,7 @@ async function createInstance(
     if (log) await publishVerifierKey(dir, log.verifierKey);
     // The config is written last: its presence marks a complete instance.
     await writeFile(join(dir, LAYOUT.config), JSON.stringify(config, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-    await chmod(join(dir, LAYOUT.database), 0o600);
+    if (database === LAYOUT.database) await chmod(join(dir, LAYOUT.database), 0o600);
     return {
       dir,
       rootFingerprint,
@@ -172,7 +175,7 @@ async function createInstance(
       rootKeyStore: rootInKeyStore ? keyStoreType : 'file',
       paths: {
         config: join(dir, LAYOUT.config),
-        database: join(dir, LAYOUT.database),
+        database: database === LAYOUT.database ? join(dir, LAYOUT.database) : store.db.name,
         rootCert: join(dir, LAYOUT.rootCert),
         intermediateCert: join(dir, LAYOUT.intermediateCert),
         chain: join(dir, LAYOUT.chain),

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../config/config.ts';
 import { openStore, type Store } from '../store/store.ts';
+import { databaseLocation } from './layout.ts';
 
 /** An instance opened for reading and record-keeping only: no key store, so no passphrase needed. */
 export interface Inventory {
@@ -13,7 +14,7 @@ export interface Inventory {
 export async function openInventory(dirArg: string): Promise<Inventory> {
   const dir = resolve(dirArg);
   const config = await loadConfig(dir);
-  const store = openStore(resolve(dir, config.database));
+  const store = openStore(databaseLocation(dir, config.database));
   return { dir, config, store, close: () => store.close() };
 }
 

@@ -16,6 +16,7 @@ import { x509 } from '../x509/x509.ts';
 import { openGroupCommitStore, openStore, type Store } from '../store/store.ts';
 import { publishVerifierKey } from './log-audit.ts';
 import { resolveKeyStoreSecret } from './secrets.ts';
+import { databaseLocation } from './layout.ts';
 
 /** For the edges (the CLI): a SQLite error as a CaError naming the database. */
 export { databaseFailure } from '../store/sqlite.ts';
@@ -60,7 +61,7 @@ export async function openInstance(o: OpenOptions): Promise<CaInstance> {
   const root = await readCertificate(resolve(dir, config.root.certificate));
   const intermediate = await readCertificate(resolve(dir, config.intermediate.certificate));
 
-  const store = openStore(resolve(dir, config.database));
+  const store = openStore(databaseLocation(dir, config.database));
   // The authority writes through its own connection with group commit (Store.durably): as durable
   // as synchronous=FULL, but the disk wait leaves the event loop and concurrent issuances share it.
   const issuanceStore = openGroupCommitStore(store.db);

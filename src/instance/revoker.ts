@@ -7,6 +7,7 @@ import { CaError } from '../domain/errors.ts';
 import type { CertRecord, RevocationReason } from '../domain/types.ts';
 import { openStore } from '../store/store.ts';
 import { certificateKeyId } from '../x509/key-id.ts';
+import { databaseLocation } from './layout.ts';
 
 export interface Revoker {
   revoke(serial: string, opts?: { reason?: RevocationReason; actor?: string }): Promise<CertRecord>;
@@ -28,7 +29,7 @@ export async function openRevoker(dirArg: string): Promise<Revoker> {
   } catch (e) {
     throw new CaError('config', `cannot read CA certificate ${config.intermediate.certificate}: ${(e as Error).message}`);
   }
-  const store = openStore(resolve(dir, config.database));
+  const store = openStore(databaseLocation(dir, config.database));
   return {
     revoke: (serial, opts) => recordRevocation(store, issuerKeyId, serial, systemClock.now(), opts),
     close: () => store.close(),

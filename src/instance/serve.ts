@@ -1,3 +1,4 @@
+import { CaError } from '../domain/errors.ts';
 import { createAdaptorServer, type ServerType } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -145,6 +146,8 @@ async function startWorkers(
   o: { logger: Logger; ocspWorkers?: number; timeouts: RequestTimeouts },
 ): Promise<(OcspWorkers & { internal: ServerType }) | null> {
   if (!o.ocspWorkers) return null;
+  // The workers read the SQLite file directly; on PostgreSQL the way to more OCSP capacity is more replicas.
+  if (ca.store.shared) throw new CaError('config', '--ocsp-workers serves from the SQLite file: on PostgreSQL, run more pki serve replicas instead (docs/operations.md, Replicas on PostgreSQL)');
   let internal: ServerType | null = null;
   try {
     internal = await listen('127.0.0.1', 0, 'internal relay for OCSP workers');

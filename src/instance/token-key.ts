@@ -8,6 +8,7 @@ import '../keystore/pkcs11.ts';
 import { OAuthRepository } from '../store/oauth-grants.ts';
 import { openStore } from '../store/store.ts';
 import { resolveKeyStoreSecret } from './secrets.ts';
+import { databaseLocation } from './layout.ts';
 
 /**
  * `pki keys rotate-token`: a new ES256 token-signing key in the instance's key store, published in
@@ -21,7 +22,7 @@ export async function rotateTokenKey(o: { dir: string; passphraseFile?: string; 
   const config = await loadConfig(dir);
   const { type, ...settings } = config.keyStore;
   const secret = await resolveKeyStoreSecret({ dir, keyStore: config.keyStore, passphraseFile: o.passphraseFile, env: o.env });
-  const store = openStore(resolve(dir, config.database));
+  const store = openStore(databaseLocation(dir, config.database));
   try {
     const keyStore = await openKeyStore(type, { baseDir: dir, settings, secret });
     try {

@@ -6,6 +6,10 @@ import { toPem } from '../x509/x509.ts';
 import type { StoredCrl } from '../store/crls.ts';
 import type { Store } from '../store/store.ts';
 import type { StatusOptions } from './options.ts';
+import { THIS_REPLICA } from '../store/leases.ts';
+
+/** How long a replica may hold a shard's build before the lease lapses (a build takes milliseconds to seconds). */
+const CRL_LEASE_MS = 60_000;
 
 /** A CRL shard ready to serve, DER and PEM, with its caching headers worked out once. */
 export interface PublishedCrl {
@@ -39,6 +43,8 @@ export class CrlPublisher {
   readonly #issuer: IssuerInfo;
   readonly #current = new Map<number, PublishedCrl>();
   readonly #dirty = new Set<number>();
+  /** When each dirty shard was first marked: a CRL another replica built after that makes the rebuild moot (#22). */
+  readonly #dirtySince = new Map<number, number>();
   #timer: NodeJS.Timeout | null = null;
   #chain: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -69,6 +75,7 @@ export class CrlPublisher {
   /** Schedules a rebuild of `shard` shortly (a revocation happened). */
   markDirty(shard: number): void {
     this.#dirty.add(shard);
+    if (!this.#dirtySince.has(shard)) this.#dirtySince.set(shard, this.#d.clock.now().getTime());
     if (this.#timer || this.#stopped) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
@@ -92,15 +99,42 @@ export class CrlPublisher {
       const shards = [...this.#dirty].sort((a, b) => a - b);
       this.#dirty.clear();
       for (const s of shards) {
+        const since = this.#dirtySince.get(s);
+        this.#dirtySince.delete(s);
         try {
-          await this.rebuild(s);
+          if (this.#d.store.shared) await this.#rebuildLeased(s, since);
+          else await this.rebuild(s);
         } catch (e) {
+          if (since !== undefined && !this.#dirtySince.has(s)) this.#dirtySince.set(s, since);
           this.#dirty.add(s); // try again with the next round
           this.#d.logger.error('crl.rebuild.failed', { shard: s, error: (e as Error).message });
         }
       }
     });
     return this.#chain;
+  }
+
+  /**
+   * Replicas (#22): a shard is built by the replica holding its lease, one at a time; the others
+   * serve what it stored. A shard whose lease another replica holds stays dirty for the next round;
+   * one that another replica rebuilt after this one marked it needs nothing more.
+   */
+  async #rebuildLeased(shard: number, since: number | undefined): Promise<void> {
+    const { store, clock } = this.#d;
+    const lease = `crl:${this.#issuer.keyId}:${shard}`;
+    if (!store.leases.acquire(lease, THIS_REPLICA, clock.now().getTime(), CRL_LEASE_MS)) {
+      this.markDirty(shard);
+      if (since !== undefined) this.#dirtySince.set(shard, Math.min(since, this.#dirtySince.get(shard) ?? since));
+      return;
+    }
+    try {
+      this.syncFromStore();
+      const current = this.#current.get(shard);
+      const stillFresh = current && since !== undefined && current.thisUpdate.getTime() > since && current.nextUpdate.getTime() > clock.now().getTime() + this.#d.options.crlRefreshBeforeMs;
+      if (!stillFresh) await this.rebuild(shard);
+    } finally {
+      store.leases.release(lease, THIS_REPLICA);
+    }
   }
 
   /** Picks up CRLs another process stored (e.g. a newer number). */

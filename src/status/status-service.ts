@@ -7,6 +7,7 @@ import { CrlPublisher } from './crl-publisher.ts';
 import { IssuerHashes, SHA1_OID } from '../x509/issuer-hashes.ts';
 import { OcspResponseCache, servedResponse, type ServedResponse } from './ocsp-cache.ts';
 import { StoredResponseFeed } from './stored-responses.ts';
+import { PresignPartitions } from './presign-partitions.ts';
 import { OcspResponder, type OcspStatusSource } from './ocsp-responder.ts';
 import { signOcspResponse, type CertStatusInfo } from './ocsp-response.ts';
 import { DEFAULT_STATUS_OPTIONS, type StatusOptions } from './options.ts';
@@ -47,6 +48,8 @@ export class StatusService implements OcspStatusSource {
   #responder: ResponderKey | null = null;
   #rotating: Promise<ResponderKey> | null = null;
   readonly #feed: StoredResponseFeed;
+  /** What this replica pre-signs in the background when replicas share the database (#22). */
+  readonly #partitions: PresignPartitions;
   #timers: NodeJS.Timeout[] = [];
   #busy: Promise<void> = Promise.resolve();
   #pending = 0;
@@ -71,6 +74,7 @@ export class StatusService implements OcspStatusSource {
       maxCertsPerRequest: this.options.maxCertsPerRequest,
     });
     this.#feed = new StoredResponseFeed({ db: d.store.db, responses: d.store.ocspResponses, cache: this.cache });
+    this.#partitions = new PresignPartitions(d.store, this.#issuer.keyId);
     this.crls = new CrlPublisher({ store: d.store, authority: d.authority, clock: d.clock, logger: d.logger, options: this.options });
   }
 
@@ -104,13 +108,17 @@ export class StatusService implements OcspStatusSource {
     this.#auditMark = this.#d.store.audit.lastId();
     await this.responder();
     await this.crls.start();
+    this.#partitions.renew(this.#d.clock.now().getTime());
     this.caughtUp = this.#serially(() => this.#reconcile());
     // A poll is skipped while another job runs (it would only queue up behind a long refresh).
     const poll = setInterval(() => this.#idle && void this.#serially(() => this.#poll()), this.options.pollIntervalMs);
     const maintain = setInterval(() => void this.#serially(() => this.#maintain()), this.options.maintenanceIntervalMs);
+    // Leases are renewed well inside their 30 s; a failed round (database away) is retried at the next.
+    const partitions = setInterval(() => void this.#serially(async () => this.#partitions.renew(this.#d.clock.now().getTime())), PARTITION_RENEW_MS);
     poll.unref();
     maintain.unref();
-    this.#timers.push(poll, maintain);
+    partitions.unref();
+    this.#timers.push(poll, maintain, partitions);
   }
 
   /** Settles once start()'s scan for certificates without a right response has run. */
@@ -121,6 +129,11 @@ export class StatusService implements OcspStatusSource {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     this.crls.stop();
+    try {
+      this.#partitions.release();
+    } catch {
+      // The database is gone: the leases lapse by themselves.
+    }
   }
 
   /** Signs and stores the SHA-1 CertID response for one of our certificates, and serves it from now on. */
@@ -240,6 +253,7 @@ export class StatusService implements OcspStatusSource {
       const serials = store.audit.targetsBetween(this.#auditMark, upTo, STATUS_EVENTS);
       const stale = store.ocspResponses.staleAmong(issuer.keyId, serials, new Date(clock.now().getTime() - this.options.expiredGraceMs));
       for (const s of stale) {
+        if (!this.#partitions.owns(s.serial)) continue;
         await this.presign(s.serial);
         if (s.status === 'revoked') this.crls.markDirty(crlShardFor(s.serial, issuer.crlShards));
       }
@@ -261,6 +275,7 @@ export class StatusService implements OcspStatusSource {
     while (after !== null && !this.#stopped) {
       const w = store.ocspResponses.staleWindow(issuer.keyId, new Date(clock.now().getTime() - this.options.expiredGraceMs), after, RECONCILE_WINDOW);
       for (const s of w.stale) {
+        if (!this.#partitions.owns(s.serial)) continue;
         await this.presign(s.serial);
         if (s.status === 'revoked') this.crls.markDirty(crlShardFor(s.serial, issuer.crlShards));
       }
@@ -278,8 +293,11 @@ export class StatusService implements OcspStatusSource {
     for (;;) {
       const now = clock.now().getTime();
       const due = store.ocspResponses.dueForRefresh(new Date(now + this.options.ocspRefreshBeforeMs), new Date(now - this.options.expiredGraceMs), 500);
-      if (due.length === 0) break;
-      for (const serial of due) await this.presign(serial);
+      // Replicas refresh their own partitions: a batch with none of ours is left to the others,
+      // whose refreshes move it out of the way of ours by the next round.
+      const mine = due.filter((serial) => this.#partitions.owns(serial));
+      if (mine.length === 0) break;
+      for (const serial of mine) await this.presign(serial);
       await yieldToIo();
     }
     this.crls.markDue();
@@ -307,6 +325,8 @@ const STATUS_EVENTS = ['certificate.issued', 'certificate.revoked', 'ocsp.respon
 /** Certificates looked at per step of start()'s scan (~10 ms at 1M), and the pause after each. */
 const RECONCILE_WINDOW = 1000;
 const RECONCILE_PAUSE_MS = 20;
+/** How often this replica renews its pre-signing partitions (their leases last 30 s). */
+const PARTITION_RENEW_MS = 10_000;
 /** Audit ids read per step of a poll's catch-up (ids are dense, so at most this many rows). */
 const AUDIT_BATCH = 1000;
 

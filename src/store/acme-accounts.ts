@@ -1,4 +1,4 @@
-import type { Db } from './sqlite.ts';
+import { dialectOf, isUniqueViolation, type Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 import type { AccountRecord, AccountStatus } from './acme-records.ts';
 
@@ -40,13 +40,17 @@ const CACHED_ACCOUNTS = 10_000;
  * repository writes acme_accounts (the CLI never does), each write drops the cached record,
  * and a record is cached only when read outside a transaction, so a rolled-back write can
  * never leave its uncommitted state in the cache. Cached records are frozen: read-only.
+ * Replicas on PostgreSQL (#22) do not cache: another replica may deactivate an account or change
+ * its key, and this one must see that on the next request.
  */
 export class AcmeAccountRepository {
   readonly #sql: StatementCache;
   readonly #db: Db;
   readonly #byId = new Map<string, AccountRecord>();
+  readonly #cacheable: boolean;
   constructor(db: Db) {
     this.#db = db;
+    this.#cacheable = dialectOf(db) === 'sqlite';
     this.#sql = new StatementCache(db);
   }
 
@@ -62,7 +66,7 @@ export class AcmeAccountRepository {
     const r = this.#sql.get('SELECT * FROM acme_accounts WHERE id = ?').get(id) as Row | undefined;
     if (!r) return null;
     const record = freeze(toRecord(r));
-    if (!this.#db.inTransaction) {
+    if (this.#cacheable && !this.#db.inTransaction) {
       if (this.#byId.size >= CACHED_ACCOUNTS) this.#byId.delete(this.#byId.keys().next().value!);
       this.#byId.set(id, record);
     }
@@ -84,16 +88,22 @@ export class AcmeAccountRepository {
     this.#sql.get('UPDATE acme_accounts SET status = ? WHERE id = ?').run(status, id);
   }
 
-  /** keyChange (§7.3.5): false when another account already uses the new key (UNIQUE thumbprint). */
+  /**
+   * keyChange (§7.3.5): false when another account already uses the new key (UNIQUE thumbprint).
+   * The NOT EXISTS answers that without a key violation, which on PostgreSQL would abort the
+   * caller's transaction; the catch is for a racing writer outside one.
+   */
   replaceKey(id: string, oldThumbprint: string, jwk: Record<string, unknown>, thumbprint: string): boolean {
     this.#byId.delete(id);
     try {
-      const r = this.#sql
-        .get('UPDATE acme_accounts SET jwk = ?, thumbprint = ? WHERE id = ? AND thumbprint = ?')
-        .run(JSON.stringify(jwk), thumbprint, id, oldThumbprint);
+      // A savepoint of its own: on PostgreSQL a failed statement spoils the rest of its
+      // transaction, so the refusal must undo only this update, as it does on SQLite.
+      const r = this.#db
+        .transaction(() => this.#sql.get('UPDATE acme_accounts SET jwk = ?, thumbprint = ? WHERE id = ? AND thumbprint = ?').run(JSON.stringify(jwk), thumbprint, id, oldThumbprint))
+        .immediate();
       return r.changes === 1;
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return false;
+      if (isUniqueViolation(e)) return false;
       throw e;
     }
   }

@@ -1,12 +1,12 @@
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 
 /** Spent ACME nonces, kept until they would have expired anyway, so a restart cannot make one reusable. */
 export class AcmeNonceRepository {
   readonly #db: Db;
-  readonly #spend: import('better-sqlite3').Statement;
+  readonly #spend: import('./sql.ts').SqlStatement;
   constructor(db: Db) {
     this.#db = db;
-    this.#spend = db.prepare('INSERT OR IGNORE INTO acme_spent_nonces (nonce, expires_at) VALUES (?, ?)');
+    this.#spend = db.prepare('INSERT INTO acme_spent_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING');
   }
 
   /** Records the nonce as spent; false when it already was. */

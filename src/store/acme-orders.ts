@@ -1,5 +1,5 @@
 import type { Identifier } from '../domain/types.ts';
-import type { Db } from './sqlite.ts';
+import { sqlFor, type Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 import { parseJson, type AuthzRecord, type AuthzStatus, type ChallengeRecord, type ChallengeStatus, type OrderRecord, type OrderStatus, type StoredProblem } from './acme-records.ts';
 
@@ -72,7 +72,9 @@ const json = (p: StoredProblem | null) => (p === null ? null : JSON.stringify(p)
 /** Orders with their authorizations and challenges (one aggregate: they live and expire together). */
 export class AcmeOrderRepository {
   readonly #sql: StatementCache;
+  readonly #db: Db;
   constructor(db: Db) {
+    this.#db = db;
     this.#sql = new StatementCache(db);
   }
 
@@ -118,7 +120,9 @@ export class AcmeOrderRepository {
   invalidWith(problemType: string, limit = 10_000): OrderRecord[] {
     return (
       this.#sql
-        .get(`SELECT * FROM acme_orders WHERE status = 'invalid' AND cert_serial IS NULL AND json_extract(error, '$.type') = ? ORDER BY created_at LIMIT ?`)
+        .get(
+          `SELECT * FROM acme_orders WHERE status = 'invalid' AND cert_serial IS NULL AND ${sqlFor(this.#db, { sqlite: "json_extract(error, '$.type')", postgres: "(error::jsonb ->> 'type')" })} = ? ORDER BY created_at LIMIT ?`,
+        )
         .all(problemType, limit) as OrderRow[]
     ).map(toOrder);
   }

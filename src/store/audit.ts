@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { Db } from './sqlite.ts';
+import { sqlFor, type Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 import { TlogRepository } from './tlog.ts';
 import type { AuditEntryFields } from '../tlog/entry.ts';
@@ -35,11 +35,12 @@ export class AuditRepository {
   readonly log: TlogRepository;
   /** One IMMEDIATE transaction (a savepoint inside the caller's): the row and its leaf commit together. */
   readonly #append: (e: Parameters<AuditRepository['append']>[0]) => AuditEvent;
+  readonly #db: Db;
   constructor(db: Db) {
+    this.#db = db;
     this.#statements = new StatementCache(db);
     this.log = new TlogRepository(db);
-    const tx = db.transaction((e: Parameters<AuditRepository['append']>[0]) => this.#appendNow(e));
-    this.#append = (e) => tx.immediate(e);
+    this.#append = (e) => db.transaction(() => this.#appendNow(e)).immediate();
   }
 
   /** Appends an event and its transparency-log leaf; call inside the transaction of the change it records. */
@@ -79,7 +80,7 @@ export class AuditRepository {
   targetsBetween(after: number, upTo: number, actions: readonly string[]): string[] {
     return (
       this.#statements
-        .get('SELECT target FROM audit_events WHERE id > ? AND id <= ? AND target IS NOT NULL AND action IN (SELECT value FROM json_each(?)) ORDER BY id')
+        .get(`SELECT target FROM audit_events WHERE id > ? AND id <= ? AND target IS NOT NULL AND action IN (${sqlFor(this.#db, { sqlite: 'SELECT value FROM json_each(?)', postgres: 'SELECT jsonb_array_elements_text(?::jsonb)' })}) ORDER BY id`)
         .all(after, upTo, JSON.stringify(actions)) as { target: string }[]
     ).map((r) => r.target);
   }

@@ -1,5 +1,5 @@
 import type { CertRecord } from '../domain/types.ts';
-import type { Db } from './sqlite.ts';
+import { sqlFor, type Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 import { toRecord, type CertRow } from './certificates.ts';
 
@@ -42,7 +42,9 @@ const sec = (d: Date) => Math.floor(d.getTime() / 1000);
  */
 export class CertificateInventory {
   readonly #sql: StatementCache;
+  readonly #db: Db;
   constructor(db: Db) {
+    this.#db = db;
     this.#sql = new StatementCache(db);
   }
 
@@ -79,16 +81,18 @@ export class CertificateInventory {
 
   /** Counts by status, live ones expiring before `expiringBefore`, and per profile. */
   stats(now: Date, expiringBefore: Date): CertStats {
+    // Positional parameters and FILTER: one text for SQLite and PostgreSQL; the index hint is SQLite's.
+    const count = (condition: string) => `count(*) FILTER (WHERE ${condition})`;
     const rows = this.#sql
       .get(
         `SELECT profile,
-           sum(status = 'valid' AND not_after > :now) AS live,
-           sum(status = 'valid' AND not_after > :now AND not_after <= :soon) AS expiring,
-           sum(status = 'valid' AND not_after <= :now) AS expired,
-           sum(status = 'revoked') AS revoked, sum(status = 'pending') AS pending, sum(status = 'failed') AS failed
-         FROM certificates INDEXED BY certificates_inventory GROUP BY profile ORDER BY profile`,
+           ${count("status = 'valid' AND not_after > ?")} AS live,
+           ${count("status = 'valid' AND not_after > ? AND not_after <= ?")} AS expiring,
+           ${count("status = 'valid' AND not_after <= ?")} AS expired,
+           ${count("status = 'revoked'")} AS revoked, ${count("status = 'pending'")} AS pending, ${count("status = 'failed'")} AS failed
+         FROM certificates ${sqlFor(this.#db, { sqlite: 'INDEXED BY certificates_inventory', postgres: '' })} GROUP BY profile ORDER BY profile`,
       )
-      .all({ now: sec(now), soon: sec(expiringBefore) }) as ({ profile: string } & Record<'live' | 'expiring' | 'expired' | 'revoked' | 'pending' | 'failed', number>)[];
+      .all(sec(now), sec(now), sec(expiringBefore), sec(now)) as ({ profile: string } & Record<'live' | 'expiring' | 'expired' | 'revoked' | 'pending' | 'failed', number>)[];
     const total = (k: 'live' | 'expiring' | 'expired' | 'revoked' | 'pending' | 'failed') => rows.reduce((n, r) => n + r[k], 0);
     return {
       live: total('live'),

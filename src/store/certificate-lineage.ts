@@ -1,4 +1,4 @@
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 
 /** Where a certificate stands in a chain of renewals (migration 009). */

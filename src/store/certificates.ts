@@ -1,6 +1,6 @@
 import { CaError } from '../domain/errors.ts';
 import type { CertRecord, CertStatus } from '../domain/types.ts';
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 
 export interface CertRow {
@@ -44,18 +44,19 @@ export class CertificateRepository {
     this.#statements = new StatementCache(db);
   }
 
-  /** Phase one of issuance: reserve the serial before anything is signed. A duplicate serial violates the primary key. */
+  /**
+   * Phase one of issuance: reserve the serial before anything is signed. A serial already present
+   * is CaError 'conflict'. ON CONFLICT DO NOTHING rather than a caught key violation: on PostgreSQL
+   * a failed statement aborts the whole transaction, so the caller could not carry on after it.
+   */
   reserve(p: { serial: string; issuer: string; subject: string; sans: string[]; profile: string; notBefore: Date; notAfter: Date; publicKeySha256: string; now: Date }): void {
-    try {
-      this.#statements.get(
-          `INSERT INTO certificates (serial, issuer, subject, sans, profile, not_before, not_after, status, public_key_sha256, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-        )
-        .run(p.serial, p.issuer, p.subject, JSON.stringify(p.sans), p.profile, toSeconds(p.notBefore), toSeconds(p.notAfter), p.publicKeySha256, toSeconds(p.now));
-    } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new CaError('conflict', `serial ${p.serial} already exists`, { cause: e });
-      throw e;
-    }
+    const r = this.#statements
+      .get(
+        `INSERT INTO certificates (serial, issuer, subject, sans, profile, not_before, not_after, status, public_key_sha256, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (serial) DO NOTHING`,
+      )
+      .run(p.serial, p.issuer, p.subject, JSON.stringify(p.sans), p.profile, toSeconds(p.notBefore), toSeconds(p.notAfter), p.publicKeySha256, toSeconds(p.now));
+    if (r.changes !== 1) throw new CaError('conflict', `serial ${p.serial} already exists`);
   }
 
   /** Phase two: the signed DER is stored and the row becomes `valid`. */

@@ -1,4 +1,4 @@
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 
 export interface StoredCrl {
   issuer: string;

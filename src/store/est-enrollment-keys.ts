@@ -1,4 +1,4 @@
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 
 /** An EST enrollment key (migration 010); the secret only ever sealed. */

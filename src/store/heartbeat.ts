@@ -1,4 +1,4 @@
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 
 /** The readiness probe's write: one row, rewritten, committed like any issuance (synchronous=FULL). */

@@ -1,4 +1,4 @@
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 
 /** A trusted JWT issuer as stored (migration 011); the template is kept as its JSON text. */
@@ -48,7 +48,7 @@ export class IdentityIssuerRepository {
   insert(r: IdentityIssuerRecord): boolean {
     return (
       this.#sql
-        .get('INSERT OR IGNORE INTO identity_issuers (issuer, audience, jwks, jwks_url, jwks_ca, template, max_lifetime_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .get('INSERT INTO identity_issuers (issuer, audience, jwks, jwks_url, jwks_ca, template, max_lifetime_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
         .run(r.issuer, r.audience, r.jwks, r.jwksUrl, r.jwksCa, r.template, r.maxLifetimeMs, r.createdAt.getTime()).changes === 1
     );
   }
@@ -77,7 +77,7 @@ export class IdentityIssuerRepository {
   use(o: { issuer: string; jti: string; presenter: string | null; expiresAt: Date; now: Date }): boolean {
     this.#sql.get('DELETE FROM identity_token_uses WHERE expires_at < ?').run(o.now.getTime());
     const inserted = this.#sql
-      .get('INSERT OR IGNORE INTO identity_token_uses (issuer, jti, presenter, expires_at) VALUES (?, ?, ?, ?)')
+      .get('INSERT INTO identity_token_uses (issuer, jti, presenter, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
       .run(o.issuer, o.jti, o.presenter, o.expiresAt.getTime()).changes === 1;
     if (inserted) return true;
     if (o.presenter === null) return false;

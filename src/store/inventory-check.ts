@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { Db } from './sqlite.ts';
+import { dialectOf, type Db } from './sql.ts';
 import { inventoryFindings } from './tlog-audit.ts';
 
 /** Below this many certificates a thread costs more to start than the check takes. */
@@ -12,7 +12,8 @@ const THREAD_FROM = 100_000;
  */
 export function startInventoryCheck(db: Db, o: { threadFrom?: number } = {}): () => Promise<string[]> {
   const count = (db.prepare('SELECT count(*) AS n FROM certificates').get() as { n: number }).n;
-  if (count < (o.threadFrom ?? THREAD_FROM) || db.memory) return async () => inventoryFindings(db);
+  // The thread opens the file with better-sqlite3: PostgreSQL (whose name is a URL without its password) is checked inline.
+  if (count < (o.threadFrom ?? THREAD_FROM) || db.memory || dialectOf(db) !== 'sqlite') return async () => inventoryFindings(db);
   const result = new Promise<string[]>((resolve, reject) => {
     const worker = new Worker(new URL('./inventory-worker-launch.js', import.meta.url), { workerData: { path: db.name } });
     worker.once('message', (findings: string[]) => resolve(findings));

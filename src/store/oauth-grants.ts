@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { CertRecord, CertStatus } from '../domain/types.ts';
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 
 /** One grant (migration 012): clients matching `client` may ask for `scopes` at `audience`. */

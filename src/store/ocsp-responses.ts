@@ -1,4 +1,4 @@
-import type { Db } from './sqlite.ts';
+import { sqlFor, type Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 
 export type OcspCertStatus = 'good' | 'revoked';
@@ -48,12 +48,21 @@ const toRecord = (r: Row): StoredOcspResponse => ({
 /** Every SQL statement about pre-signed OCSP responses. */
 export class OcspResponseRepository {
   readonly #sql: StatementCache;
+  readonly #db: Db;
   constructor(db: Db) {
+    this.#db = db;
     this.#sql = new StatementCache(db);
   }
 
   /** Stores (replaces) the response for a serial; returns its new sequence number. */
   put(r: Omit<StoredOcspResponse, 'seq'>): number {
+    // One transaction (a savepoint inside the caller's): the next seq is read and used under the
+    // write lock, so seqs grow in commit order even with replicas writing (#22) and a follower
+    // reading `writtenSince` never passes over a row committed later with a smaller seq.
+    return this.#db.transaction(() => this.#put(r)).immediate();
+  }
+
+  #put(r: Omit<StoredOcspResponse, 'seq'>): number {
     const next = this.#sql.get('SELECT coalesce(max(seq), 0) + 1 AS s FROM ocsp_responses').get() as { s: number };
     this.#sql
       .get(
@@ -151,8 +160,8 @@ export class OcspResponseRepository {
     const rows = this.#sql
       .get(
         `${STALE_COLUMNS}
-         FROM (SELECT DISTINCT value AS serial FROM json_each(?)) s
-           CROSS JOIN certificates c ON c.serial = s.serial
+         FROM (SELECT DISTINCT value AS serial FROM ${sqlFor(this.#db, { sqlite: 'json_each(?)', postgres: 'jsonb_array_elements_text(?::jsonb) AS value' })}) s
+           ${sqlFor(this.#db, { sqlite: 'CROSS JOIN', postgres: 'JOIN' })} certificates c ON c.serial = s.serial
            LEFT JOIN ocsp_responses r ON r.serial = c.serial
          WHERE ${STALE_CONDITION}`,
       )

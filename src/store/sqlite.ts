@@ -3,8 +3,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { CaError } from '../domain/errors.ts';
+import { dialectOf, type Db } from './sql.ts';
 
-export type Db = Database.Database;
+/** A better-sqlite3 connection: the embedded backend of sql.ts's SqlDb. */
+export type SqliteDb = Database.Database;
+export type { Db } from './sql.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 
@@ -28,17 +31,20 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * while `pki serve` runs, and synchronous=FULL so an issuance commit survives power loss.
  * Whatever fails here is a CaError naming the database (never mistaken for a listener's failure).
  */
-export function openDatabase(path: string, opts: { create?: boolean; readonly?: boolean } = {}): Db {
-  let db: Db | undefined;
+export function openDatabase(path: string, opts: { create?: boolean; readonly?: boolean } = {}): SqliteDb {
+  let db: SqliteDb | undefined;
   try {
     db = new Database(path, { fileMustExist: !opts.create, readonly: opts.readonly ?? false });
     openedPaths.add(db.name);
     if (!opts.readonly) db.pragma('journal_mode = WAL');
     connectionPragmas(db, 'FULL');
     // An existing instance's database has its schema: an empty (or emptied) file is not one to fill anew.
-    if (!opts.create && !db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").get()) {
+    const has = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").get() !== undefined;
+    if (!opts.create && !has) {
       throw new CaError('config', `database ${path}: holds no pki schema (an empty or foreign file): restore it from a backup`);
     }
+    // pki init on another instance's file would add a second CA to it (as on PostgreSQL, postgres/open.ts).
+    if (opts.create && has) throw new CaError('conflict', `database ${path}: already holds a pki instance: give pki init a new file`);
     if (!opts.readonly) migrate(db);
     touchEveryTable(db);
     return db;
@@ -55,7 +61,7 @@ export function openDatabase(path: string, opts: { create?: boolean; readonly?: 
  * whose ocsp_responses table is unreadable. Microseconds per table; PRAGMA quick_check would read
  * every page (seconds at a million certificates).
  */
-function touchEveryTable(db: Db): void {
+function touchEveryTable(db: SqliteDb): void {
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck().all() as string[];
   for (const t of tables) db.prepare(`SELECT * FROM "${t.replaceAll('"', '""')}" LIMIT 1`).get();
 }
@@ -101,9 +107,11 @@ export function databaseFailure(e: unknown): CaError | null {
 /**
  * Another connection to an open (migrated, WAL) database, with the same pragmas and the given
  * durability: NORMAL where a commit may wait for an explicit WAL flush (group commit) or may be
- * lost to power loss only (ACME bookkeeping).
+ * lost to power loss only (ACME bookkeeping). A PostgreSQL database has one connection per process
+ * (every COMMIT durable, no WAL file to flush): `main` itself.
  */
 export function openConnection(main: Db, synchronous: 'NORMAL' | 'FULL'): Db {
+  if (dialectOf(main) !== 'sqlite') return main;
   try {
     const db = new Database(main.name, { fileMustExist: true });
     connectionPragmas(db, synchronous);
@@ -114,7 +122,7 @@ export function openConnection(main: Db, synchronous: 'NORMAL' | 'FULL'): Db {
 }
 
 /** The one place connection pragmas are set. */
-function connectionPragmas(db: Db, synchronous: 'NORMAL' | 'FULL'): void {
+function connectionPragmas(db: SqliteDb, synchronous: 'NORMAL' | 'FULL'): void {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.pragma(`synchronous = ${synchronous}`);
@@ -139,7 +147,7 @@ export function immediateTransactions(db: Db): <T>(fn: () => T) => T {
   };
 }
 
-export function migrate(db: Db, migrations = loadMigrations()): void {
+export function migrate(db: SqliteDb, migrations = loadMigrations()): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
   const applied = db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };

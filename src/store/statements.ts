@@ -1,5 +1,5 @@
-import type { Statement } from 'better-sqlite3';
-import type { Db } from './sqlite.ts';
+import type { SqlStatement as Statement } from './sql.ts';
+import type { Db } from './sql.ts';
 
 /** Prepared statements by SQL text, one cache per connection: preparing costs about as much as running the small queries repositories issue on every request. */
 export class StatementCache {

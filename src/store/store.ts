@@ -5,7 +5,12 @@ import { CertificateInventory } from './certificate-inventory.ts';
 import { CrlRepository } from './crls.ts';
 import { OcspResponderRepository } from './ocsp-responders.ts';
 import { OcspResponseRepository } from './ocsp-responses.ts';
-import { openConnection, openDatabase, Repositories, type Db } from './sqlite.ts';
+import { LeaseRepository } from './leases.ts';
+import { RateBucketRepository } from './rate-buckets.ts';
+import { isPostgresUrl, openPostgres } from './postgres/open.ts';
+import { dialectOf } from './sql.ts';
+import { CaError } from '../domain/errors.ts';
+import { openConnection, openDatabase, Repositories, type Db, type SqliteDb } from './sqlite.ts';
 import { WalFlusher, type DataSync } from './wal-flush.ts';
 
 /** The instance database: one repository per aggregate, and transactions that span them. */
@@ -19,6 +24,10 @@ export class Store extends Repositories {
   readonly lineage: CertificateLineageRepository;
   /** Listing and counting at fleet scale (`pki certs list` / `stats`). */
   readonly inventory: CertificateInventory;
+  /** Background work held by one replica at a time (#22). */
+  readonly leases: LeaseRepository;
+  /** Rate-limit buckets shared by replicas (#22). */
+  readonly rateBuckets: RateBucketRepository;
   readonly #flusher: WalFlusher | null;
 
   /** With a flusher, `db` runs synchronous=NORMAL and `durably` syncs the WAL itself (group commit). */
@@ -32,6 +41,13 @@ export class Store extends Repositories {
     this.crls = new CrlRepository(db);
     this.lineage = new CertificateLineageRepository(db);
     this.inventory = new CertificateInventory(db);
+    this.leases = new LeaseRepository(db);
+    this.rateBuckets = new RateBucketRepository(db);
+  }
+
+  /** True on PostgreSQL, where other `pki serve` replicas may share the database (#22). */
+  get shared(): boolean {
+    return dialectOf(this.db) === 'postgres';
   }
 
   /**
@@ -63,14 +79,21 @@ export class Store extends Repositories {
     }
   }
 
+  /** SQLite's online backup into `file` (safe while pki serve runs). PostgreSQL is backed up with its own tools. */
+  async backupTo(file: string): Promise<void> {
+    if (dialectOf(this.db) !== 'sqlite') throw new CaError('config', `database ${this.db.name} is PostgreSQL: back it up with pg_dump or the server's own backups (docs/operations.md, Replicas on PostgreSQL)`);
+    await (this.db as SqliteDb).backup(file);
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
     this.#flusher?.close();
   }
 }
 
-export function openStore(path: string, opts: { create?: boolean } = {}): Store {
-  return new Store(openDatabase(path, opts));
+/** Opens the instance database at `location`: a SQLite file path, or a postgres:// URL (replicas). */
+export function openStore(location: string, opts: { create?: boolean } = {}): Store {
+  return new Store(isPostgresUrl(location) ? openPostgres(location, opts) : openDatabase(location, opts));
 }
 
 /**
@@ -80,5 +103,7 @@ export function openStore(path: string, opts: { create?: boolean } = {}): Store 
  * event loop and concurrent issuances share one flush (docs/design.md, Durability).
  */
 export function openGroupCommitStore(main: Db, o: { sync?: DataSync } = {}): Store {
+  // PostgreSQL: every COMMIT is durable when it returns, and a process has one connection.
+  if (dialectOf(main) === 'postgres') return new Store(main);
   return new Store(openConnection(main, 'NORMAL'), { flusher: new WalFlusher(main.name, o) });
 }

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { auditEntryText, type AuditEntryFields } from '../tlog/entry.ts';
 import { auditHash, GENESIS } from './audit.ts';
 import { buildLevels, leafHash } from '../tlog/merkle.ts';
-import type { Db } from './sqlite.ts';
+import { sqlFor, type Db } from './sql.ts';
 
 /** Findings are capped so a wholesale rewrite gives a readable report, not a million lines. */
 const MAX_FINDINGS = 50;
@@ -55,7 +55,8 @@ export function recomputeLog(db: Db): { size: number; levels: Buffer[]; findings
   // Stored nodes are compared inside SQLite against the recomputed level (one blob parameter):
   // only mismatches come back, instead of two million rows.
   const counts = new Map((db.prepare('SELECT level, count(*) AS n, coalesce(max(idx), -1) AS top FROM tlog_nodes GROUP BY level').all() as { level: number; n: number; top: number }[]).map((r) => [r.level, r]));
-  const mismatches = db.prepare('SELECT idx FROM tlog_nodes WHERE level = ? AND idx < ? AND hash != substr(?, idx * 32 + 1, 32) ORDER BY idx LIMIT 50');
+  const slice = sqlFor(db, { sqlite: 'substr(?, idx * 32 + 1, 32)', postgres: 'substring(?::bytea from (idx * 32 + 1)::int for 32)' });
+  const mismatches = db.prepare(`SELECT idx FROM tlog_nodes WHERE level = ? AND idx < ? AND hash != ${slice} ORDER BY idx LIMIT 50`);
   levels.forEach((want, level) => {
     const expected = want.length / 32;
     const c = counts.get(level) ?? { n: 0, top: -1 };
@@ -85,7 +86,7 @@ export function inventoryFindings(db: Db): string[] {
   const findings = new Findings();
   const log = new Map<string, { sha256: string | null; issued: boolean; revoked: boolean }>();
   const events = db.prepare(
-    "SELECT action, target, json_extract(details, '$.sha256') FROM audit_events WHERE target IS NOT NULL AND action IN ('certificate.issued', 'ocsp.responder.issued', 'certificate.revoked', 'certificate.failed', 'certificate.abandoned')",
+    `SELECT action, target, ${sqlFor(db, { sqlite: "json_extract(details, '$.sha256')", postgres: "(details::jsonb ->> 'sha256')" })} FROM audit_events WHERE target IS NOT NULL AND action IN ('certificate.issued', 'ocsp.responder.issued', 'certificate.revoked', 'certificate.failed', 'certificate.abandoned')`,
   );
   for (const [action, target, sha256] of events.raw().iterate() as IterableIterator<[string, string, string | null]>) {
     let s = log.get(target);

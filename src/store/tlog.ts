@@ -1,7 +1,7 @@
 import { CaError } from '../domain/errors.ts';
 import { auditEntry, type AuditEntryFields } from '../tlog/entry.ts';
 import { leafHash, nodeHash, type Hash, type NodeReader } from '../tlog/merkle.ts';
-import type { Db } from './sqlite.ts';
+import type { Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 
 export interface StoredCheckpoint {
@@ -89,7 +89,7 @@ export class TlogRepository {
   }
 
   saveCheckpoint(c: StoredCheckpoint): void {
-    this.#statements.get('INSERT OR IGNORE INTO tlog_checkpoints (size, note, signed_at) VALUES (?, ?, ?)').run(c.size, c.note, c.signedAt.getTime());
+    this.#statements.get('INSERT INTO tlog_checkpoints (size, note, signed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(c.size, c.note, c.signedAt.getTime());
     this.#statements.get('DELETE FROM tlog_checkpoints WHERE size < (SELECT size FROM tlog_checkpoints ORDER BY size DESC LIMIT 1 OFFSET ?)').run(KEEP_CHECKPOINTS - 1);
   }
 }

@@ -75,7 +75,7 @@ describe('certificate inventory at scale', () => {
   });
 
   it('ok/audit events by target are read through their index (pki serve reads its config events at start), not a scan', () => {
-    const sql = inv.store.db.prepare('SELECT * FROM audit_events WHERE target = ? AND at >= ? ORDER BY id ASC LIMIT ?');
+    const sql = { source: 'SELECT * FROM audit_events WHERE target = ? AND at >= ? ORDER BY id ASC LIMIT ?' };
     const plan = (inv.store.db.prepare(`EXPLAIN QUERY PLAN ${sql.source}`).all('pki.json', 0, 10) as { detail: string }[]).map((p) => p.detail).join('\n');
     expect(plan).toMatch(/SEARCH audit_events USING INDEX audit_events_by_target \(target=\?\)/);
     const spy = vi.spyOn(inv.store.db, 'prepare');

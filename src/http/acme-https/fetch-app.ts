@@ -5,12 +5,14 @@ import { caCertificateRoutes, type CaCertificates } from '../routes/ca-certifica
 import { readFetchBody } from '../body-limit.ts';
 import { AcmePipeline, type SubResource } from './pipeline.ts';
 import type { AcmeResponse } from './respond.ts';
+import type { RateLimitBucketsFactory } from './token-buckets.ts';
 
 export interface AcmeAppOptions {
   caCertificates?: CaCertificates;
   /** More resources on the same origin outside /acme/ (EST, OAuth), after the CA certificates. */
   subs?: SubResource[];
   rateLimits?: RateLimitsConfig;
+  buckets?: RateLimitBucketsFactory;
   metrics?: CaMetrics;
 }
 
@@ -28,7 +30,7 @@ export interface AcmeFetchApp {
  */
 export function createAcmePipeline(ctx: AcmeContext, o: AcmeAppOptions = {}): AcmePipeline {
   const subs = [...(o.caCertificates ? [caCertificatesUnder('/ca', o.caCertificates)] : []), ...(o.subs ?? [])];
-  return new AcmePipeline(ctx, { rateLimits: o.rateLimits, metrics: o.metrics, subs });
+  return new AcmePipeline(ctx, { rateLimits: o.rateLimits, ...(o.buckets ? { buckets: o.buckets } : {}), metrics: o.metrics, subs });
 }
 
 /**

@@ -24,6 +24,8 @@ export interface AcmeListenerDeps {
   port: number;
   /** Names in the listener's certificate; the first is used in the directory URL when `host` is a wildcard. */
   hostnames: string[];
+  /** The origin clients use when it is not this listener's own (a load balancer in front of replicas). */
+  externalUrl?: string;
   logger: Logger;
   clock: Clock;
   /** Issues the listener's own certificate (again two thirds into its lifetime). */
@@ -73,7 +75,7 @@ export async function startAcmeListener(d: AcmeListenerDeps): Promise<AcmeListen
   const port = (server.address() as AddressInfo).port;
   const wildcard = d.host === '0.0.0.0' || d.host === '::' || d.host === '';
   const hostInUrl = wildcard ? d.hostnames[0]! : d.host.includes(':') ? `[${d.host}]` : d.host;
-  const origin = `https://${hostInUrl}:${port}`;
+  const origin = d.externalUrl ?? `https://${hostInUrl}:${port}`;
   let cert: ServerCertificate;
   let opened: { service: AcmeService; pipeline: AcmePipeline };
   try {

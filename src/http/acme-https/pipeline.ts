@@ -8,7 +8,7 @@ import type { CaMetrics } from '../../metrics/metrics.ts';
 import { BodyTooLarge, type BodyLimit } from '../body-limit.ts';
 import { toProblem } from '../problem.ts';
 import { logRequest, problemOfBody, startRequest, type LoggedProblem } from '../request-log.ts';
-import { TokenBuckets } from './token-buckets.ts';
+import { TokenBuckets, type RateLimitBuckets, type RateLimitBucketsFactory } from './token-buckets.ts';
 import { AcmeResponder, type AcmeResponse } from './respond.ts';
 
 /** Largest JWS accepted: CSRs with 100 names and RSA-4096 keys fit well within it. */
@@ -43,7 +43,7 @@ export interface AcmeHttpRequest {
  */
 export type SubResource = (req: AcmeHttpRequest) => Promise<(AcmeResponse & { bare?: boolean }) | null>;
 
-type Limit = { name: string; buckets: TokenBuckets } | null;
+type Limit = { name: string; buckets: RateLimitBuckets } | null;
 
 /** A route of the table (../../acme/routes.ts) with its handlers and rate limits. */
 interface BoundRoute {
@@ -58,6 +58,8 @@ type Match = { route: BoundRoute; id: string } | null;
 
 export interface AcmePipelineOptions {
   rateLimits?: RateLimitsConfig;
+  /** Where the limits keep their buckets: this process's memory unless given (replicas share theirs, #22). */
+  buckets?: RateLimitBucketsFactory;
   metrics?: CaMetrics;
   /** Served for paths outside /acme/ (the CA certificates under /ca, EST, OAuth), tried in order. */
   subs?: SubResource[];
@@ -90,7 +92,7 @@ export class AcmePipeline {
     this.#now = o.now ?? Date.now;
     const limit = (name: string, key: keyof RateLimitsConfig | undefined): Limit => {
       const config = key && o.rateLimits?.[key];
-      return config ? { name, buckets: new TokenBuckets(config) } : null;
+      return config ? { name, buckets: o.buckets ? o.buckets(name, config) : new TokenBuckets(config) } : null;
     };
     const gets: Partial<Record<AcmeRouteName, GetHandler>> = GET_HANDLERS;
     const posts: Partial<Record<AcmeRouteName, PostHandler>> = POST_HANDLERS;

@@ -1,10 +1,19 @@
+/** A rate limit's buckets by key: this process's own (TokenBuckets) or shared by replicas (instance wiring). */
+export interface RateLimitBuckets {
+  /** Takes a token for `key` at `nowMs`: 0 when allowed, else the whole seconds until one is available. */
+  take(key: string, nowMs: number): number;
+}
+
+/** Makes the buckets of one named limit. */
+export type RateLimitBucketsFactory = (name: string, config: { burst: number; perSecond: number }) => RateLimitBuckets;
+
 /**
  * Token buckets by key (an account id, a client address). Each key starts full (`burst`
  * tokens) and refills at `perSecond`; a request takes one token or is told how long to wait.
  * Memory is bounded: buckets that have refilled completely carry no information and are
  * dropped whenever the map grows past `maxKeys`.
  */
-export class TokenBuckets {
+export class TokenBuckets implements RateLimitBuckets {
   readonly #burst: number;
   readonly #perMs: number;
   readonly #maxKeys: number;
