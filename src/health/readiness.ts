@@ -85,10 +85,15 @@ export class Readiness {
     return this.#probing;
   }
 
-  /** Not ready while the start check runs (#21): OCSP and CRLs answer, issuance waits; a refusal outranks it. */
+  /**
+   * Ready while the start check runs (#21): the instance serves what it is asked most (OCSP, CRLs,
+   * the log) and answers issuance with 503 + Retry-After until the check passes, which a client
+   * retries; keeping it out of a balancer for those seconds would refuse everything instead. The
+   * detail says so; a refusal (the check failed) is not ready.
+   */
   #log(refusal: string | null, checking: string | null): CheckResult {
     if (refusal) return { ok: false, detail: refusal };
-    return checking ? { ok: false, detail: `checking: ${checking}` } : { ok: true, detail: 'database matches the signed log' };
+    return checking ? { ok: true, detail: `checking: ${checking} (issuance answers 503 with Retry-After until it passes)` } : { ok: true, detail: 'database matches the signed log' };
   }
 
   #crl(): CheckResult {
