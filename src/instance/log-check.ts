@@ -47,7 +47,8 @@ export function startLogCheck(ca: Pick<CaInstance, 'authority' | 'store' | 'keyS
   const started = Date.now();
   const threads: Worker[] = [];
   let stopped = false;
-  const background = !db.memory && ca.store.audit.log.size() >= (o.threadFrom ?? THREAD_FROM);
+  // The threads open the SQLite file read-only; on PostgreSQL the check runs inline (the server reads for it).
+  const background = !db.memory && !ca.store.shared && ca.store.audit.log.size() >= (o.threadFrom ?? THREAD_FROM);
   if (background) logger.info('tlog.checking', { size: ca.store.audit.log.size(), reason: 'a big log is checked on threads while the server answers; issuance waits for the verdict' });
   const verdict = background
     ? log.checkWith(async () => {
