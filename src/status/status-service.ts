@@ -253,7 +253,14 @@ export class StatusService implements OcspStatusSource {
       const serials = store.audit.targetsBetween(this.#auditMark, upTo, STATUS_EVENTS);
       const stale = store.ocspResponses.staleAmong(issuer.keyId, serials, new Date(clock.now().getTime() - this.options.expiredGraceMs));
       for (const s of stale) {
-        if (!this.#partitions.owns(s.serial)) continue;
+        // Another replica's partition: it re-signs in the background, but this one must not
+        // serve what it holds meanwhile (the owner may be dead, its lease not yet lapsed). Dropped
+        // from memory, the next request reads the row, refuses it while it disagrees with the
+        // certificate, and signs on demand.
+        if (!this.#partitions.owns(s.serial)) {
+          this.cache.invalidate(s.serial);
+          continue;
+        }
         await this.presign(s.serial);
         if (s.status === 'revoked') this.crls.markDirty(crlShardFor(s.serial, issuer.crlShards));
       }
