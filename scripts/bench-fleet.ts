@@ -23,6 +23,7 @@ import Database from 'better-sqlite3';
 import { initInstance, openInstance } from '../src/index.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { ocspRequestDer } from '../test/helpers/ocsp-request.ts';
+import { serialContents } from '../src/domain/der.ts';
 import { liveCount, seedFleet } from './bench-fleet-seed.ts';
 
 const arg = (name: string, def: string) => {
@@ -75,6 +76,26 @@ function fitSchema(tree: string, dir: string): void {
   } finally {
     db.close();
   }
+}
+
+/**
+ * GET paths of nonce-less one-CertID requests. A request's DER ends with the serial's INTEGER
+ * contents, and requests differ only there, so one encoded request per serial length is reused
+ * as a prefix (building each with the ASN.1 library took minutes for a million serials).
+ */
+function requestPaths(issuerDer: Uint8Array): (serial: string) => string {
+  const prefixes = new Map<number, Buffer>();
+  return (serial) => {
+    const contents = Buffer.from(serialContents(serial));
+    let prefix = prefixes.get(contents.length);
+    if (!prefix) {
+      const der = Buffer.from(ocspRequestDer(issuerDer, [serial]));
+      if (!der.subarray(der.length - contents.length).equals(contents)) throw new Error('request DER does not end with the serial');
+      prefix = der.subarray(0, der.length - contents.length);
+      prefixes.set(contents.length, prefix);
+    }
+    return `/ocsp/${encodeURIComponent(Buffer.concat([prefix, contents]).toString('base64'))}`;
+  };
 }
 
 const rssMiB = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024);
@@ -158,7 +179,7 @@ for (const n of SIZES) {
   const dir = await instanceFor(n);
   const ca = await openInstance({ dir, env });
   const issuerDer = new Uint8Array(ca.authority.issuer.certificate.rawData);
-  const getPath = (s: string) => `/ocsp/${encodeURIComponent(Buffer.from(ocspRequestDer(issuerDer, [s])).toString('base64'))}`;
+  const getPath = requestPaths(issuerDer);
   const serials = (ca.store.db.prepare(`SELECT serial FROM certificates WHERE status = 'valid' AND profile = 'default' ORDER BY random() LIMIT ?`).all(MIX + TREES.length + 1) as { serial: string }[]).map((r) => r.serial);
   const victims: string[] = [];
   // Issuance CPU at this size (this tree's authority): leaves are issued for the victims when there are too few.
