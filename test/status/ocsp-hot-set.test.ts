@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fixedClock } from '../../src/domain/clock.ts';
 import { initInstance, openInstance, silentLogger, type CaInstance } from '../../src/index.ts';
 import { Doorkeeper, OcspResponseCache, servedResponse, type ServedResponse } from '../../src/status/ocsp-cache.ts';
-import { StatusService } from '../../src/status/status-service.ts';
+import { RECONCILE_IDLE_RATIO, StatusService } from '../../src/status/status-service.ts';
 import { ocspConfigSchema } from '../../src/config/status.ts';
 import { statusOptionsFromConfig } from '../../src/status/options.ts';
 import { makeCsr, TEST_PASSPHRASE } from '../helpers/ca.ts';
@@ -158,6 +158,29 @@ describe('status service over a bounded hot set', () => {
     expect(missing.filter((s) => ca.store.ocspResponses.get(s) === null)).toEqual([]);
     status.stop();
     windows.mockRestore();
+  });
+
+  it('ok/start()\'s scan pauses 9× what each window took (≤ 10% of the loop) and says when it is done', async () => {
+    const events: [string, Record<string, unknown> | undefined][] = [];
+    const logger = { ...silentLogger, info: (e: string, f?: Record<string, unknown>) => void events.push([e, f]) };
+    const status = new StatusService({ store: ca.store, authority: ca.authority, clock, logger, options });
+    const original = ca.store.ocspResponses.staleWindow.bind(ca.store.ocspResponses);
+    const starts: number[] = [];
+    const windows = vi.spyOn(ca.store.ocspResponses, 'staleWindow').mockImplementation((...a) => {
+      starts.push(performance.now());
+      const until = performance.now() + 15; // a window as slow as one over a million rows on a loaded box
+      while (performance.now() < until);
+      return original(...a);
+    });
+    await status.start();
+    await status.caughtUp;
+    windows.mockRestore();
+    status.stop();
+    expect(starts.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(15 * (1 + RECONCILE_IDLE_RATIO) - 2);
+    const done = events.find(([e]) => e === 'ocsp.reconciled')?.[1];
+    expect(done).toMatchObject({ signed: expect.any(Number), complete: true });
+    expect(done!.busyMs as number).toBeGreaterThanOrEqual(15 * starts.length);
   });
 
   it('fail/a revocation committed elsewhere and not yet re-signed is never answered from the stale "good" row', async () => {
