@@ -8,6 +8,7 @@
  *
  *   node --import tsx scripts/bench-fleet.ts [--sizes 0,100000,1000000] [--trees .,/work/wt-21-base]
  *        [--cache /tmp/bench-fleet] [--workers 1] [--seconds 10] [--connections 64] [--mix 50000]
+ *        [--settle 0] (seconds to wait at most for start()'s consistency scan to finish before measuring)
  *
  * Seeding (scripts/bench-fleet-seed.ts: real signatures, batched straight into the store) is done
  * once per size into --cache and reused by every tree and later runs. Each tree opens the same
@@ -40,6 +41,7 @@ const PASSPHRASE = 'fleet-passphrase';
 const env = { ...process.env, PKI_PASSPHRASE: PASSPHRASE };
 const HOT = 1000;
 const MIX = Number(arg('mix', '50000'));
+const SETTLE = Number(arg('settle', '0'));
 
 /** The instance for size n: seeded once (the 1M one grows from a copy of the 100k one when both are asked for). */
 async function instanceFor(n: number): Promise<string> {
@@ -146,10 +148,19 @@ async function runOne(tree: string, n: number, dir: string, files: { mix: string
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [`${tree}/bin/pki.js`, 'serve', '--dir', dir, '--host', '127.0.0.1', '--http-port', String(port), '--no-acme', '--ocsp-workers', String(WORKERS)], { env, stdio: 'ignore' });
+  const child: ChildProcess = spawn(process.execPath, [`${tree}/bin/pki.js`, 'serve', '--dir', dir, '--host', '127.0.0.1', '--http-port', String(port), '--no-acme', '--ocsp-workers', String(WORKERS)], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  // The log is read (and always drained): start()'s background consistency scan says when it is done.
+  let scanned: (ms: number) => void = () => {};
+  const scan = new Promise<number>((r) => (scanned = r));
+  child.stdout!.on('data', (d: Buffer) => {
+    const m = /"event":"ocsp\.reconciled"[^\n]*"ms":(\d+)/.exec(d.toString());
+    if (m) scanned(Number(m[1]));
+  });
   try {
     await until('readyz', async () => (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1000) })).ok, 120_000);
     const startup = Math.round(performance.now() - t0);
+    // Steady state: after the scan (a tree that does not log it: after --settle seconds at most), else 2 s.
+    const scanMs = SETTLE > 0 ? await Promise.race([scan, new Promise<null>((r) => setTimeout(r, SETTLE * 1000, null))]) : null;
     await new Promise((r) => setTimeout(r, 2000));
     const idle = memory(child.pid!);
     const hot = await wrk(base, files.hot);
@@ -166,7 +177,7 @@ async function runOne(tree: string, n: number, dir: string, files: { mix: string
     const serialHex = Buffer.from(victim, 'hex');
     const crlMs = await until('crl listed', async () => Buffer.from(await (await fetch(`${base}/crl/${files.issuerKeyId}/0.crl`, { signal: AbortSignal.timeout(1000) })).arrayBuffer()).includes(serialHex), 30_000);
     await busy;
-    return { tree, n, startupMs: startup, idle, loaded, hot, mix, revokeMs, revokedToOcspMs: ocspMs, revokedToCrlMs: crlMs };
+    return { tree, n, startupMs: startup, scanMs, idle, loaded, hot, mix, revokeMs, revokedToOcspMs: ocspMs, revokedToCrlMs: crlMs };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('close', r));
