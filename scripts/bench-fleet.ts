@@ -8,6 +8,7 @@
  *
  *   node --import tsx scripts/bench-fleet.ts [--sizes 0,100000,1000000] [--trees .,/work/wt-21-base]
  *        [--cache /tmp/bench-fleet] [--workers 1] [--seconds 10] [--connections 64] [--mix 50000]
+ *        [--settle 0] (seconds to wait at most for start()'s consistency scan to finish before measuring)
  *
  * Seeding (scripts/bench-fleet-seed.ts: real signatures, batched straight into the store) is done
  * once per size into --cache and reused by every tree and later runs. Each tree opens the same
@@ -23,6 +24,7 @@ import Database from 'better-sqlite3';
 import { initInstance, openInstance } from '../src/index.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { ocspRequestDer } from '../test/helpers/ocsp-request.ts';
+import { serialContents } from '../src/domain/der.ts';
 import { liveCount, seedFleet } from './bench-fleet-seed.ts';
 
 const arg = (name: string, def: string) => {
@@ -39,6 +41,7 @@ const PASSPHRASE = 'fleet-passphrase';
 const env = { ...process.env, PKI_PASSPHRASE: PASSPHRASE };
 const HOT = 1000;
 const MIX = Number(arg('mix', '50000'));
+const SETTLE = Number(arg('settle', '0'));
 
 /** The instance for size n: seeded once (the 1M one grows from a copy of the 100k one when both are asked for). */
 async function instanceFor(n: number): Promise<string> {
@@ -75,6 +78,26 @@ function fitSchema(tree: string, dir: string): void {
   } finally {
     db.close();
   }
+}
+
+/**
+ * GET paths of nonce-less one-CertID requests. A request's DER ends with the serial's INTEGER
+ * contents, and requests differ only there, so one encoded request per serial length is reused
+ * as a prefix (building each with the ASN.1 library took minutes for a million serials).
+ */
+function requestPaths(issuerDer: Uint8Array): (serial: string) => string {
+  const prefixes = new Map<number, Buffer>();
+  return (serial) => {
+    const contents = Buffer.from(serialContents(serial));
+    let prefix = prefixes.get(contents.length);
+    if (!prefix) {
+      const der = Buffer.from(ocspRequestDer(issuerDer, [serial]));
+      if (!der.subarray(der.length - contents.length).equals(contents)) throw new Error('request DER does not end with the serial');
+      prefix = der.subarray(0, der.length - contents.length);
+      prefixes.set(contents.length, prefix);
+    }
+    return `/ocsp/${encodeURIComponent(Buffer.concat([prefix, contents]).toString('base64'))}`;
+  };
 }
 
 const rssMiB = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024);
@@ -127,7 +150,14 @@ async function runOne(tree: string, n: number, dir: string, files: { mix: string
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [`${tree}/bin/pki.js`, 'serve', '--dir', dir, '--host', '127.0.0.1', '--http-port', String(port), '--no-acme', '--ocsp-workers', String(WORKERS)], { env, stdio: 'ignore' });
+  const child: ChildProcess = spawn(process.execPath, [`${tree}/bin/pki.js`, 'serve', '--dir', dir, '--host', '127.0.0.1', '--http-port', String(port), '--no-acme', '--ocsp-workers', String(WORKERS)], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  // The log is read (and always drained): start()'s background consistency scan says when it is done.
+  let scanned: (ms: number) => void = () => {};
+  const scan = new Promise<number>((r) => (scanned = r));
+  child.stdout!.on('data', (d: Buffer) => {
+    const m = /"event":"ocsp\.reconciled"[^\n]*"ms":(\d+)/.exec(d.toString());
+    if (m) scanned(Number(m[1]));
+  });
   try {
     // Start-up to the first OCSP answer (#21: listening does not wait for the log's start check) and to /readyz 200.
     const firstOcsp = readFileSync(files.hot, 'utf8').split('\n')[0]!;
@@ -137,6 +167,8 @@ async function runOne(tree: string, n: number, dir: string, files: { mix: string
     const startup = Math.round(performance.now() - t0);
     const startupCpuMs = cpuMsOf(child.pid!);
     const { ms: answeringMs, cpuMs: answeringCpuMs } = await answering;
+    // Steady state: after the scan (a tree that does not log it: after --settle seconds at most), else 2 s.
+    const scanMs = SETTLE > 0 ? await Promise.race([scan, new Promise<null>((r) => setTimeout(r, SETTLE * 1000, null))]) : null;
     await new Promise((r) => setTimeout(r, 2000));
     const idle = memory(child.pid!);
     const hot = await wrk(base, files.hot);
@@ -153,7 +185,7 @@ async function runOne(tree: string, n: number, dir: string, files: { mix: string
     const serialHex = Buffer.from(victim, 'hex');
     const crlMs = await until('crl listed', async () => Buffer.from(await (await fetch(`${base}/crl/${files.issuerKeyId}/0.crl`, { signal: AbortSignal.timeout(1000) })).arrayBuffer()).includes(serialHex), 30_000);
     await busy;
-    return { tree, n, answeringMs, answeringCpuMs, startupMs: startup, startupCpuMs, idle, loaded, hot, mix, revokeMs, revokedToOcspMs: ocspMs, revokedToCrlMs: crlMs };
+    return { tree, n, answeringMs, answeringCpuMs, startupMs: startup, startupCpuMs, scanMs, idle, loaded, hot, mix, revokeMs, revokedToOcspMs: ocspMs, revokedToCrlMs: crlMs };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('close', r));
@@ -166,7 +198,7 @@ for (const n of SIZES) {
   const dir = await instanceFor(n);
   const ca = await openInstance({ dir, env });
   const issuerDer = new Uint8Array(ca.authority.issuer.certificate.rawData);
-  const getPath = (s: string) => `/ocsp/${encodeURIComponent(Buffer.from(ocspRequestDer(issuerDer, [s])).toString('base64'))}`;
+  const getPath = requestPaths(issuerDer);
   const serials = (ca.store.db.prepare(`SELECT serial FROM certificates WHERE status = 'valid' AND profile = 'default' ORDER BY random() LIMIT ?`).all(MIX + TREES.length + 1) as { serial: string }[]).map((r) => r.serial);
   const victims: string[] = [];
   // Issuance CPU at this size (this tree's authority): leaves are issued for the victims when there are too few.

@@ -38,6 +38,47 @@ class BoundedMap<K, V> extends Map<K, V> {
   }
 }
 
+/**
+ * Admission to the hot set (TinyLFU's "doorkeeper", Einziger et al. 2017): a response read from
+ * the database is held only if its serial was read before recently, i.e. it is asked for again
+ * within about `slots` other misses. Under a uniform mix over a fleet far larger than the hot set
+ * almost nothing would be asked for again before eviction, and admitting every miss only turned
+ * the LRU over: each response lived long enough to be promoted to V8's old generation and died
+ * there, so the misses paid for major GCs as well as SQL. A hot serial is admitted on its second
+ * miss. Fixed memory (4 bytes a slot); a slot is overwritten by any later serial hashing to it,
+ * which is the ageing; a collision only admits a response early, never serves a wrong one.
+ */
+export class Doorkeeper {
+  readonly #slots: Uint32Array;
+  readonly #mask: number;
+  constructor(entries: number) {
+    let n = 1024;
+    while (n < entries && n < 1 << 24) n <<= 1;
+    this.#slots = new Uint32Array(n);
+    this.#mask = n - 1;
+  }
+
+  /** True when `key` was offered since its slot was last taken (then the slot is freed); else records it and says false. */
+  admit(key: string): boolean {
+    const h = fnv1a(key);
+    const i = h & this.#mask;
+    const tag = (h | 1) >>> 0; // never 0 (the empty slot), and unsigned as the array stores it
+    if (this.#slots[i] === tag) {
+      this.#slots[i] = 0;
+      return true;
+    }
+    this.#slots[i] = tag;
+    return false;
+  }
+}
+
+/** FNV-1a over the UTF-16 code units: serials are short hex text; cheap, and spread enough for a doorkeeper. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 /** Where a response the cache does not hold comes from (the database, by serial); null when none is current at `nowMs`. */
 export type ResponseLoader = (serial: string, nowMs: number) => ServedResponse | null;
 
@@ -65,12 +106,14 @@ export class OcspResponseCache {
   readonly #maxEntries: number;
   readonly #unknown: BoundedMap<string, ServedResponse>;
   readonly #byRequest: BoundedMap<string, string>;
+  readonly #doorkeeper: Doorkeeper;
   #loader: ResponseLoader | null = null;
 
   constructor(opts: OcspCacheLimits = {}) {
     this.#maxEntries = Math.max(1, opts.maxEntries ?? DEFAULT_OCSP_CACHE_ENTRIES);
     this.#unknown = new BoundedMap(opts.maxUnknown ?? 10_000);
     this.#byRequest = new BoundedMap(opts.maxRequests ?? 2 * this.#maxEntries);
+    this.#doorkeeper = new Doorkeeper(this.#maxEntries);
   }
 
   /** Sets where misses are read from (the store's current response for a serial). */
@@ -116,7 +159,8 @@ export class OcspResponseCache {
     }
     const loaded = this.#loader?.(serial, nowMs) ?? null;
     if (loaded && loaded.nextUpdateMs > nowMs) {
-      this.put(loaded);
+      // Held only when asked for again soon (see Doorkeeper): a serial asked once is served and dropped.
+      if (held || this.#doorkeeper.admit(serial)) this.put(loaded);
       return loaded;
     }
     if (held) this.#bySerial.delete(serial);
@@ -130,9 +174,13 @@ export class OcspResponseCache {
     this.#bySerial.set(r.serial, r);
   }
 
-  /** Remembers that the request with these raw bytes (GET path or POST body) asks exactly for `serial`'s pre-signed response. */
+  /**
+   * Remembers that the request with these raw bytes (GET path or POST body) asks exactly for
+   * `serial`'s pre-signed response, while that response is held: a key for a response not held
+   * would save only the parse of its next request and churn the map like an unadmitted response.
+   */
   rememberRequest(key: string, serial: string): void {
-    this.#byRequest.set(key, serial);
+    if (this.#bySerial.has(serial)) this.#byRequest.set(key, serial);
   }
 
   /** The hot path: raw request key → fresh pre-signed response, or null (then parse). */

@@ -57,6 +57,6 @@ export class StoredResponseFeed {
 export function storedResponseLoader(responses: OcspResponseRepository): ResponseLoader {
   return (serial, nowMs) => {
     const r = responses.current(serial, new Date(nowMs));
-    return r ? servedResponse(r.serial, r.der, r.thisUpdate, r.nextUpdate) : null;
+    return r ? servedResponse(serial, r.der, r.thisUpdate, r.nextUpdate) : null;
   };
 }

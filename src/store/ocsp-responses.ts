@@ -24,6 +24,13 @@ interface Row {
   seq: number;
 }
 
+/** What `current` reads: the bytes to send and their validity. */
+export interface ServableResponse {
+  der: Buffer;
+  thisUpdate: Date;
+  nextUpdate: Date;
+}
+
 /** A certificate whose stored response is missing or no longer says what the certificate row says. */
 export interface StaleStatus {
   serial: string;
@@ -82,16 +89,22 @@ export class OcspResponseRepository {
   /**
    * The response to serve for a serial at `now`: current, and saying what the certificate row
    * says (a revocation another process committed but nobody has re-signed yet gives null, so
-   * the caller signs or asks the primary instead of serving "good"). Two primary-key lookups.
+   * the caller signs or asks the primary instead of serving "good"). The hot path of an OCSP
+   * miss: one primary-key read of the response, and for a "good" one a probe of the revoked
+   * part of certificates_inventory (covering: the certificate row, with its DER, is never read;
+   * revocation is final, so "revoked" needs no probe). Only what is served is selected, as an
+   * array (no row object).
    */
-  current(serial: string, now: Date): StoredOcspResponse | null {
+  current(serial: string, now: Date): ServableResponse | null {
     const row = this.#sql
       .get(
-        `SELECT r.* FROM ocsp_responses r JOIN certificates c ON c.serial = r.serial
-         WHERE r.serial = ? AND r.next_update > ? AND (c.status = 'revoked') = (r.cert_status = 'revoked')`,
+        `SELECT der, this_update, next_update FROM ocsp_responses r
+         WHERE r.serial = ? AND r.next_update > ? AND (r.cert_status = 'revoked' OR NOT EXISTS (
+           SELECT 1 FROM certificates c ${sqlFor(this.#db, { sqlite: 'INDEXED BY certificates_inventory', postgres: '' })} WHERE c.status = 'revoked' AND c.serial = r.serial))`,
       )
-      .get(serial, sec(now)) as Row | undefined;
-    return row ? toRecord(row) : null;
+      .raw()
+      .get(serial, sec(now)) as [Buffer, number, number] | undefined;
+    return row ? { der: row[0], thisUpdate: new Date(row[1] * 1000), nextUpdate: new Date(row[2] * 1000) } : null;
   }
 
   /** The newest sequence number written (0 when none): where a follower starts. */

@@ -135,6 +135,29 @@ describe('status service poll: incremental, driven by the audit trail', () => {
     });
   });
 
+  it('ok/a revocation committed while start()\'s scan is between windows is picked up before the next window, not at the end of the scan', async () => {
+    const leaf = await authority.issue(await csr('between-windows.example'), { lifetimeMs: 24 * HOUR });
+    await elsewhere(async (other) => {
+      const scan = ca.store.ocspResponses.staleWindow.bind(ca.store.ocspResponses);
+      const seenAtWindow: string[] = [];
+      vi.spyOn(ca.store.ocspResponses, 'staleWindow').mockImplementation((...a) => {
+        seenAtWindow.push(ca.store.ocspResponses.get(leaf.serial)!.certStatus);
+        if (seenAtWindow.length > 1) return scan(...a);
+        // The first window (as if a million rows followed); then `pki revoke` commits elsewhere.
+        other.store.transaction(() => {
+          other.store.certificates.revoke(leaf.serial, clock.now(), 4);
+          other.store.audit.append({ at: clock.now(), action: 'certificate.revoked', actor: 'cli', target: leaf.serial, details: { reason: 'superseded' } });
+        });
+        return { stale: [], last: '00' };
+      });
+      const fresh = new StatusService({ store: ca.store, authority, clock, logger: silentLogger, options });
+      await fresh.start();
+      await fresh.caughtUp;
+      fresh.stop();
+      expect(seenAtWindow.slice(0, 2)).toEqual(['good', 'revoked']);
+    });
+  });
+
   it('ok/the poll looks only at what the audit events since its mark name: no scan, whatever the size of the table', async () => {
     await poll(); // whatever earlier tests left for this service
     // 2,000 live certificates of this issuer with no response and no audit event: rows the poll is

@@ -4,8 +4,8 @@ import * as ocsp from '@peculiar/asn1-ocsp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fixedClock } from '../../src/domain/clock.ts';
 import { initInstance, openInstance, silentLogger, type CaInstance } from '../../src/index.ts';
-import { OcspResponseCache, servedResponse, type ServedResponse } from '../../src/status/ocsp-cache.ts';
-import { StatusService } from '../../src/status/status-service.ts';
+import { Doorkeeper, OcspResponseCache, servedResponse, type ServedResponse } from '../../src/status/ocsp-cache.ts';
+import { RECONCILE_IDLE_RATIO, StatusService } from '../../src/status/status-service.ts';
 import { ocspConfigSchema } from '../../src/config/status.ts';
 import { statusOptionsFromConfig } from '../../src/status/options.ts';
 import { makeCsr, TEST_PASSPHRASE } from '../helpers/ca.ts';
@@ -25,17 +25,21 @@ describe('OCSP response cache: a bounded hot set over the database', () => {
     const loads: string[] = [];
     const cache = new OcspResponseCache({ maxEntries: 3 });
     cache.loadMissesFrom((serial) => (loads.push(serial), serial.startsWith('s') ? served(serial) : null));
-    for (const s of ['s1', 's2', 's3']) expect(cache.get(s, NOW)!.serial).toBe(s);
-    expect(cache.get('s1', NOW)!.serial).toBe('s1'); // held: no load, and now the most recently used
-    expect(loads).toEqual(['s1', 's2', 's3']);
-    cache.get('s4', NOW); // evicts s2, the least recently used
+    // The first read of a serial is served, not held (admission); the second is held.
+    for (const s of ['s1', 's2', 's3', 's1', 's2', 's3']) expect(cache.get(s, NOW)!.serial).toBe(s);
     expect(cache.size).toBe(3);
+    expect(cache.get('s1', NOW)!.serial).toBe('s1'); // held: no load, and now the most recently used
+    expect(loads).toEqual(['s1', 's2', 's3', 's1', 's2', 's3']);
+    cache.get('s4', NOW);
+    cache.get('s4', NOW); // held now: evicts s2, the least recently used
+    expect(cache.size).toBe(3);
+    loads.length = 0;
     cache.get('s1', NOW);
     cache.get('s2', NOW);
-    expect(loads).toEqual(['s1', 's2', 's3', 's4', 's2']);
+    expect(loads).toEqual(['s2']);
     expect(cache.get('x9', NOW)).toBeNull(); // nothing stored: null, and nothing held
     expect(cache.size).toBe(3);
-    for (let i = 0; i < 10_000; i++) cache.get(`s${i}`, NOW);
+    for (let i = 0; i < 10_000; i++) cache.get(`s${i % 5000}`, NOW);
     expect(cache.size).toBe(3);
   });
 
@@ -43,15 +47,48 @@ describe('OCSP response cache: a bounded hot set over the database', () => {
     let version = NOW;
     const cache = new OcspResponseCache({ maxEntries: 10 });
     cache.loadMissesFrom((serial) => served(serial, version));
-    expect(cache.get('a', NOW)!.thisUpdateMs).toBe(NOW);
+    cache.get('a', NOW); // asked once: served, not held
+    expect(cache.get('a', NOW)!.thisUpdateMs).toBe(NOW); // asked again: held
     version = NOW + 1000;
     expect(cache.get('a', NOW)!.thisUpdateMs).toBe(NOW); // still held
     cache.invalidate('a');
     expect(cache.get('a', NOW)!.thisUpdateMs).toBe(NOW + 1000);
     cache.update(served('b', NOW + 5000));
-    expect(cache.size).toBe(1); // b was not held, so it stays in the database
+    expect(cache.size).toBe(0); // b was not held, so it stays in the database; nor is a after invalidate until asked twice more
+    cache.get('a', NOW);
+    expect(cache.size).toBe(1);
     cache.update(served('a', NOW + 5000));
     expect(cache.get('a', NOW)!.thisUpdateMs).toBe(NOW + 5000);
+  });
+
+  it('ok/admission: under a uniform mix over far more serials than the hot set, a miss is served and dropped (no LRU churn); a serial asked again soon is held', () => {
+    const loads: string[] = [];
+    const cache = new OcspResponseCache({ maxEntries: 1000 });
+    cache.loadMissesFrom((serial) => (loads.push(serial), served(serial)));
+    // 200,000 distinct serials, each asked once: every one is served, and (but for hash collisions) none is held.
+    for (let i = 0; i < 200_000; i++) expect(cache.get(`u${i}`, NOW)!.serial).toBe(`u${i}`);
+    expect(cache.size).toBeLessThan(20);
+    // A hot serial among them is held from its second miss on, and then served without a load.
+    for (let i = 0; i < 50; i++) {
+      cache.get('hot', NOW);
+      cache.get(`v${i}`, NOW);
+    }
+    expect(loads.filter((s) => s === 'hot')).toEqual(['hot', 'hot']);
+    // Requests are remembered (raw bytes → serial) only for held responses, so the request map cannot churn either.
+    cache.rememberRequest('Gcold', 'v1');
+    cache.rememberRequest('Ghot', 'hot');
+    expect(cache.forRequest('Gcold', NOW)).toBeNull();
+    expect(cache.forRequest('Ghot', NOW)!.serial).toBe('hot');
+  });
+
+  it('ok/the doorkeeper admits on a second offer within about its size of other offers, and its memory is fixed', () => {
+    const d = new Doorkeeper(4096);
+    expect(d.admit('a')).toBe(false);
+    expect(d.admit('a')).toBe(true);
+    expect(d.admit('a')).toBe(false); // admitting frees the slot: a third offer starts over
+    let admitted = 0;
+    for (let i = 0; i < 100_000; i++) if (d.admit(`k${i}`)) admitted++;
+    expect(admitted).toBeLessThan(100); // distinct keys: only fingerprint collisions, which are rare
   });
 
   it('ok/the hot-set size is pki.json ocsp.cacheEntries, with a default that bounds memory', () => {
@@ -121,6 +158,29 @@ describe('status service over a bounded hot set', () => {
     expect(missing.filter((s) => ca.store.ocspResponses.get(s) === null)).toEqual([]);
     status.stop();
     windows.mockRestore();
+  });
+
+  it('ok/start()\'s scan pauses 9× what each window took (≤ 10% of the loop) and says when it is done', async () => {
+    const events: [string, Record<string, unknown> | undefined][] = [];
+    const logger = { ...silentLogger, info: (e: string, f?: Record<string, unknown>) => void events.push([e, f]) };
+    const status = new StatusService({ store: ca.store, authority: ca.authority, clock, logger, options });
+    const original = ca.store.ocspResponses.staleWindow.bind(ca.store.ocspResponses);
+    const starts: number[] = [];
+    const windows = vi.spyOn(ca.store.ocspResponses, 'staleWindow').mockImplementation((...a) => {
+      starts.push(performance.now());
+      const until = performance.now() + 15; // a window as slow as one over a million rows on a loaded box
+      while (performance.now() < until);
+      return original(...a);
+    });
+    await status.start();
+    await status.caughtUp;
+    windows.mockRestore();
+    status.stop();
+    expect(starts.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(15 * (1 + RECONCILE_IDLE_RATIO) - 2);
+    const done = events.find(([e]) => e === 'ocsp.reconciled')?.[1];
+    expect(done).toMatchObject({ signed: expect.any(Number), complete: true });
+    expect(done!.busyMs as number).toBeGreaterThanOrEqual(15 * starts.length);
   });
 
   it('fail/a revocation committed elsewhere and not yet re-signed is never answered from the stale "good" row', async () => {
