@@ -13,7 +13,7 @@
  * handshakes a fleet of separate workloads would cost: the comparison leans towards ACME.
  */
 import { webcrypto } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,13 +85,16 @@ async function renewOnce(server: ServerUnderTest, w: Workload): Promise<Workload
 }
 
 /** Runs `n` jobs `CONCURRENCY` at a time and returns the server CPU ms per job and the wall time. */
-async function measured(server: ServerUnderTest, n: number, job: (i: number) => Promise<void>): Promise<{ cpuMs: number; seconds: number }> {
+async function measured(server: ServerUnderTest, n: number, job: (i: number) => Promise<void>, phase = 'warm-up'): Promise<{ cpuMs: number; seconds: number }> {
   const cpu0 = cpuMs(server.pid).total;
+  const mono0 = process.hrtime.bigint();
   const t0 = performance.now();
   let next = 0;
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < n) await job(next++);
   }));
+  // BENCH_MARKS=FILE: the server's pid and each phase's CLOCK_MONOTONIC span (ns), to cut a `perf record -k mono` of the run by phase.
+  if (process.env.BENCH_MARKS) appendFileSync(process.env.BENCH_MARKS, JSON.stringify({ pid: server.pid, phase, from: String(mono0), to: String(process.hrtime.bigint()) }) + '\n');
   return { cpuMs: (cpuMs(server.pid).total - cpu0) / n, seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -114,11 +117,11 @@ try {
   };
   const need = Math.max(WARMUP, RENEWALS);
   await measured(server, need, (i) => enrollOne(`w${i}.bench.test`));
-  const orders = await measured(server, ORDERS, (i) => enrollOne(`o${i}.bench.test`));
+  const orders = await measured(server, ORDERS, (i) => enrollOne(`o${i}.bench.test`), 'orders');
   // Warm the renewal path as long as the ACME one was warmed, then measure.
   await measured(server, WARMUP, async (i) => void (workloads[i] = await renewOnce(server, workloads[i]!)));
-  const renewals = await measured(server, RENEWALS, async (i) => void (workloads[i] = await renewOnce(server, workloads[i]!)));
-  const handshakes = await measured(server, RENEWALS, (i) => handshakeOnce(server, workloads[i]!));
+  const renewals = await measured(server, RENEWALS, async (i) => void (workloads[i] = await renewOnce(server, workloads[i]!)), 'renewals');
+  const handshakes = await measured(server, RENEWALS, (i) => handshakeOnce(server, workloads[i]!), 'handshakes');
   const ratio = renewals.cpuMs / orders.cpuMs;
   const lines = [
     '| operation | count | per second | server CPU ms each |',
