@@ -43,7 +43,8 @@ export function currentCertificate(ctx: EstContext, peerDer: Uint8Array | null, 
   if (!peerDer) throw estUnauthorized('simplereenroll needs the certificate being renewed as the TLS client certificate (RFC 7030 §4.2.2); none was presented', PRESENT_CERT);
   const serial = serialOf(peerDer);
   const record = serial === null ? null : ctx.store.certificates.get(serial);
-  if (!record || record.issuer !== ctx.authority.issuer.keyId || !record.der || !Buffer.from(record.der).equals(Buffer.from(peerDer))) throw foreign(peerDer);
+  // Byte equality, not the serial alone: a certificate re-signed by anyone else may carry one of ours (compared in place, no copies).
+  if (!record || record.issuer !== ctx.authority.issuer.keyId || !record.der || Buffer.compare(record.der, peerDer) !== 0) throw foreign(peerDer);
   if (record.status === 'revoked') {
     throw estForbidden('revoked', `certificate ${serial} was revoked at ${record.revokedAt?.toISOString()} (reason ${reasonNameOf(record.reason)}): it cannot be renewed; enroll afresh`);
   }

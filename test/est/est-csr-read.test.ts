@@ -1,15 +1,11 @@
 import { webcrypto } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { estContext } from '../../src/instance/est.ts';
-import { EstService } from '../../src/est/service.ts';
 import { readEstCsr } from '../../src/est/csr.ts';
-import { estResource } from '../../src/http/est.ts';
-import { createAcmeApp } from '../../src/http/acme-https/fetch-app.ts';
-import { silentLogger } from '../../src/index.ts';
 import { parseCsr } from '../../src/x509/csr.ts';
 import { x509 } from '../../src/x509/x509.ts';
 import { makeCsr } from '../helpers/ca.ts';
 import { useAcmeFixture } from '../acme/support/fixture.ts';
+import { estApp } from './in-process.ts';
 
 /**
  * EST reads a request's names and key without verifying its signature (src/est/csr.ts): the
@@ -60,20 +56,10 @@ describe('EST reads a request as the authority does', () => {
 });
 
 describe('a request whose signature does not verify', () => {
-  function app() {
-    const est = new EstService(estContext(t.ca, { eabSealKey: t.f.ctx.eabSealKey, logger: silentLogger }));
-    let peer: Uint8Array | null = null;
-    const fetchApp = createAcmeApp(t.f.ctx, { subs: [estResource(est)], peerCertificate: () => peer });
-    const post = async (op: string, der: Uint8Array, headers: Record<string, string> = {}) => {
-      const r = await fetchApp.request(`https://acme.test:9443/.well-known/est/${op}`, { method: 'POST', headers: { 'Content-Type': 'application/pkcs10', ...headers }, body: b64(der) });
-      return { status: r.status, text: await r.text() };
-    };
-    return { post, setPeer: (der: Uint8Array) => (peer = der) };
-  }
   const certificateCount = () => t.ca.store.certificates.countByStatus();
 
   it('bad/simplereenroll: 400 saying the signature does not verify; nothing issued, no replacement recorded', async () => {
-    const a = app();
+    const a = estApp(t);
     const names = { cn: 'sig.devices.test', sans: [{ type: 'dns' as const, value: 'sig.devices.test' }] };
     const current = await t.ca.authority.issue((await makeCsr(names)).pem);
     a.setPeer(current.der);
@@ -90,7 +76,7 @@ describe('a request whose signature does not verify', () => {
   });
 
   it('bad/simpleenroll: 400, nothing issued, and the enrollment key keeps its use', async () => {
-    const a = app();
+    const a = estApp(t);
     const { createEstKey } = await import('../../src/index.ts');
     const key = await createEstKey({ dir: t.ca.dir, store: t.ca.store }, { label: 'sig', scopes: ['dns:*.devices.test'], maxUses: 1 });
     const basic = { Authorization: `Basic ${Buffer.from(`${key.id}:${key.secret}`).toString('base64')}` };
