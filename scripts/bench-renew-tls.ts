@@ -2,7 +2,7 @@
  * scripts/bench-renew-tls.ts: server CPU of one fresh mTLS handshake (P-256 certificates, a client
  * certificate presented, one GET) under TLS option variants, on a standalone node:https server with
  * the ACME listener's options (src/http/acme-https/listener.ts ACME_TLS): what docs/benchmarks.md
- * "Renewal CPU (#18), re-cut" quotes for tickets, the key-exchange group and client chain checks.
+ * "Renewal CPU (#18), re-cut" quotes for tickets, the key-exchange group, client chain checks and suites.
  *
  *   npx tsx scripts/bench-renew-tls.ts [--connections 1500]
  *
@@ -29,6 +29,8 @@ const VARIANTS: Variant[] = [
   { label: '+ ecdhCurve P-256', server: { ecdhCurve: 'P-256' } },
   { label: '+ ecdhCurve P-256, client offers P-256 only', server: { ecdhCurve: 'P-256' }, clientCurve: 'P-256' },
   { label: '+ ca: OpenSSL verifies the client chain', server: { ca: true } },
+  { label: '+ TLS_AES_256_GCM_SHA384 first', server: { ciphers: ACME_TLS.ciphers.replace('TLS_AES_128_GCM_SHA256:', '') } },
+  { label: '+ TLS_CHACHA20_POLY1305_SHA256 only', server: { ciphers: 'TLS_CHACHA20_POLY1305_SHA256:ECDHE-ECDSA-CHACHA20-POLY1305' } },
 ];
 
 /** The child: one server with ACME_TLS + the variant, answering whether a client certificate came; prints its port, answers "cpu". */
