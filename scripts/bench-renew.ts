@@ -14,7 +14,7 @@
  * without client certificate + GET directory) and the target ratio is renewal / (order + its
  * connection). For the same conditions the other way round it measures renewals on connections
  * already open. BENCH_MARKS=FILE records each phase's pid and CLOCK_MONOTONIC span for `perf`
- * (scripts/bench-renew-profile.ts reads a --cpu-prof of the server instead).
+ * (scripts/bench-renew-profile.ts splits such a record by phase and step).
  */
 import { webcrypto } from 'node:crypto';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
