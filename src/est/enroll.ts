@@ -2,9 +2,8 @@ import { isCaError } from '../domain/errors.ts';
 import { canonicalSet } from '../domain/identifiers.ts';
 import { formatIdentifier, type Identifier } from '../domain/types.ts';
 import { outsideScopes } from '../acme/scopes.ts';
-import type { CsrInfo } from '../x509/csr.ts';
 import type { EstContext } from './context.ts';
-import { asEstError, csrIdentifiers } from './csr.ts';
+import { asEstError, csrIdentifiers, type EstCsr } from './csr.ts';
 import { authenticateEnrollmentKey } from './enrollment-keys.ts';
 import { challenges, estBadRequest, estForbidden, estUnauthorized } from './errors.ts';
 
@@ -58,7 +57,7 @@ async function bootstrapOf(ctx: EstContext, authorization: string | undefined, n
 }
 
 /** simpleenroll (RFC 7030 §4.2.1): a certificate for the CSR's names when the credential allows every one of them. */
-export async function enroll(ctx: EstContext, authorization: string | undefined, readCsr: () => Promise<CsrInfo>): Promise<{ serial: string; der: Uint8Array; actor: string }> {
+export async function enroll(ctx: EstContext, authorization: string | undefined, readCsr: () => Promise<EstCsr>): Promise<{ serial: string; der: Uint8Array; actor: string }> {
   const now = ctx.clock.now();
   const who = await bootstrapOf(ctx, authorization, now);
   const info = await readCsr();

@@ -5,9 +5,8 @@ import { canonicalSet, parseIdentifier } from '../domain/identifiers.ts';
 import { reasonNameOf, type CertRecord } from '../domain/types.ts';
 import { readTlv, serialHexOf } from '../domain/der.ts';
 import type { Lineage } from '../store/certificate-lineage.ts';
-import type { CsrInfo } from '../x509/csr.ts';
 import type { EstContext } from './context.ts';
-import { asEstError, csrIdentifiers } from './csr.ts';
+import { asEstError, csrIdentifiers, type EstCsr } from './csr.ts';
 import { EstError, estForbidden, estUnauthorized } from './errors.ts';
 
 /** How a renewing client proves itself: the TLS client certificate, not an HTTP scheme. */
@@ -44,7 +43,8 @@ export function currentCertificate(ctx: EstContext, peerDer: Uint8Array | null, 
   if (!peerDer) throw estUnauthorized('simplereenroll needs the certificate being renewed as the TLS client certificate (RFC 7030 §4.2.2); none was presented', PRESENT_CERT);
   const serial = serialOf(peerDer);
   const record = serial === null ? null : ctx.store.certificates.get(serial);
-  if (!record || record.issuer !== ctx.authority.issuer.keyId || !record.der || !Buffer.from(record.der).equals(Buffer.from(peerDer))) throw foreign(peerDer);
+  // Byte equality, not the serial alone: a certificate re-signed by anyone else may carry one of ours (compared in place, no copies).
+  if (!record || record.issuer !== ctx.authority.issuer.keyId || !record.der || Buffer.compare(record.der, peerDer) !== 0) throw foreign(peerDer);
   if (record.status === 'revoked') {
     throw estForbidden('revoked', `certificate ${serial} was revoked at ${record.revokedAt?.toISOString()} (reason ${reasonNameOf(record.reason)}): it cannot be renewed; enroll afresh`);
   }
@@ -65,7 +65,7 @@ export function currentCertificate(ctx: EstContext, peerDer: Uint8Array | null, 
  * RFC 7030 §4.2.2: the CSR's Subject and SubjectAltName must be identical to the certificate's,
  * and (unless renewal.allowSameKey) the key must be new.
  */
-export function checkRenewalCsr(ctx: EstContext, info: CsrInfo, current: { record: CertRecord; lineage: Lineage }): void {
+export function checkRenewalCsr(ctx: EstContext, info: EstCsr, current: { record: CertRecord; lineage: Lineage }): void {
   const serial = current.record.serial;
   const asked = canonicalSet(csrIdentifiers(info));
   const held = canonicalSet(current.record.sans.map(parseIdentifier));
@@ -81,7 +81,7 @@ export function checkRenewalCsr(ctx: EstContext, info: CsrInfo, current: { recor
 }
 
 /** simplereenroll: a new certificate for exactly the current one's names, recording the one it replaces. */
-export async function reenroll(ctx: EstContext, peerDer: Uint8Array | null, readCsr: () => Promise<CsrInfo>): Promise<{ serial: string; der: Uint8Array; replaces: string }> {
+export async function reenroll(ctx: EstContext, peerDer: Uint8Array | null, readCsr: () => Promise<EstCsr>): Promise<{ serial: string; der: Uint8Array; replaces: string }> {
   const now = ctx.clock.now();
   const current = currentCertificate(ctx, peerDer, now);
   const info = await readCsr();
