@@ -12,6 +12,7 @@ import { pkiAsync, pkiBackground } from '../helpers/cli.ts';
 import { freePort } from '../helpers/ports.ts';
 import { hasTool } from '../helpers/tools.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { autoHttp01 } from '../helpers/acme-client-auto.ts';
 
 /**
  * The real `pki serve` process: it prints the HTTPS directory URL, enrolls an
@@ -78,14 +79,7 @@ describe.skipIf(!haveOpenssl)('pki serve (ACME over HTTPS)', () => { // skips on
       const client = new acme.Client({ directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey(), externalAccountBinding: eab });
       acme.axios.defaults.httpsAgent = new Agent({ ca: rootPem });
       const [, csr] = await acme.crypto.createCsr({ altNames: ['app.serve.test'] }, await acme.crypto.createPrivateEcdsaKey());
-      const chain = await client.auto({
-        csr,
-        termsOfServiceAgreed: true,
-        challengePriority: ['http-01'],
-        skipChallengeVerification: true,
-        challengeCreateFn: async (_a, ch, keyAuthorization) => web.set(ch.token, keyAuthorization),
-        challengeRemoveFn: async () => {},
-      });
+      const chain = await autoHttp01(client, csr, web);
       expect(sansOf(expectVerifies(join(dir, '..'), rootPem, chain))).toEqual(['dns:app.serve.test']);
     } finally {
       await server.stop();

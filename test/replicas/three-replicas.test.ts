@@ -5,6 +5,7 @@ import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChallengeServer } from '../acme/support/challenge-server.ts';
+import { autoHttp01 } from '../helpers/acme-client-auto.ts';
 import { startDnsServer, type TestDnsServer } from '../acme/support/dns-server.ts';
 import { pki, pkiBackground } from '../helpers/cli.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -93,14 +94,7 @@ async function acmeClientEnroll(name: string): Promise<string> {
     try {
       const client = new acme.Client({ directoryUrl: directoryUrl(), accountKey: await acme.crypto.createPrivateEcdsaKey() });
       const [, csr] = await acme.crypto.createCsr({ altNames: [name] }, await acme.crypto.createPrivateEcdsaKey());
-      return await client.auto({
-        csr,
-        termsOfServiceAgreed: true,
-        challengePriority: ['http-01'],
-        skipChallengeVerification: true,
-        challengeCreateFn: async (_a, ch, keyAuthorization) => web.set(ch.token, keyAuthorization),
-        challengeRemoveFn: async () => {},
-      });
+      return await autoHttp01(client, csr, web);
     } catch (e) {
       if (attempt >= 3) throw e;
     }
