@@ -40,17 +40,19 @@ const CACHED_ACCOUNTS = 10_000;
  * repository writes acme_accounts (the CLI never does), each write drops the cached record,
  * and a record is cached only when read outside a transaction, so a rolled-back write can
  * never leave its uncommitted state in the cache. Cached records are frozen: read-only.
- * Replicas on PostgreSQL (#22) do not cache: another replica may deactivate an account or change
- * its key, and this one must see that on the next request.
+ * Replicas on PostgreSQL (#22) share the table: another replica may deactivate an account or
+ * change its key, so the cache is dropped whenever the database tells a change to acme_accounts was
+ * committed anywhere (NOTIFY, `tableVersion`), and this one sees it on its next request.
  */
 export class AcmeAccountRepository {
   readonly #sql: StatementCache;
   readonly #db: Db;
   readonly #byId = new Map<string, AccountRecord>();
   readonly #cacheable: boolean;
+  #version = -1;
   constructor(db: Db) {
     this.#db = db;
-    this.#cacheable = dialectOf(db) === 'sqlite';
+    this.#cacheable = dialectOf(db) === 'sqlite' || typeof db.tableVersion === 'function';
     this.#sql = new StatementCache(db);
   }
 
@@ -61,6 +63,11 @@ export class AcmeAccountRepository {
   }
 
   get(id: string): AccountRecord | null {
+    const version = this.#db.tableVersion?.('acme_accounts');
+    if (version !== undefined && version !== this.#version) {
+      this.#byId.clear();
+      this.#version = version;
+    }
     const cached = this.#byId.get(id);
     if (cached) return cached;
     const r = this.#sql.get('SELECT * FROM acme_accounts WHERE id = ?').get(id) as Row | undefined;

@@ -39,6 +39,12 @@ export interface SqlDb {
   pragma(source: string, options?: { simple?: boolean }): unknown;
   exec(sql: string): unknown;
   close(): unknown;
+  /**
+   * A backend shared by several processes (PostgreSQL) counts committed changes to a table whose
+   * rows a repository caches (acme_accounts): the cache is good while the count stays the same.
+   * Absent on SQLite, where one process writes those rows and drops its cache itself.
+   */
+  tableVersion?(table: string): number;
 }
 
 export type Db = SqlDb;

@@ -79,6 +79,17 @@ describe.skipIf(!ready)('replica coordination on PostgreSQL', () => { // skips o
     expect(Buffer.from(b.crls.latest('k', 0)!.der)).toEqual(Buffer.from([0x30, 0]));
   });
 
+  it("an account cached by one replica is dropped when another changes it (deactivation seen on the next request)", async () => {
+    const now = Date.now();
+    a.db.prepare('INSERT INTO acme_accounts (id, thumbprint, jwk, contact, status, eab_kid, eab_binding, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run('cached1', 't-cached1', '{}', '[]', 'valid', null, null, now);
+    const [ra, rb] = [new AcmeStore(a.db), new AcmeStore(b.db)];
+    expect(rb.accounts.get('cached1')?.status).toBe('valid'); // now held in b's memory
+    ra.accounts.setStatus('cached1', 'deactivated');
+    const deadline = Date.now() + 2000;
+    while (rb.accounts.get('cached1')?.status !== 'deactivated' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(rb.accounts.get('cached1')?.status).toBe('deactivated');
+  });
+
   it('two replicas finalizing the same order: exactly one moves it to processing (and signs)', () => {
     const now = Date.now();
     a.db.prepare('INSERT INTO acme_accounts (id, thumbprint, jwk, contact, status, eab_kid, eab_binding, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run('racer', 't-racer', '{}', '[]', 'valid', null, null, now);

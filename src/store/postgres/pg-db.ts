@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { createSyncFn } from 'synckit';
 import { DIALECT, type SqlDb, type SqlRunResult, type SqlStatement, type SqlTransaction } from '../sql.ts';
-import { CHANGES_SLOT, type PgReply, type PgRequest } from './protocol.ts';
+import { CHANGE_SLOTS, CHANGES_SLOT, TABLE_SLOTS, type PgReply, type PgRequest } from './protocol.ts';
 import { bindParams, compileSql, type CompiledSql } from './placeholders.ts';
 
 const WORKER = fileURLToPath(new URL('./pg-worker-launch.js', import.meta.url));
@@ -61,7 +61,7 @@ export class PgDb implements SqlDb {
   readonly url: string;
   readonly #call: Call;
   readonly #conn = nextConnection++;
-  readonly #changes = new Int32Array(new SharedArrayBuffer(4));
+  readonly #changes = new Int32Array(new SharedArrayBuffer(4 * CHANGE_SLOTS));
   #open = true;
   #depth = 0;
   /** A transaction is open on the server: from BEGIN until its COMMIT or ROLLBACK returns. */
@@ -153,6 +153,17 @@ export class PgDb implements SqlDb {
     }
     if (['synchronous', 'journal_mode', 'foreign_keys'].includes(name ?? '')) return undefined;
     throw new PgError(`pragma ${name} has no PostgreSQL counterpart`);
+  }
+
+  /**
+   * How many times another connection (or this one) committed a change to `table`, as far as
+   * notifications have told this one: a cache of that table's rows is good while it stays the same.
+   * Only for tables with a slot (protocol.ts TABLE_SLOTS); the count also moves on a reconnect.
+   */
+  tableVersion(table: string): number {
+    const slot = TABLE_SLOTS[table];
+    if (slot === undefined) throw new PgError(`table ${table} has no change counter`);
+    return Atomics.load(this.#changes, slot);
   }
 
   close(): void {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { runAsWorker } from 'synckit';
-import { CHANGES_SLOT, type PgReply, type PgRequest } from './protocol.ts';
+import { CHANGES_SLOT, TABLE_SLOTS, type PgReply, type PgRequest } from './protocol.ts';
 
 /*
  * The thread that owns one PostgreSQL connection for a PgDb. The caller's thread blocks on each
@@ -39,15 +39,17 @@ async function connection(conn: number, inTransaction = false): Promise<pg.Clien
   c.on('end', () => {
     if (k.client === c) k.client = null;
   });
-  c.on('notification', () => {
+  c.on('notification', (n) => {
     Atomics.add(k.changes, CHANGES_SLOT, 1);
+    const slot = TABLE_SLOTS[n.payload ?? ''];
+    if (slot !== undefined) Atomics.add(k.changes, slot, 1);
   });
   await c.connect();
   // As SQLite's busy_timeout: wait for a lock at most 5 s, then fail instead of hanging a request.
   await c.query("SET lock_timeout = '5s'; SET statement_timeout = '30s'");
   if (k.channel) await c.query(`LISTEN ${k.channel}`);
-  // A reconnect may have missed notifications: tell the caller something may have changed.
-  Atomics.add(k.changes, CHANGES_SLOT, 1);
+  // A reconnect may have missed notifications: tell the caller anything may have changed.
+  for (let slot = 0; slot < k.changes.length; slot++) Atomics.add(k.changes, slot, 1);
   k.client = c;
   return c;
 }

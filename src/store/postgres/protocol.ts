@@ -19,3 +19,7 @@ export interface PgReply {
 
 /** The counter slot in the shared change buffer: bumped on every NOTIFY the connection receives. */
 export const CHANGES_SLOT = 0;
+
+/** Tables with a counter of their own (after CHANGES_SLOT), bumped when a NOTIFY names them: caches of their rows. */
+export const TABLE_SLOTS: Record<string, number> = { acme_accounts: 1 };
+export const CHANGE_SLOTS = 2;
