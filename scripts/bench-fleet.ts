@@ -69,6 +69,8 @@ function fitSchema(tree: string, dir: string): void {
   const known = new Set(execFileSync('ls', [`${tree}/src/store/migrations`], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => Number(f.slice(0, 3))));
   const db = new Database(`${dir}/pki.db`);
   try {
+    // #22's leases and rate buckets (014): empty here, taken out for a tree from before them.
+    if (!known.has(14)) db.exec('DROP TABLE IF EXISTS leases; DROP TABLE IF EXISTS rate_buckets; DELETE FROM schema_migrations WHERE version >= 14;');
     if (!known.has(13)) db.exec('DROP INDEX IF EXISTS certificates_inventory; DROP INDEX IF EXISTS audit_events_by_target; DELETE FROM schema_migrations WHERE version = 13;');
     // A tree that knows 013 gets it here, so its index build is not counted in the timed start-up.
     else if (!db.prepare('SELECT 1 FROM schema_migrations WHERE version = 13').get()) {
