@@ -10,7 +10,7 @@ import { FileKeyStore } from '../keystore/file.ts';
 import { openKeyStore, type KeyStore } from '../keystore/keystore.ts';
 import '../keystore/pkcs11.ts';
 import { keyIdentifier } from '../x509/certificate.ts';
-import { openStore } from '../store/store.ts';
+import { assertNoInstance, openStore } from '../store/store.ts';
 import { configSchema, type Config } from '../config/config.ts';
 import { issueCaCertificate } from '../authority/ca-certificates.ts';
 import { parseSubtree, type NameConstraints } from '../authority/name-constraints.ts';
@@ -69,6 +69,8 @@ export async function initInstance(o: InitOptions): Promise<InitResult> {
   if (existing && existing.length > 0) {
     throw new CaError('conflict', `${dir} is not empty: refusing to overwrite an existing instance (choose a new --dir)`);
   }
+  // Before anything is created: a database holding another instance (or unreachable) leaves no half-made directory.
+  if (o.database) assertNoInstance(databaseLocation(dir, o.database));
   const keyStoreType = o.keyStore?.type ?? 'file';
   const keyStoreSettings = o.keyStore?.settings ?? { dir: LAYOUT.keys };
   // A store that is not files (an HSM) opens before anything is written: a wrong PIN or token leaves no half-made instance.

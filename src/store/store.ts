@@ -7,7 +7,8 @@ import { OcspResponderRepository } from './ocsp-responders.ts';
 import { OcspResponseRepository } from './ocsp-responses.ts';
 import { LeaseRepository } from './leases.ts';
 import { RateBucketRepository } from './rate-buckets.ts';
-import { isPostgresUrl, openPostgres } from './postgres/open.ts';
+import { existsSync, statSync } from 'node:fs';
+import { assertNoInstancePostgres, isPostgresUrl, openPostgres } from './postgres/open.ts';
 import { dialectOf } from './sql.ts';
 import { CaError } from '../domain/errors.ts';
 import { openConnection, openDatabase, Repositories, type Db, type SqliteDb } from './sqlite.ts';
@@ -89,6 +90,23 @@ export class Store extends Repositories {
     if (this.db.open) this.db.close();
     this.#flusher?.close();
   }
+}
+
+/**
+ * `pki init`'s check before it creates anything: the database at `location` holds no pki instance
+ * (a PostgreSQL database must also be reachable), so a refused init leaves no half-made directory.
+ */
+export function assertNoInstance(location: string): void {
+  if (isPostgresUrl(location)) return assertNoInstancePostgres(location);
+  if (!existsSync(location) || statSync(location).size === 0) return;
+  let instance = false;
+  try {
+    openDatabase(location, { readonly: true }).close();
+    instance = true;
+  } catch {
+    // not a pki database (or not SQLite at all): refused all the same
+  }
+  throw new CaError('conflict', `database ${location}: ${instance ? 'already holds a pki instance' : 'the file exists and is not a pki database'}: give pki init a new file`);
 }
 
 /** Opens the instance database at `location`: a SQLite file path, or a postgres:// URL (replicas). */

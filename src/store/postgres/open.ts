@@ -31,6 +31,20 @@ export function openPostgres(url: string, opts: { create?: boolean } = {}): PgDb
   }
 }
 
+/** `pki init`'s first step: the database is reachable and holds no pki instance (nothing is created or changed). */
+export function assertNoInstancePostgres(url: string): void {
+  const db = new PgDb(url);
+  try {
+    const has = (db.prepare("SELECT to_regclass('schema_migrations') IS NOT NULL AS present").get() as { present: number }).present === 1;
+    if (has) throw new CaError('conflict', `database ${db.name}: already holds a pki instance: give pki init an empty database`);
+  } catch (e) {
+    if (e instanceof CaError) throw e;
+    throw new CaError('config', `database ${redactUrl(url)}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    db.close();
+  }
+}
+
 /** Applies the migrations this pki knows, in one transaction under the write lock (replicas may start together). */
 export function migratePostgres(db: PgDb, migrations = loadMigrations(MIGRATIONS_DIR)): void {
   db.transaction(() => {

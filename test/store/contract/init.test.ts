@@ -32,5 +32,8 @@ contract('pki init --database', (f) => {
     expect(after.certificates.countByStatus()).toStrictEqual(certs);
     expect(after.audit.verifyChain()).toMatchObject({ ok: true });
     expect(existsSync(join(first, 'pki.json'))).toBe(true);
+    // Refused before anything was created: no half-made instance directory is left behind.
+    expect(existsSync(join(root, `second-${n}`))).toBe(false);
+    expect(existsSync(join(root, `third-${n}`))).toBe(false);
   });
 });
