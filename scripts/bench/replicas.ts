@@ -1,9 +1,8 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
-import { randomBytes } from 'node:crypto';
 import { initInstance } from '../../src/instance/init.ts';
 import { freePort } from '../../test/helpers/ports.ts';
+import { createTestDatabase } from '../../test/helpers/postgres.ts';
 import { startRoundRobinProxy } from '../../test/replicas/round-robin-proxy.ts';
 import { cpuMs, startPki, type ServerUnderTest } from './servers.ts';
 
@@ -13,7 +12,7 @@ import { cpuMs, startPki, type ServerUnderTest } from './servers.ts';
  * its processes (/proc), so a run reports both per order.
  */
 export async function startPkiReplicas(o: { workDir: string; adminUrl: string; replicas: number; passphrase: string; http01Port: number; dnsServer: string }): Promise<ServerUnderTest> {
-  const url = await createDatabase(o.adminUrl);
+  const url = await createTestDatabase({ adminUrl: o.adminUrl });
   const dir = join(o.workDir, `pg-${o.replicas}`);
   await initInstance({ dir, passphrase: o.passphrase, requireEab: false, database: url });
   const proxyPorts: number[] = [];
@@ -45,19 +44,6 @@ export async function startPkiReplicas(o: { workDir: string; adminUrl: string; r
   };
 }
 
-async function createDatabase(adminUrl: string): Promise<string> {
-  const name = `pki_bench_${randomBytes(4).toString('hex')}`;
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await c.end();
-  }
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 /** CPU ms of every PostgreSQL server process on this machine (the postmaster and its backends). */
 function postgresCpuMs(): number {

@@ -1,11 +1,12 @@
 import { resolve } from 'node:path';
+import { isPostgresUrl } from '../store/postgres/open.ts';
 
 /**
  * Where the instance database is: the `database` setting as a SQLite path resolved against the
  * instance directory, or a postgres:// URL as it is.
  */
 export function databaseLocation(dir: string, database: string): string {
-  return /^postgres(ql)?:\/\//i.test(database) ? database : resolve(dir, database);
+  return isPostgresUrl(database) ? database : resolve(dir, database);
 }
 
 /** Where an instance keeps its files, relative to its directory. */

@@ -55,10 +55,6 @@ export class PresignPartitions {
     this.#mine.clear();
   }
 
-  get held(): number {
-    return this.#store.shared ? this.#mine.size : PARTITIONS;
-  }
-
   #name(p: number): string {
     return `${this.#prefix}${p}`;
   }

@@ -14,14 +14,14 @@ export function hasPostgres(): boolean {
   return Boolean(url);
 }
 
-function adminUrl(): string {
-  const url = process.env.PKI_TEST_POSTGRES_URL;
+function adminUrl(given?: string): string {
+  const url = given ?? process.env.PKI_TEST_POSTGRES_URL;
   if (!url) throw new Error('PKI_TEST_POSTGRES_URL is not set (scripts/pg-test-cluster start DIR prints one)');
   return url;
 }
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: adminUrl() });
+async function admin<T>(fn: (c: pg.Client) => Promise<T>, given?: string): Promise<T> {
+  const c = new pg.Client({ connectionString: adminUrl(given) });
   await c.connect();
   try {
     return await fn(c);
@@ -41,15 +41,16 @@ function withDatabase(url: string, name: string): string {
  * A new, empty database (pki_test_<random>) in the test cluster; returns its URL. With `icuLocale`,
  * its text collation is that ICU locale's instead of the cluster's default. With `template`
  * (a URL from an earlier call), a copy of that database: a migrated schema costs a file copy instead
- * of running the migrations again. The template must have no open connections.
+ * of running the migrations again. The template must have no open connections. `adminUrl`: another
+ * cluster than PKI_TEST_POSTGRES_URL's (benchmarks take it as an argument).
  */
-export async function createTestDatabase(o: { template?: string; icuLocale?: 'en-US' } = {}): Promise<string> {
+export async function createTestDatabase(o: { template?: string; icuLocale?: 'en-US'; adminUrl?: string } = {}): Promise<string> {
   const name = `pki_test_${randomBytes(6).toString('hex')}`;
   // icuLocale: text compares as on most production servers (en_US), not the test cluster's C.
   const locale = o.icuLocale ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${o.icuLocale}' LOCALE 'C.UTF-8'` : '';
   const from = o.template ? ` TEMPLATE ${databaseName(o.template)} STRATEGY FILE_COPY` : locale;
-  await admin((c) => c.query(`CREATE DATABASE ${name}${from}`));
-  return withDatabase(adminUrl(), name);
+  await admin((c) => c.query(`CREATE DATABASE ${name}${from}`), o.adminUrl);
+  return withDatabase(adminUrl(o.adminUrl), name);
 }
 
 /** Drops a database made by createTestDatabase, closing whatever connections are still open to it. */

@@ -19,7 +19,7 @@ export function openPostgres(url: string, opts: { create?: boolean } = {}): PgDb
   let db: PgDb | undefined;
   try {
     db = new PgDb(url);
-    const has = (db.prepare("SELECT to_regclass('schema_migrations') IS NOT NULL AS present").get() as { present: number }).present === 1;
+    const has = holdsInstance(db);
     if (opts.create && has) throw new CaError('conflict', `database ${db.name}: already holds a pki instance: give pki init an empty database`);
     if (!opts.create && !has) throw new CaError('config', `database ${db.name}: holds no pki schema: run pki init --database with it first, or restore it`);
     migratePostgres(db);
@@ -35,7 +35,7 @@ export function openPostgres(url: string, opts: { create?: boolean } = {}): PgDb
 export function assertNoInstancePostgres(url: string): void {
   const db = new PgDb(url);
   try {
-    const has = (db.prepare("SELECT to_regclass('schema_migrations') IS NOT NULL AS present").get() as { present: number }).present === 1;
+    const has = holdsInstance(db);
     if (has) throw new CaError('conflict', `database ${db.name}: already holds a pki instance: give pki init an empty database`);
   } catch (e) {
     if (e instanceof CaError) throw e;
@@ -43,6 +43,11 @@ export function assertNoInstancePostgres(url: string): void {
   } finally {
     db.close();
   }
+}
+
+/** Whether the database already has a pki schema. */
+function holdsInstance(db: PgDb): boolean {
+  return (db.prepare("SELECT to_regclass('schema_migrations') IS NOT NULL AS present").get() as { present: number }).present === 1;
 }
 
 /** Applies the migrations this pki knows, in one transaction under the write lock (replicas may start together). */
