@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { Server } from 'node:net';
 import { systemClock } from '../domain/clock.ts';
 import { openDatabase } from '../store/sqlite.ts';
@@ -19,7 +19,8 @@ import type { WorkerConfig } from '../http/ocsp/workers/pool.ts';
  * database (no keys, no passphrase) on the socket the primary listens on, and hands
  * everything else (nonce, several CertIDs, unknown serials, other routes) to the primary.
  */
-function start(c: WorkerConfig, listening: Server): Promise<number> {
+/** Everything but the socket: opened before the primary hands the listening socket over (see below). */
+function prepare(c: WorkerConfig): { server: HttpServer; held: () => number } {
   const db = openDatabase(c.dbPath, { readonly: true });
   // The same bounded hot set as the primary, reading misses from the database by serial: no second full copy.
   const cache = new OcspResponseCache({ maxEntries: c.cacheEntries });
@@ -58,21 +59,34 @@ function start(c: WorkerConfig, listening: Server): Promise<number> {
   // The primary stops its workers with SIGTERM: stop taking connections, let requests under way finish
   // (none can last past the request time limit), then exit.
   process.once('SIGTERM', () => void drainServer(server, c.timeouts.requestMs).then(() => process.exit(0)));
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listening, () => resolve(cache.size));
-  });
+  return { server, held: () => cache.size };
 }
 
 // The primary owns this process: when its IPC channel closes (it exited, even by SIGKILL), so do we.
 process.on('disconnect', () => process.exit(0));
 // Ctrl-C reaches the whole process group; the primary stops its workers itself.
 process.on('SIGINT', () => {});
-process.once('message', (m: { type: 'start'; config: WorkerConfig }, handle: unknown) => {
-  start(m.config, handle as Server).then(
-    (responses) => process.send?.({ type: 'ready', responses }),
-    (e: unknown) => {
-      process.send?.({ type: 'failed', error: (e as Error).message }, () => process.exit(1));
-    },
-  );
+/**
+ * Two steps, because Node's child_process starts accepting on a received server handle the moment
+ * the message carrying it arrives, whether or not anything here listens for connections yet: a
+ * connection accepted before `server.listen(handle)` would never be read or answered. So the
+ * primary sends the config first; once this process has loaded and opened everything it answers
+ * `prepared`, and only then does the socket come, taken over by the HTTP server in the same tick.
+ */
+let prepared: ReturnType<typeof prepare> | null = null;
+const failed = (e: unknown) => process.send?.({ type: 'failed', error: (e as Error).message }, () => process.exit(1));
+process.on('message', (m: { type: 'start'; config: WorkerConfig } | { type: 'listen' }, handle: unknown) => {
+  if (m.type === 'start') {
+    try {
+      prepared = prepare(m.config);
+      process.send?.({ type: 'prepared' });
+    } catch (e) {
+      failed(e);
+    }
+    return;
+  }
+  if (m.type !== 'listen' || !prepared) return;
+  const { server, held } = prepared;
+  server.once('error', failed);
+  server.listen(handle as Server, () => process.send?.({ type: 'ready', responses: held() }));
 });

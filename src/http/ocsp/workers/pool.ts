@@ -47,6 +47,8 @@ export async function startOcspWorkers(o: { count: number; listening: Server; co
         reject(new Error(`OCSP worker ${id} did not start within ${START_TIMEOUT_MS} ms`));
       }, START_TIMEOUT_MS);
       child.on('message', (m: { type: string; responses?: number; error?: string }) => {
+        // The socket goes only to a worker that is ready to take it over at once (instance/ocsp-worker.ts).
+        if (m.type === 'prepared') return void child.send({ type: 'listen' }, o.listening);
         clearTimeout(timer);
         if (m.type === 'ready') {
           o.logger.info('ocsp.worker.ready', { worker: id, pid: child.pid, responses: m.responses });
@@ -61,7 +63,7 @@ export async function startOcspWorkers(o: { count: number; listening: Server; co
         o.logger.error('ocsp.worker.exited', { worker: id, pid: child.pid, code, signal });
         setTimeout(() => !closing && spawnOne(id).catch((e: Error) => o.logger.error('ocsp.worker.restart_failed', { worker: id, error: e.message })), RESTART_DELAY_MS).unref();
       });
-      child.send({ type: 'start', config: o.config }, o.listening);
+      child.send({ type: 'start', config: o.config });
     });
 
   const close = async () => {
