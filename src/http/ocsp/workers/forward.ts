@@ -1,4 +1,5 @@
 import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
 import type { PassOn } from '../listener.ts';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): each side of the relay sets its own. */
@@ -22,7 +23,9 @@ export function forwardTo(port: number): PassOn {
         if (!HOP_BY_HOP.has(name.toLowerCase())) raw.push(name, answer.rawHeaders[i + 1]!);
       }
       res.writeHead(answer.statusCode ?? 502, raw);
-      answer.pipe(res);
+      // pipeline, not pipe: an answer cut off midway (the primary stopped) cuts the client's
+      // connection too, so the client sees the failure at once instead of waiting on a body that never ends.
+      pipeline(answer, res, (e) => e && res.destroy());
     });
     up.on('error', () => {
       if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'text/plain' });
@@ -30,6 +33,6 @@ export function forwardTo(port: number): PassOn {
     });
     if (body) up.end(body);
     else if (req.readableEnded) up.end(); // a GET that waited on the handler: nothing left to stream
-    else req.pipe(up);
+    else pipeline(req, up, (e) => e && up.destroy());
   };
 }
