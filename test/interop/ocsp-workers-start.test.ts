@@ -63,4 +63,23 @@ describe('pki serve --ocsp-workers 1 while it starts', () => {
     expect({ hung: count('hung') }).toEqual({ hung: 0 });
     expect(count('answered')).toBeGreaterThanOrEqual(40);
   }, 60_000);
+
+  it('bad/a worker killed is started again, and no connection meanwhile is left unanswered', async () => {
+    const workerPids = () => serve!.output().stdout.split('\n').filter((l) => l.includes('ocsp.worker.ready')).map((l) => JSON.parse(l).pid as number);
+    const [first] = workerPids();
+    expect(first).toBeGreaterThan(0);
+    const port = Number(new URL(JSON.parse(await serve!.started).http).port);
+    process.kill(first!, 'SIGKILL');
+    const probes: Promise<Outcome>[] = [];
+    const t0 = Date.now();
+    while (workerPids().length < 2 && Date.now() - t0 < 20_000) {
+      for (let i = 0; i < 4; i++) probes.push(probe(port, 8_000));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    for (let i = 0; i < 40; i++) probes.push(probe(port, 8_000));
+    const outcomes = await Promise.all(probes);
+    expect(workerPids()).toHaveLength(2);
+    expect(workerPids()[1]).not.toBe(first);
+    expect({ hung: outcomes.filter((o) => o === 'hung').length }).toEqual({ hung: 0 });
+  }, 60_000);
 });
