@@ -1,5 +1,5 @@
-import type { RequestListener, Server, ServerOptions } from 'node:http';
-import type { Server as NetServer } from 'node:net';
+import type { IncomingMessage, RequestListener, Server, ServerOptions } from 'node:http';
+import type { Server as NetServer, Socket } from 'node:net';
 import { CaError } from '../domain/errors.ts';
 
 /** How long a client may take to send one request (pki.json `http`, src/config/http.ts). */
@@ -22,6 +22,26 @@ export function timeoutOptions(t: RequestTimeouts): Pick<ServerOptions, 'request
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(t.requestMs / 4))),
   };
 }
+
+/**
+ * A connection must begin its first request within the headers limit. Node's headersTimeout
+ * counts from a request's first byte, so a connection that sent nothing (over TLS: nothing after
+ * the handshake) was held open for good, and enough of them use up the process's descriptors.
+ * Silent for that long → closed; from its first request on, Node's own limits apply
+ * (headersTimeout and requestTimeout while it arrives, keepAliveTimeout between requests).
+ * `tls`: the raw connection's handshake has the same limit (the https server's handshakeTimeout),
+ * and the wait for a request starts once it is done.
+ */
+export function closeSilentConnections(server: NetServer, t: RequestTimeouts, o: { tls?: boolean } = {}): void {
+  const ms = Math.min(t.headersMs, t.requestMs);
+  // A socket 'timeout' with no request under way makes node:http destroy the socket.
+  server.on(o.tls ? 'secureConnection' : 'connection', (socket: Socket) => socket.setTimeout(ms));
+  // Node refreshes the timer on every byte it parses; once a request is in, its own limits take over.
+  server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
+}
+
+/** The handshake limit of a TLS listener: as long as a request's headers may take. */
+export const handshakeTimeout = (t: RequestTimeouts): number => Math.min(t.headersMs, t.requestMs);
 
 /**
  * Whether a listener takes requests: not while it starts (its socket is bound before anything is

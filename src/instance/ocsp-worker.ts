@@ -9,7 +9,7 @@ import { OcspResponder, type OcspStatusSource } from '../status/ocsp-responder.t
 import { StoredResponseFeed } from '../status/stored-responses.ts';
 import { NotAnsweredHere, OcspHttpHandler } from '../http/ocsp/handler.ts';
 import { withOcspFastPath } from '../http/ocsp/listener.ts';
-import { drainServer, timeoutOptions } from '../http/server-limits.ts';
+import { closeSilentConnections, drainServer, timeoutOptions } from '../http/server-limits.ts';
 import { answerClientError } from '../http/body-limit.ts';
 import { forwardTo } from '../http/ocsp/workers/forward.ts';
 import type { WorkerConfig } from '../http/ocsp/workers/pool.ts';
@@ -56,6 +56,7 @@ function prepare(c: WorkerConfig): { server: HttpServer; held: () => number } {
   poll.unref();
   evict.unref();
   const server = createServer(timeoutOptions(c.timeouts), withOcspFastPath(handler, (req, res) => passOn(req, res), passOn)).on('clientError', answerClientError);
+  closeSilentConnections(server, c.timeouts);
   // The primary stops its workers with SIGTERM: stop taking connections, let requests under way finish
   // (none can last past the request time limit), then exit.
   process.once('SIGTERM', () => void drainServer(server, c.timeouts.requestMs).then(() => process.exit(0)));

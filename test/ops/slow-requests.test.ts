@@ -69,3 +69,43 @@ describe('slow requests are cut off on every listener', () => {
     }, 15_000);
   }
 });
+
+/** Opens a connection and sends nothing; resolves with when the server closed it (null if still open after 6 s). */
+function silent(open: () => Socket, after: 'connect' | 'secureConnect'): Promise<number | null> {
+  return new Promise((resolve) => {
+    const s = open();
+    let t0 = Date.now();
+    const give = setTimeout(() => (s.destroy(), resolve(null)), 6_000);
+    s.once(after, () => (t0 = Date.now()));
+    s.on('error', () => undefined);
+    s.once('close', () => (clearTimeout(give), resolve(Date.now() - t0)));
+  });
+}
+
+describe('silent connections are closed on every listener (descriptors are not held by clients that send nothing)', () => {
+  const cases: [string, () => Promise<number | null>][] = [
+    ['plain HTTP, nothing sent', () => silent(plain(server.httpUrl), 'connect')],
+    ['OCSP worker process, nothing sent', () => silent(plain(workers.httpUrl), 'connect')],
+    ['ACME over HTTPS, no TLS handshake', () => silent(plain(server.acme!.directoryUrl), 'connect')],
+    ['ACME over HTTPS, handshake done, no request', () => silent(tls(server.acme!.directoryUrl), 'secureConnect')],
+  ];
+  for (const [name, run] of cases) {
+    it(`fail/${name}: closed within the headers limit`, async () => {
+      const closedAfterMs = await run();
+      expect(closedAfterMs).not.toBeNull();
+      expect(closedAfterMs!).toBeLessThan(3_500);
+    }, 15_000);
+  }
+
+  it('ok/a keep-alive connection serves a second request after the first, within the limits', async () => {
+    const s = plain(server.httpUrl)();
+    let got = '';
+    s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    await new Promise((r) => s.once('connect', r));
+    s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 600));
+    s.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await new Promise((r) => s.once('close', r));
+    expect(got.match(/HTTP\/1\.1 200 /g)).toHaveLength(2);
+  });
+});

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerOptions, type ServerResponse } from 'node:http';
 import { answerClientError, BodyTooLarge, readNodeBody } from '../body-limit.ts';
-import { timeoutOptions, type ListenerGate, type RequestTimeouts } from '../server-limits.ts';
+import { closeSilentConnections, timeoutOptions, type ListenerGate, type RequestTimeouts } from '../server-limits.ts';
 import type { OcspHttpHandler, OcspReply } from './handler.ts';
 import { NotAnsweredHere, OCSP_BODY } from './handler.ts';
 
@@ -78,6 +78,8 @@ export function createServerWithOcsp(handler: OcspHttpHandler, o: { timeouts: Re
     const app = listener ?? ((_req, res) => res.writeHead(404).end());
     // `front`: other fast paths (the log's cached tiles) between OCSP and Hono.
     const fast = withOcspFastPath(handler, o.front ? o.front(app) : app);
-    return createServer({ ...opts, ...timeoutOptions(o.timeouts) }, o.gate ? o.gate.guard(fast) : fast).on('clientError', answerClientError);
+    const server = createServer({ ...opts, ...timeoutOptions(o.timeouts) }, o.gate ? o.gate.guard(fast) : fast).on('clientError', answerClientError);
+    closeSilentConnections(server, o.timeouts);
+    return server;
   }) as typeof createServer;
 }
