@@ -18,6 +18,8 @@ import { builtCopy, type PackageCopy } from './prebuilt-support.ts';
  * from dist/cli/, as domain/runtime-files.ts resolves it in a bundled process.
  */
 const env = { PKI_PASSPHRASE: 'prebuilt-cli-test-passphrase' };
+/** What `pki revoke` must never load (test/cli/revoke-startup.test.ts's list). */
+const SERVER_PACKAGES = /\/node_modules\/(hono|@hono\/node-server|jose|acme-client|prom-client|pkcs11js|pkijs|@peculiar\/|reflect-metadata|asn1js)/;
 
 /** One request on a connection of its own, so the kernel may hand it to the primary or the worker. */
 function post(url: string, body: Uint8Array): Promise<{ status: number; type: string | undefined }> {
@@ -83,9 +85,10 @@ describe('the prebuilt CLI: init, audit verify, serve --ocsp-workers 1, issue, s
     const serve = copy.background(['serve', '--dir', dir, '--http-port', String(port), '--no-acme', '--ocsp-workers', '1'], /serve\.started/, env);
     try {
       const base = (JSON.parse(await serve.started) as { http: string }).http;
-      const events = serve.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; background?: boolean; pid?: number });
-      expect(events.find((e) => e.event === 'tlog.checked')).toMatchObject({ background: true }); // the log-check-worker threads
-      const worker = events.find((e) => e.event === 'ocsp.worker.ready');
+      const events = () => serve.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; background?: boolean; pid?: number });
+      // The log-check-worker threads: the check runs in the background, and may end after the server started.
+      expect(await until('the log check', () => events().find((e) => e.event === 'tlog.checked'), (e) => e !== undefined)).toMatchObject({ background: true });
+      const worker = events().find((e) => e.event === 'ocsp.worker.ready');
       expect(worker?.pid).toBeTypeOf('number');
       const argv = readFileSync(`/proc/${worker!.pid}/cmdline`, 'utf8').split('\0');
       expect(argv[1]).toBe(join(copy.root, 'dist/cli/ocsp-worker.js'));
@@ -123,6 +126,14 @@ describe('the prebuilt CLI: init, audit verify, serve --ocsp-workers 1, issue, s
       const listed = copy.run(['certs', 'list', '--dir', dir, '--json'], env);
       expect(listed.status).toBe(0);
       expect(listed.stdout).toContain(serial);
+
+      // `pki revoke` beside a busy server loads no server, protocol or X.509 package from the bundle either
+      // (revoke-startup.test.ts holds the sources to it), while `pki certs` does load them: the check sees them.
+      const lean = copy.modulesLoaded(['revoke', '--dir', dir, '--serial', '0badc0de'], env);
+      expect(lean.stderr).toMatch(/^pki: no certificate with serial 0badc0de/);
+      expect(lean.modules.filter((m) => m.includes('/dist/cli/')).length).toBeGreaterThan(1);
+      expect(lean.modules.filter((m) => SERVER_PACKAGES.test(m) || m.includes('/src/'))).toEqual([]);
+      expect(copy.modulesLoaded(['certs', 'stats', '--dir', dir], env).modules.filter((m) => SERVER_PACKAGES.test(m)).length).toBeGreaterThan(0);
     } finally {
       expect(await serve.stop()).toBe(0);
     }

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { buildCli, type CliBuild } from '../../scripts/build-cli.ts';
 import { WORKER_SOURCES } from '../../src/domain/runtime-files.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -19,6 +20,8 @@ export interface PackageCopy {
   build: CliBuild;
   /** Runs `node <copy>/bin/pki.js args` to the end. */
   run(args: string[], env?: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string };
+  /** Like run, and the URL of every module Node loaded (a loader hook logs them). */
+  modulesLoaded(args: string[], env?: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string; modules: string[] };
   /** Starts a long-running command (serve); resolves once a stdout line matches `ready`. */
   background(args: string[], ready: RegExp, env?: NodeJS.ProcessEnv): Background;
 }
@@ -54,6 +57,8 @@ export async function builtCopy(): Promise<PackageCopy> {
   writeFileSync(version, text);
   utimesSync(version, FIXED_MTIME, FIXED_MTIME);
   const bin = join(root, 'bin/pki.js');
+  writeFileSync(join(root, 'log-hook.mjs'), `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) { appendFileSync(process.env.MODULE_LOG, url + '\\n'); return next(url, context); }\n`);
+  writeFileSync(join(root, 'log-preload.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'log-hook.mjs')).href)});\n`);
   // The copy is no git checkout; a parent directory's repository must not answer for it.
   const base = { GIT_CEILING_DIRECTORIES: resolve(root, '..') };
   return {
@@ -63,6 +68,12 @@ export async function builtCopy(): Promise<PackageCopy> {
     run: (args, env = {}) => {
       const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ...base, PKI_FROM_SOURCE: '', ...env }, timeout: 60_000 });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    },
+    modulesLoaded: (args, env = {}) => {
+      const log = join(root, `modules-${Math.random().toString(36).slice(2)}.txt`);
+      writeFileSync(log, '');
+      const r = spawnSync(process.execPath, ['--import', pathToFileURL(join(root, 'log-preload.mjs')).href, bin, ...args], { encoding: 'utf8', env: { ...process.env, ...base, PKI_FROM_SOURCE: '', ...env, MODULE_LOG: log }, timeout: 60_000 });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr, modules: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
     },
     background: (args, ready, env = {}) => background(bin, args, ready, { ...process.env, ...base, PKI_FROM_SOURCE: '', ...env }),
   };
