@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildCli, type CliBuild } from '../../scripts/build-cli.ts';
 import { WORKER_SOURCES } from '../../src/domain/runtime-files.ts';
+import { pkiBackground } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -75,38 +76,17 @@ export async function builtCopy(): Promise<PackageCopy> {
       const r = spawnSync(process.execPath, ['--import', pathToFileURL(join(root, 'log-preload.mjs')).href, bin, ...args], { encoding: 'utf8', env: { ...process.env, ...base, PKI_FROM_SOURCE: '', ...env, MODULE_LOG: log }, timeout: 60_000 });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr, modules: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
     },
-    background: (args, ready, env = {}) => background(bin, args, ready, { ...process.env, ...base, PKI_FROM_SOURCE: '', ...env }),
-  };
-}
-
-function background(bin: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv): Background {
-  const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const started = new Promise<string>((resolveLine, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${ready}; stdout: ${out}; stderr: ${err}`)), 30_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => ready.test(l));
-      if (line) {
-        clearTimeout(timer);
-        resolveLine(line);
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before ready; stdout: ${out}; stderr: ${err}`));
-    });
-  });
-  started.catch(() => undefined);
-  return {
-    started,
-    stdout: () => out,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
+    background: (args, ready, env = {}) => {
+      const b = pkiBackground(args, ready, { ...base, PKI_FROM_SOURCE: '', ...env }, bin);
+      b.started.catch(() => undefined);
+      return {
+        started: b.started,
+        stdout: () => b.output().stdout,
+        stop: async () => {
+          if (b.child.exitCode === null && b.child.signalCode === null) b.child.kill('SIGTERM');
+          return b.exited;
+        },
+      };
     },
   };
 }
