@@ -10,7 +10,7 @@ export interface BuildInfo {
 /** Set by scripts/build-agent (esbuild `define`): the bundle knows its version and commit without package.json or git. */
 declare const __PKI_BUILD__: BuildInfo | undefined;
 /**
- * Set by scripts/build-cli (esbuild `define`): the package root relative to a chunk of dist/cli/.
+ * Set by scripts/build-cli (esbuild `define`): the package root relative to a chunk of dist/cli/<build>/.
  * cli/ may not import src/domain/runtime-files.ts (test/architecture.test.ts), which reads the same constant.
  */
 declare const __PKI_BUNDLE_ROOT__: string | undefined;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Set only in the prebuilt CLI (esbuild `define`, scripts/build-cli.ts): the package root relative
- * to a chunk of dist/cli/ ("../../"). Absent from source, where this file is src/domain/.
+ * to a chunk of dist/cli/<build>/ ("../../../"). Absent from source, where this file is src/domain/.
  */
 declare const __PKI_BUNDLE_ROOT__: string | undefined;
 
@@ -23,8 +23,9 @@ const ROOT_URL = new URL(BUNDLE_ROOT ?? '../../', import.meta.url);
 
 /**
  * The modules the program runs in another thread or process, by name: the build bundles each as
- * dist/cli/<name>.js; from source each starts through its `<name>-launch.js` beside it (tsx's
- * loader first, as bin/pki.js does).
+ * dist/cli/<build>/<name>.js; from source each starts through its `<name>-launch.js` beside it (tsx's
+ * loader first, as bin/pki.js does). A bundled process starts the workers of its own build, found
+ * beside its chunks, even after a newer build is made.
  */
 export const WORKER_SOURCES = {
   'ocsp-worker': 'src/instance/ocsp-worker.ts',

@@ -91,7 +91,7 @@ describe('the prebuilt CLI: init, audit verify, serve --ocsp-workers 1, issue, s
       const worker = events().find((e) => e.event === 'ocsp.worker.ready');
       expect(worker?.pid).toBeTypeOf('number');
       const argv = readFileSync(`/proc/${worker!.pid}/cmdline`, 'utf8').split('\0');
-      expect(argv[1]).toBe(join(copy.root, 'dist/cli/ocsp-worker.js'));
+      expect(argv[1]).toBe(join(copy.build.dir, 'ocsp-worker.js'));
 
       const csr = await makeCsr({ cn: 'svc.example', sans: [{ type: 'dns', value: 'svc.example' }] });
       writeFileSync(join(work, 'svc.csr'), csr.pem);
@@ -151,7 +151,7 @@ describe.skipIf(!hasPostgres())('the prebuilt CLI on PostgreSQL (the connection 
     if (database) await dropTestDatabase(database);
   });
 
-  it('ok/init, issue, certs list and revoke through dist/cli/pg-worker.js', async () => {
+  it('ok/init, issue, certs list and revoke through the bundled pg-worker.js', async () => {
     const work = tempDir();
     const dir = join(work, 'ca');
     const init = copy.run(['init', '--dir', dir, '--database', database], env);

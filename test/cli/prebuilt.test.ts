@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prebuiltMain, sourceFingerprint } from '../../bin/prebuilt.js';
+import { buildCli } from '../../scripts/build-cli.ts';
 import { packagePath, WORKER_SOURCES, workerEntryPath, type WorkerName } from '../../src/domain/runtime-files.ts';
 import { builtCopy, FIXED_MTIME, type PackageCopy } from './prebuilt-support.ts';
 
@@ -38,10 +39,10 @@ describe('bin/pki.js runs the prebuilt CLI only while it matches the sources', (
     // Code splitting: the command loaders of cli/command-table.ts stay separate chunks.
     expect(names.filter((n) => n.startsWith('chunk-')).length).toBeGreaterThan(10);
     const stamp = JSON.parse(readFileSync(join(copy.root, 'dist/cli/stamp.json'), 'utf8')) as { fingerprint: string; main: string };
-    expect(stamp).toMatchObject({ fingerprint: sourceFingerprint(copy.root), main: 'main.js' });
-    expect(prebuiltMain(copy.root, {}).main).toBe(join(copy.root, 'dist/cli/main.js'));
+    expect(stamp).toMatchObject({ fingerprint: sourceFingerprint(copy.root), main: `${basename(copy.build.dir)}/main.js` });
+    expect(prebuiltMain(copy.root, {}).main).toBe(join(copy.build.dir, 'main.js'));
     // main.js loads no command's code up front: the registrations are import()s of chunks.
-    const main = readFileSync(join(copy.root, 'dist/cli/main.js'), 'utf8');
+    const main = readFileSync(join(copy.build.dir, 'main.js'), 'utf8');
     expect(main).not.toMatch(/registerServe\s*\(/);
     expect(main).toMatch(/import\("\.\/chunk-[A-Z0-9]+\.js"\)/);
   });
@@ -79,6 +80,19 @@ describe('bin/pki.js runs the prebuilt CLI only while it matches the sources', (
     expect(copy.run(['--version']).stdout).toMatch(SOURCE);
     writeFileSync(stamp, stamped.replace(/"fingerprint": "[0-9a-f]{6}/, '"fingerprint": "000000'));
     expect(copy.run(['--version']).stdout).toMatch(SOURCE);
+  });
+
+  it('ok/a rebuild leaves the builds a running process may still use, and prunes the oldest', async () => {
+    const first = copy.build.dir;
+    const later: string[] = [];
+    for (let i = 0; i < 6; i++) later.push((await buildCli(copy.root)).dir);
+    const stamp = JSON.parse(readFileSync(join(copy.root, 'dist/cli/stamp.json'), 'utf8')) as { main: string };
+    expect(stamp.main).toBe(`${basename(later.at(-1)!)}/main.js`);
+    const kept = readdirSync(join(copy.root, 'dist/cli')).filter((n) => n !== 'stamp.json').sort();
+    expect(kept).toEqual(later.slice(-5).map((d) => basename(d)));
+    expect(existsSync(first)).toBe(false);
+    expect(prebuiltMain(copy.root, {}).main).toBe(join(later.at(-1)!, 'main.js'));
+    expect(copy.run(['revoke', '--help']).status).toBe(0);
   });
 
   it('ok/the bundle and the sources print the same help for every command', () => {
