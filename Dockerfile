@@ -17,6 +17,9 @@ COPY bin ./bin
 COPY cli ./cli
 COPY src ./src
 RUN npx tsc --noEmit -p .
+# The prebuilt CLI (#21): npm ci above ran before the sources were here, so its "prepare" skipped the build.
+COPY scripts/build-cli.ts scripts/build-agent.ts ./scripts/
+RUN npm run build
 
 # Runtime: no compiler, no git, not root.
 FROM node:20-bookworm-slim
@@ -32,6 +35,7 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/bin ./bin
 COPY --from=build /src/cli ./cli
 COPY --from=build /src/src ./src
+COPY --from=build /src/dist/cli ./dist/cli
 COPY packaging/docker/entrypoint.sh /usr/local/bin/pki-entrypoint
 # The image's "node" user (uid 1000) owns the instance; the volume keeps it across containers.
 RUN install -d -o node -g node -m 0700 /var/lib/pki

@@ -9,11 +9,17 @@ export interface BuildInfo {
 
 /** Set by scripts/build-agent (esbuild `define`): the bundle knows its version and commit without package.json or git. */
 declare const __PKI_BUILD__: BuildInfo | undefined;
+/**
+ * Set by scripts/build-cli (esbuild `define`): the package root relative to a chunk of dist/cli/<build>/.
+ * cli/ may not import src/domain/runtime-files.ts (test/architecture.test.ts), which reads the same constant.
+ */
+declare const __PKI_BUNDLE_ROOT__: string | undefined;
 
 /** The version and commit this program was built from: baked into a bundle, else read from the checkout it runs in. */
 export function buildInfo(): BuildInfo {
   if (typeof __PKI_BUILD__ !== 'undefined') return __PKI_BUILD__;
-  return checkoutInfo(fileURLToPath(new URL('..', import.meta.url)));
+  const root = typeof __PKI_BUNDLE_ROOT__ === 'string' ? __PKI_BUNDLE_ROOT__ : '..';
+  return checkoutInfo(fileURLToPath(new URL(root, import.meta.url)));
 }
 
 /**

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 /** Packages the agent must never load: the server's native modules and its HTTP and metrics stacks. */
@@ -39,27 +39,32 @@ export function currentBuildInfo(): BuildInfo {
   return { version, commit };
 }
 
+/** What every bundle of this repository shares (the agent's here, the CLI's in scripts/build-cli.ts): Node 20, names kept for errors and traces. */
+export const NODE_BUNDLE: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  keepNames: true, // error messages and stack traces keep class names
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+
 /** The single-file bundle; returns its path and the package names it contains (from esbuild's metafile). */
 export async function buildBundle(outDir = join(ROOT, 'dist'), info = currentBuildInfo()): Promise<{ file: string; packages: string[]; metafile: Metafile }> {
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, 'pki-agent.cjs');
   const r = await build({
     entryPoints: [join(ROOT, 'cli/agent.ts')],
+    ...NODE_BUNDLE,
     outfile: file,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
     format: 'cjs',
     minify: true,
-    keepNames: true, // error messages and stack traces keep class names
-    legalComments: 'none',
     banner: { js: '#!/usr/bin/env node' },
     define: { __PKI_BUILD__: JSON.stringify(info) },
     // cli/version.ts reads import.meta.url only when __PKI_BUILD__ is absent, which a bundle never is.
     logOverride: { 'empty-import-meta': 'silent' },
-    metafile: true,
-    logLevel: 'warning',
     plugins: [stubOptional],
+    metafile: true,
   });
   chmodSync(file, 0o755);
   return { file, packages: packagesOf(r.metafile), metafile: r.metafile };

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { LogCheck, LogFindings } from '../authority/checkpoints.ts';
 import type { Logger } from '../domain/log.ts';
+import { workerEntry } from '../domain/runtime-files.ts';
 import type { LogCheckJob } from './log-check-worker.ts';
 import type { CaInstance } from './open.ts';
 
@@ -79,7 +80,7 @@ export function startLogCheck(ca: Pick<CaInstance, 'authority' | 'store' | 'keyS
 
 function onThread(job: LogCheckJob, threads: Worker[]): Promise<LogFindings> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./log-check-worker-launch.js', import.meta.url), { workerData: job });
+    const worker = new Worker(workerEntry('log-check-worker'), { workerData: job });
     threads.push(worker);
     worker.once('message', resolve);
     worker.once('error', reject);

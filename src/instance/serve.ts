@@ -2,7 +2,7 @@ import { CaError } from '../domain/errors.ts';
 import { createAdaptorServer, type ServerType } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { workerEntryPath } from '../domain/runtime-files.ts';
 import { createApp } from '../http/plain-app.ts';
 import { caCertificatesOf } from '../http/routes/ca-certificates.ts';
 import type { AcmeListener } from '../http/acme-https/listener.ts';
@@ -153,7 +153,7 @@ async function startWorkers(
     internal = await listen('127.0.0.1', 0, 'internal relay for OCSP workers');
     const workers = await startOcspWorkers({
       count: o.ocspWorkers,
-      entry: fileURLToPath(new URL('./ocsp-worker-launch.js', import.meta.url)),
+      entry: workerEntryPath('ocsp-worker'),
       listening: server,
       logger: o.logger,
       config: {

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../domain/runtime-files.ts';
 import { dialectOf, type Db } from './sql.ts';
 import { inventoryFindings } from './tlog-audit.ts';
 
@@ -15,7 +16,7 @@ export function startInventoryCheck(db: Db, o: { threadFrom?: number } = {}): ()
   // The thread opens the file with better-sqlite3: PostgreSQL (whose name is a URL without its password) is checked inline.
   if (count < (o.threadFrom ?? THREAD_FROM) || db.memory || dialectOf(db) !== 'sqlite') return async () => inventoryFindings(db);
   const result = new Promise<string[]>((resolve, reject) => {
-    const worker = new Worker(new URL('./inventory-worker-launch.js', import.meta.url), { workerData: { path: db.name } });
+    const worker = new Worker(workerEntry('inventory-worker'), { workerData: { path: db.name } });
     worker.once('message', (findings: string[]) => resolve(findings));
     worker.once('error', reject);
     worker.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`inventory check thread exited with ${code}`))));

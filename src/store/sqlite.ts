@@ -1,15 +1,15 @@
 import Database from 'better-sqlite3';
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { CaError } from '../domain/errors.ts';
+import { packagePath } from '../domain/runtime-files.ts';
 import { dialectOf, type Db } from './sql.ts';
 
 /** A better-sqlite3 connection: the embedded backend of sql.ts's SqlDb. */
 export type SqliteDb = Database.Database;
 export type { Db } from './sql.ts';
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
+const MIGRATIONS_DIR = packagePath('src/store/migrations');
 
 interface Migration {
   version: number;

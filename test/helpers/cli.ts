@@ -9,9 +9,9 @@ export function pki(args: string[], env: NodeJS.ProcessEnv = {}): { status: numb
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Starts a long-running `pki` command (serve) and resolves once a stdout line matches `ready`. */
-export function pkiBackground(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [PKI_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a long-running `pki` command (serve) and resolves once a stdout line matches `ready`; `bin`: another copy's bin/pki.js. */
+export function pkiBackground(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, bin = PKI_BIN) {
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const started = new Promise<string>((resolve, reject) => {

@@ -1,9 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { CaError } from '../../domain/errors.ts';
+import { packagePath } from '../../domain/runtime-files.ts';
 import { loadMigrations } from '../sqlite.ts';
 import { PgDb, redactUrl } from './pg-db.ts';
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
+const MIGRATIONS_DIR = packagePath('src/store/postgres/migrations');
 
 /** A `database` setting naming PostgreSQL rather than a SQLite file. */
 export function isPostgresUrl(location: string): boolean {

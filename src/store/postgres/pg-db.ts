@@ -1,10 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import { createSyncFn } from 'synckit';
+import { workerEntryPath } from '../../domain/runtime-files.ts';
 import { DIALECT, type SqlDb, type SqlRunResult, type SqlStatement, type SqlTransaction } from '../sql.ts';
 import { CHANGE_SLOTS, CHANGES_SLOT, TABLE_SLOTS, type PgReply, type PgRequest } from './protocol.ts';
 import { bindParams, compileSql, type CompiledSql } from './placeholders.ts';
 
-const WORKER = fileURLToPath(new URL('./pg-worker-launch.js', import.meta.url));
+const WORKER = workerEntryPath('pg-worker');
 
 /** The channel every replica LISTENs on; triggers NOTIFY it when shared state changes (see migrations). */
 export const CHANGE_CHANNEL = 'pki_changes';
