@@ -114,7 +114,9 @@ const memory = (pid: number) => ({ primaryMiB: rssMiB(pid), workersMiB: children
 
 /**
  * wrk over the GET paths in `file`, each request a random line; no probe connection (wrk.resolve
- * without connect). Flat out with --connections by default; `paced`: each connection waits
+ * without connect). Every request is formatted once at load: formatting a new one per request
+ * (a new Lua string each time, interned by LuaJIT) stalled wrk itself for up to ~400 ms over a
+ * million distinct paths, which wrk then counted as server latency. Flat out with --connections by default; `paced`: each connection waits
  * PACE_MS after an answer before its next request, so the offered load is about
  * connections × 1000 / (PACE_MS + latency) req/s. Flat out, latency on 2 shared cores is mostly
  * the wait for a core (the server's processes and wrk's threads take turns); paced below
@@ -125,10 +127,11 @@ function wrk(base: string, file: string, seconds = SECONDS, paced?: { connection
   writeFileSync(
     lua,
     `wrk.resolve = function(host, service) wrk.addrs = wrk.lookup(host, service) end
-local paths = {}
-for line in io.lines("${file}") do paths[#paths + 1] = line end
+local reqs = {}
+for line in io.lines("${file}") do reqs[#reqs + 1] = wrk.format("GET", line) end
+local n = #reqs
 math.randomseed(os.time())
-request = function() return wrk.format("GET", paths[math.random(#paths)]) end
+request = function() return reqs[math.random(n)] end
 ${paced ? `delay = function() return ${PACE_MS} end\n` : ''}done = function(summary, latency, requests)
   io.write(string.format("percentiles-us %d %d %d\\n", latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
 end
