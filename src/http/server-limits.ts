@@ -18,7 +18,7 @@ export interface RequestTimeouts {
 export function timeoutOptions(t: RequestTimeouts): Pick<ServerOptions, 'requestTimeout' | 'headersTimeout' | 'connectionsCheckingInterval'> {
   return {
     requestTimeout: t.requestMs,
-    headersTimeout: Math.min(t.headersMs, t.requestMs), // Node refuses a headers limit past the request's
+    headersTimeout: headersLimitMs(t),
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(t.requestMs / 4))),
   };
 }
@@ -33,15 +33,16 @@ export function timeoutOptions(t: RequestTimeouts): Pick<ServerOptions, 'request
  * and the wait for a request starts once it is done.
  */
 export function closeSilentConnections(server: NetServer, t: RequestTimeouts, o: { tls?: boolean } = {}): void {
-  const ms = Math.min(t.headersMs, t.requestMs);
+  const ms = headersLimitMs(t);
   // A socket 'timeout' with no request under way makes node:http destroy the socket.
   server.on(o.tls ? 'secureConnection' : 'connection', (socket: Socket) => socket.setTimeout(ms));
-  // Node refreshes the timer on every byte it parses; once a request is in, its own limits take over.
-  server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
+  // Node refreshes the timer on every byte it parses; once a request is in, its own limits take over
+  // (the check keeps later requests on the connection, OCSP's hot path among them, to a property read).
+  server.on('request', (req: IncomingMessage) => req.socket.timeout && req.socket.setTimeout(0));
 }
 
-/** The handshake limit of a TLS listener: as long as a request's headers may take. */
-export const handshakeTimeout = (t: RequestTimeouts): number => Math.min(t.headersMs, t.requestMs);
+/** How long a request's headers may take (never past the whole request's limit: Node refuses that); a TLS handshake gets as long. */
+export const headersLimitMs = (t: RequestTimeouts): number => Math.min(t.headersMs, t.requestMs);
 
 /**
  * Whether a listener takes requests: not while it starts (its socket is bound before anything is

@@ -7,7 +7,7 @@ import type { AcmeService } from '../../acme/create.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { Logger } from '../../domain/log.ts';
 import { readNodeBody } from '../body-limit.ts';
-import { closeSilentConnections, drainServer, handshakeTimeout, ListenerGate, listenOn, timeoutOptions, type RequestTimeouts } from '../server-limits.ts';
+import { closeSilentConnections, drainServer, headersLimitMs, ListenerGate, listenOn, timeoutOptions, type RequestTimeouts } from '../server-limits.ts';
 import type { AcmePipeline } from './pipeline.ts';
 import { renewDelayMs, type ServerCertificate } from './tls-certificate.ts';
 
@@ -77,7 +77,7 @@ export async function startAcmeListener(d: AcmeListenerDeps): Promise<AcmeListen
   // No certificate yet: a handshake before it is set fails, and the gate answers 503 until the pipeline is open.
   // A client certificate is asked for, never required nor verified here (RFC 7030 §3.3.2, RFC 8705
   // §2): ACME clients send none; EST re-enrollment and OAuth mTLS check the one they get themselves.
-  const server: Server = createServer({ ...ACME_TLS, ...timeoutOptions(d.timeouts), handshakeTimeout: handshakeTimeout(d.timeouts), requestCert: true, rejectUnauthorized: false }, gate.guard((req, res) => serve(pipeline!, req, res, d.logger)));
+  const server: Server = createServer({ ...ACME_TLS, ...timeoutOptions(d.timeouts), handshakeTimeout: headersLimitMs(d.timeouts), requestCert: true, rejectUnauthorized: false }, gate.guard((req, res) => serve(pipeline!, req, res, d.logger)));
   closeSilentConnections(server, d.timeouts, { tls: true });
   await listenOn(server, d.port, d.host, 'ACME');
   const port = (server.address() as AddressInfo).port;
