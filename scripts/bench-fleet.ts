@@ -116,7 +116,10 @@ const memory = (pid: number) => ({ primaryMiB: rssMiB(pid), workersMiB: children
  * wrk over the GET paths in `file`, each request a random line; no probe connection (wrk.resolve
  * without connect). Every request is formatted once at load: formatting a new one per request
  * (a new Lua string each time, interned by LuaJIT) stalled wrk itself for up to ~400 ms over a
- * million distinct paths, which wrk then counted as server latency. Flat out with --connections by default; `paced`: each connection waits
+ * million distinct paths, which wrk then counted as server latency. They are formatted in init(),
+ * which runs once the thread knows the target: at the script's top level wrk.format has no Host
+ * header yet, and Node answers such a request 400 and closes the connection (an earlier version
+ * of this script measured exactly that). A run with any non-2xx answer or socket error fails the bench. Flat out with --connections by default; `paced`: each connection waits
  * PACE_MS after an answer before its next request, so the offered load is about
  * connections × 1000 / (PACE_MS + latency) req/s. Flat out, latency on 2 shared cores is mostly
  * the wait for a core (the server's processes and wrk's threads take turns); paced below
@@ -127,10 +130,12 @@ function wrk(base: string, file: string, seconds = SECONDS, paced?: { connection
   writeFileSync(
     lua,
     `wrk.resolve = function(host, service) wrk.addrs = wrk.lookup(host, service) end
-local reqs = {}
-for line in io.lines("${file}") do reqs[#reqs + 1] = wrk.format("GET", line) end
-local n = #reqs
-math.randomseed(os.time())
+local reqs, n = {}, 0
+init = function(args)
+  for line in io.lines("${file}") do reqs[#reqs + 1] = wrk.format("GET", line) end
+  n = #reqs
+  math.randomseed(os.time())
+end
 request = function() return reqs[math.random(n)] end
 ${paced ? `delay = function() return ${PACE_MS} end\n` : ''}done = function(summary, latency, requests)
   io.write(string.format("percentiles-us %d %d %d\\n", latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
@@ -144,7 +149,13 @@ end
     w.on('close', () => {
       // From the script's done(): wrk's own table has no 99.9th.
       const [p50, p99, p999] = (/percentiles-us (\d+) (\d+) (\d+)/.exec(out)?.slice(1) ?? []).map((us) => Number(us) / 1000);
-      done({ rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN), p50ms: p50 ?? NaN, p99ms: p99 ?? NaN, p999ms: p999 ?? NaN, errors: /Non-2xx or 3xx responses: \d+|Socket errors:.*/.exec(out)?.[0] ?? 'none' });
+      const errors = /Non-2xx or 3xx responses: \d+|Socket errors:.*/.exec(out)?.[0] ?? 'none';
+      // A rate of error answers is no OCSP rate: say so and fail the whole run.
+      if (errors !== 'none') {
+        process.stderr.write(`wrk ${lua}: ${errors}\n`);
+        process.exitCode = 1;
+      }
+      done({ rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN), p50ms: p50 ?? NaN, p99ms: p99 ?? NaN, p999ms: p999 ?? NaN, errors });
     });
   });
 }
@@ -260,7 +271,7 @@ const mem = (m: { primaryMiB: number; workersMiB: number[] }) => `${m.primaryMiB
 const lines = [
   `| live certs | tree | start-up to first OCSP answer | start-up to ready | RSS idle MiB (primary / workers) | RSS after load | OCSP hot ${HOT} req/s (p99 ms) | OCSP uniform random req/s (p99 ms) | pki revoke wall ms (busy) | revoked → OCSP ms | → CRL ms |`,
   `|---|---|---|---|---|---|---|---|---|---|---|`,
-  ...results.map((r) => `| ${r.n.toLocaleString('en')} | ${name(r.tree)} | ${(r.answeringMs / 1000).toFixed(2)} s (CPU ${(r.answeringCpuMs / 1000).toFixed(2)} s) | ${(r.startupMs / 1000).toFixed(2)} s (CPU ${(r.startupCpuMs / 1000).toFixed(2)} s) | ${mem(r.idle)} | ${mem(r.loaded)} | ${r.hot.rps.toFixed(0)} (${r.hot.p99ms.toFixed(2)}) | ${r.mix.rps.toFixed(0)} (${r.mix.p99ms.toFixed(2)}) | ${r.revokeMs} | ${r.revokedToOcspMs} | ${r.revokedToCrlMs} |`),
+  ...results.map((r) => `| ${r.n.toLocaleString('en')} | ${name(r.tree)} | ${(r.answeringMs / 1000).toFixed(2)} s (CPU ${(r.answeringCpuMs / 1000).toFixed(2)} s) | ${(r.startupMs / 1000).toFixed(2)} s (CPU ${(r.startupCpuMs / 1000).toFixed(2)} s) | ${mem(r.idle)} | ${mem(r.loaded)} | ${r.hot.rps.toFixed(0)} (${r.hot.p99ms.toFixed(2)})${r.hot.errors === 'none' ? '' : ` ERRORS: ${r.hot.errors}`} | ${r.mix.rps.toFixed(0)} (${r.mix.p99ms.toFixed(2)})${r.mix.errors === 'none' ? '' : ` ERRORS: ${r.mix.errors}`} | ${r.revokeMs} | ${r.revokedToOcspMs} | ${r.revokedToCrlMs} |`),
   '',
   ...(RATES.length
     ? [

@@ -3,6 +3,7 @@ import { crlShardFor } from '../domain/crl-shards.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Logger } from '../domain/log.ts';
 import type { Store } from '../store/store.ts';
+import type { StoredOcspResponse } from '../store/ocsp-responses.ts';
 import { CrlPublisher } from './crl-publisher.ts';
 import { IssuerHashes, SHA1_OID } from '../x509/issuer-hashes.ts';
 import { OcspResponseCache, servedResponse, type ServedResponse } from './ocsp-cache.ts';
@@ -138,34 +139,66 @@ export class StatusService implements OcspStatusSource {
 
   /** Signs and stores the SHA-1 CertID response for one of our certificates, and serves it from now on. */
   async presign(serial: string, o: { fresh?: boolean; hold?: boolean } = {}): Promise<ServedResponse> {
-    const { store, clock } = this.#d;
+    const { store } = this.#d;
+    const s = this.#sign(serial, await this.responder(), o.fresh ?? false);
+    if (!s.row) {
+      this.cache.putUnknown(s.served);
+      return s.served;
+    }
+    // `hold`: asked for, so kept in memory; otherwise a response held is replaced and one nobody has asked for waits in the database.
+    if (o.hold) this.cache.put(s.served);
+    else this.cache.update(s.served);
+    // Asked for before the poll got to it (revoked elsewhere): the poll will find nothing stale, so the CRL is marked here.
+    if (o.hold && s.row.certStatus === 'revoked') this.crls.markDirty(crlShardFor(serial, this.#issuer.crlShards));
+    const target = o.fresh ? (this.#d.freshStore ?? store) : store;
+    if (o.fresh) target.relaxed(() => target.ocspResponses.put(s.row!));
+    else target.ocspResponses.put(s.row);
+    return s.served;
+  }
+
+  /** The response for one serial, signed now; `row` is what to store (null for "unknown": not ours, not issued). */
+  #sign(serial: string, responder: ResponderKey, fresh: boolean): { served: ServedResponse; row: StoredRow | null } {
     const issuer = this.#issuer;
     // `fresh`: just issued by this process's authority, so ours and good (no row to read).
-    const cert = o.fresh ? null : store.certificates.get(serial);
-    const status: CertStatusInfo = o.fresh ? { kind: 'good' } : statusOfRecord(cert, issuer.keyId);
-    const responder = await this.responder();
-    const now = clock.now();
+    const cert = fresh ? null : this.#d.store.certificates.get(serial);
+    const status: CertStatusInfo = fresh ? { kind: 'good' } : statusOfRecord(cert, issuer.keyId);
+    const now = this.#d.clock.now();
     const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);
     const nextUpdate = new Date(Math.min(thisUpdate.getTime() + this.options.ocspValidityMs, responder.notAfter.getTime()));
     const der = signOcspResponse({ responder, producedAt: thisUpdate, answers: [{ certIdDer: this.#sha1CertId(serial), status, thisUpdate, nextUpdate }] });
     const served = servedResponse(serial, der, thisUpdate, nextUpdate);
-    if (status.kind === 'unknown') {
-      this.cache.putUnknown(served);
-      return served;
+    const ours = status.kind !== 'unknown' && (fresh || cert?.issuer === issuer.keyId);
+    return { served, row: ours ? { serial, certStatus: status.kind, thisUpdate, nextUpdate, responder: responder.serial, der } : null };
+  }
+
+  /**
+   * Re-signs many responses in the background (the refresh before nextUpdate, start()'s scan, a
+   * poll's catch-up): at most RESIGN_SLICE_MS of signing at a time, written in one commit without
+   * waiting for the disk (the rows are rebuilt when missing: Store.relaxed), then the event loop is
+   * free for requests. One synchronous commit per response held the loop for seconds when a
+   * million responses came due together, and OCSP on the primary fell to tens of requests a
+   * second. `pauseRatio`: also stay idle that many times the slice's time (work that can wait).
+   */
+  async #resign(serials: readonly string[], pauseRatio = 0): Promise<void> {
+    const { store } = this.#d;
+    for (let i = 0; i < serials.length && !this.#stopped; ) {
+      const responder = await this.responder();
+      const t0 = performance.now();
+      const rows: StoredRow[] = [];
+      const served: ServedResponse[] = [];
+      do {
+        const s = this.#sign(serials[i++]!, responder, false);
+        if (s.row) {
+          rows.push(s.row);
+          served.push(s.served);
+        }
+      } while (i < serials.length && performance.now() - t0 < RESIGN_SLICE_MS);
+      if (rows.length > 0) store.relaxed(() => store.ocspResponses.putMany(rows));
+      // After the commit: a response held in memory is replaced only by one a follower can also read.
+      for (const r of served) this.cache.update(r);
+      const took = performance.now() - t0;
+      await (pauseRatio > 0 ? sleep(took * pauseRatio) : yieldToIo());
     }
-    // `hold`: asked for, so kept in memory; otherwise a response held is replaced and one nobody has asked for waits in the database.
-    if (o.hold) this.cache.put(served);
-    else this.cache.update(served);
-    // Asked for before the poll got to it (revoked elsewhere): the poll will find nothing stale, so the CRL is marked here.
-    if (o.hold && status.kind === 'revoked') this.crls.markDirty(crlShardFor(serial, issuer.crlShards));
-    const row = { serial, certStatus: status.kind, thisUpdate, nextUpdate, responder: responder.serial, der };
-    if (o.fresh) {
-      const target = this.#d.freshStore ?? store;
-      target.relaxed(() => target.ocspResponses.put(row));
-    } else if (cert && cert.issuer === issuer.keyId) {
-      store.ocspResponses.put(row);
-    }
-    return served;
   }
 
   // --- OcspStatusSource ---
@@ -252,6 +285,7 @@ export class StatusService implements OcspStatusSource {
       const upTo = Math.min(this.#auditMark + AUDIT_BATCH, last);
       const serials = store.audit.targetsBetween(this.#auditMark, upTo, STATUS_EVENTS);
       const stale = store.ocspResponses.staleAmong(issuer.keyId, serials, new Date(clock.now().getTime() - this.options.expiredGraceMs));
+      const mine: string[] = [];
       for (const s of stale) {
         // Another replica's partition: it re-signs in the background, but this one must not
         // serve what it holds meanwhile (the owner may be dead, its lease not yet lapsed). Dropped
@@ -261,11 +295,12 @@ export class StatusService implements OcspStatusSource {
           this.cache.invalidate(s.serial);
           continue;
         }
-        await this.presign(s.serial);
+        mine.push(s.serial);
         if (s.status === 'revoked') this.crls.markDirty(crlShardFor(s.serial, issuer.crlShards));
       }
+      await this.#resign(mine);
       this.#auditMark = upTo;
-      if (stale.length > 0 || upTo < last) await yieldToIo(); // after signing, or between batches of a long backlog
+      if (upTo < last) await yieldToIo(); // between batches of a long backlog
     }
     this.#behind = false;
   }
@@ -290,11 +325,9 @@ export class StatusService implements OcspStatusSource {
       const t0 = performance.now();
       const w = store.ocspResponses.staleWindow(issuer.keyId, new Date(clock.now().getTime() - this.options.expiredGraceMs), after, RECONCILE_WINDOW);
       const took = performance.now() - t0;
-      for (const s of w.stale) {
-        if (!this.#partitions.owns(s.serial)) continue;
-        await this.presign(s.serial);
-        if (s.status === 'revoked') this.crls.markDirty(crlShardFor(s.serial, issuer.crlShards));
-      }
+      const mine = w.stale.filter((s) => this.#partitions.owns(s.serial));
+      await this.#resign(mine.map((s) => s.serial));
+      for (const s of mine) if (s.status === 'revoked') this.crls.markDirty(crlShardFor(s.serial, issuer.crlShards));
       signed += w.stale.length;
       after = w.last;
       busyMs += took;
@@ -303,7 +336,7 @@ export class StatusService implements OcspStatusSource {
       // of the loop, never the hot path's share. The pause follows what the read cost (at 1M a
       // window reads ~1,000 random certificate rows, 7+ ms on a loaded box; a fixed 20 ms gave the
       // scan a quarter of the loop while it served). Signing what is missing is work, not overhead: not throttled.
-      await new Promise<void>((r) => setTimeout(r, Math.max(RECONCILE_PAUSE_MS, took * RECONCILE_IDLE_RATIO)));
+      await sleep(Math.max(RECONCILE_PAUSE_MS, took * RECONCILE_IDLE_RATIO));
     }
     this.#d.logger.info('ocsp.reconciled', { signed, busyMs: Math.round(busyMs), ms: Math.round(performance.now() - started), complete: after === null });
   }
@@ -312,15 +345,18 @@ export class StatusService implements OcspStatusSource {
   async #maintain(): Promise<void> {
     const { store, clock } = this.#d;
     await this.responder();
-    for (;;) {
+    for (let round = 0; !this.#stopped; round++) {
+      // A refresh of many runs for minutes: what other processes commit meanwhile (`pki revoke`)
+      // is picked up between batches, as start()'s scan does, not after the whole refresh.
+      if (round > 0) await this.#poll().catch((e: unknown) => this.#d.logger.error('status.job.failed', { error: (e as Error).message }));
       const now = clock.now().getTime();
       const due = store.ocspResponses.dueForRefresh(new Date(now + this.options.ocspRefreshBeforeMs), new Date(now - this.options.expiredGraceMs), 500);
       // Replicas refresh their own partitions: a batch with none of ours is left to the others,
       // whose refreshes move it out of the way of ours by the next round.
       const mine = due.filter((serial) => this.#partitions.owns(serial));
       if (mine.length === 0) break;
-      for (const serial of mine) await this.presign(serial);
-      await yieldToIo();
+      // Hours before nextUpdate: paced, so requests keep the loop (a response asked for meanwhile is served as stored).
+      await this.#resign(mine, REFRESH_IDLE_RATIO);
     }
     this.crls.markDue();
     this.cache.evictExpired(clock.now().getTime());
@@ -353,5 +389,11 @@ const PARTITION_RENEW_MS = 10_000;
 /** Audit ids read per step of a poll's catch-up (ids are dense, so at most this many rows). */
 const AUDIT_BATCH = 1000;
 
-/** Lets queued requests run between batches of signing. */
+/** Lets queued requests run between batches of signing (or idle the loop `ms`). */
 const yieldToIo = () => new Promise<void>((r) => setImmediate(r));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+type StoredRow = Omit<StoredOcspResponse, 'seq'>;
+/** Signing per slice of a background re-sign (~40 responses): short enough to keep the OCSP tail under a few ms. */
+const RESIGN_SLICE_MS = 2;
+/** A refresh (nextUpdate still hours away) takes at most 1 / (1 + ratio) of the loop: ~4 min of wall time for 1M due at once. */
+const REFRESH_IDLE_RATIO = 3;

@@ -63,22 +63,26 @@ export class OcspResponseRepository {
 
   /** Stores (replaces) the response for a serial; returns its new sequence number. */
   put(r: Omit<StoredOcspResponse, 'seq'>): number {
+    return this.putMany([r]);
+  }
+
+  /** Writes responses in one transaction (a background re-sign writes a slice at a time); returns the last seq. */
+  putMany(rows: readonly Omit<StoredOcspResponse, 'seq'>[]): number {
     // One transaction (a savepoint inside the caller's): the next seq is read and used under the
     // write lock, so seqs grow in commit order even with replicas writing (#22) and a follower
     // reading `writtenSince` never passes over a row committed later with a smaller seq.
-    return this.#db.transaction(() => this.#put(r)).immediate();
+    return this.#db.transaction(() => this.#put(rows)).immediate();
   }
 
-  #put(r: Omit<StoredOcspResponse, 'seq'>): number {
-    const next = this.#sql.get('SELECT coalesce(max(seq), 0) + 1 AS s FROM ocsp_responses').get() as { s: number };
-    this.#sql
-      .get(
-        `INSERT INTO ocsp_responses (serial, cert_status, this_update, next_update, responder, der, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (serial) DO UPDATE SET cert_status = excluded.cert_status, this_update = excluded.this_update,
-           next_update = excluded.next_update, responder = excluded.responder, der = excluded.der, seq = excluded.seq`,
-      )
-      .run(r.serial, r.certStatus, sec(r.thisUpdate), sec(r.nextUpdate), r.responder, Buffer.from(r.der), next.s);
-    return next.s;
+  #put(rows: readonly Omit<StoredOcspResponse, 'seq'>[]): number {
+    let seq = (this.#sql.get('SELECT coalesce(max(seq), 0) AS s FROM ocsp_responses').get() as { s: number }).s;
+    const insert = this.#sql.get(
+      `INSERT INTO ocsp_responses (serial, cert_status, this_update, next_update, responder, der, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (serial) DO UPDATE SET cert_status = excluded.cert_status, this_update = excluded.this_update,
+         next_update = excluded.next_update, responder = excluded.responder, der = excluded.der, seq = excluded.seq`,
+    );
+    for (const r of rows) insert.run(r.serial, r.certStatus, sec(r.thisUpdate), sec(r.nextUpdate), r.responder, Buffer.from(r.der), ++seq);
+    return seq;
   }
 
   get(serial: string): StoredOcspResponse | null {
