@@ -31,6 +31,7 @@ function prepare(c: WorkerConfig): { server: HttpServer; held: () => number } {
     throw new NotAnsweredHere();
   };
   const source: OcspStatusSource = {
+    stored: (serial) => cache.get(serial, systemClock.now().getTime()),
     presigned: async (serial) => cache.get(serial, systemClock.now().getTime()) ?? notHere(),
     statusOf: notHere,
     responder: async () => notHere(),

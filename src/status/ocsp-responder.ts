@@ -2,11 +2,13 @@ import type { Clock } from '../domain/clock.ts';
 import type { IssuerHashes } from '../x509/issuer-hashes.ts';
 import { SHA1_OID } from '../x509/issuer-hashes.ts';
 import type { ServedResponse } from './ocsp-cache.ts';
-import { parseOcspRequest } from './ocsp-request.ts';
+import { parseOcspRequest, type OcspRequestInfo } from './ocsp-request.ts';
 import { MALFORMED_REQUEST, signOcspResponse, UNAUTHORIZED, type CertStatusInfo, type ResponderKey } from './ocsp-response.ts';
 
 /** What the responder needs from the rest of the status service (narrow, so tests can fake it). */
 export interface OcspStatusSource {
+  /** The pre-signed response for a serial if one is current in memory or the store (a synchronous read); else null. */
+  stored(serial: string): ServedResponse | null;
   /** The pre-signed response for a serial (signing it now when there is none fresh); SHA-1 CertID, no nonce. */
   presigned(serial: string): Promise<ServedResponse>;
   /** The certificate's status as the store has it now. */
@@ -45,7 +47,12 @@ export class OcspResponder {
     this.#o = o;
   }
 
-  async answer(der: Uint8Array): Promise<OcspAnswer> {
+  /**
+   * Synchronous when the answer is a stored pre-signed response or an error (nearly every request:
+   * no promise, and the HTTP layer answers it in the same turn as a cached one); a promise when
+   * something must be signed now or asked of another process.
+   */
+  answer(der: Uint8Array): OcspAnswer | Promise<OcspAnswer> {
     const req = parseOcspRequest(der);
     if (!req) return { kind: 'error', body: MALFORMED_REQUEST };
     if (req.certs.length > this.#o.maxCertsPerRequest) return { kind: 'error', body: MALFORMED_REQUEST };
@@ -56,8 +63,15 @@ export class OcspResponder {
     }
     const only = req.certs[0]!;
     if (req.certs.length === 1 && !req.nonce && only.hashAlgorithm === SHA1_OID && only.serial !== null && isCanonicalSha1CertId(only.certIdDer)) {
-      return { kind: 'presigned', response: await this.#o.source.presigned(only.serial), cacheable: true };
+      const stored = this.#o.source.stored(only.serial);
+      if (stored) return { kind: 'presigned', response: stored, cacheable: true };
+      return this.#o.source.presigned(only.serial).then((response) => ({ kind: 'presigned', response, cacheable: true }));
     }
+    return this.#signNow(req);
+  }
+
+  /** A nonce, several CertIDs or another hash: signed for this request by the delegated responder. */
+  async #signNow(req: OcspRequestInfo): Promise<OcspAnswer> {
     const now = this.#o.clock.now();
     const responder = await this.#o.source.responder();
     const body = signOcspResponse({

@@ -203,6 +203,10 @@ export class StatusService implements OcspStatusSource {
 
   // --- OcspStatusSource ---
 
+  stored(serial: string): ServedResponse | null {
+    return this.cache.get(serial, this.#d.clock.now().getTime());
+  }
+
   async presigned(serial: string): Promise<ServedResponse> {
     const held = this.cache.get(serial, this.#d.clock.now().getTime());
     if (held) return held;

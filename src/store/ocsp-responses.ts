@@ -1,5 +1,6 @@
 import { sqlFor, type Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
+import { immediateTransactions } from './sqlite.ts';
 
 export type OcspCertStatus = 'good' | 'revoked';
 
@@ -56,9 +57,12 @@ const toRecord = (r: Row): StoredOcspResponse => ({
 export class OcspResponseRepository {
   readonly #sql: StatementCache;
   readonly #db: Db;
+  /** One transaction wrapper built once (a fresh better-sqlite3 wrapper per write cost more than the insert). */
+  readonly #transaction: <T>(fn: () => T) => T;
   constructor(db: Db) {
     this.#db = db;
     this.#sql = new StatementCache(db);
+    this.#transaction = immediateTransactions(db);
   }
 
   /** Stores (replaces) the response for a serial; returns its new sequence number. */
@@ -71,7 +75,7 @@ export class OcspResponseRepository {
     // One transaction (a savepoint inside the caller's): the next seq is read and used under the
     // write lock, so seqs grow in commit order even with replicas writing (#22) and a follower
     // reading `writtenSince` never passes over a row committed later with a smaller seq.
-    return this.#db.transaction(() => this.#put(rows)).immediate();
+    return this.#transaction(() => this.#put(rows));
   }
 
   #put(rows: readonly Omit<StoredOcspResponse, 'seq'>[]): number {

@@ -88,6 +88,20 @@ describe('OCSP fast path (node:http listener)', () => {
     expect(two.map((r) => r.body.equals(a!.body))).toEqual([true, true]);
   });
 
+  it('ok/a first request for a stored response is answered in the same turn (no promise, read from the database); one that needs signing is not', async () => {
+    const handler = new OcspHttpHandler({ responder: status.responderLogic, cache: status.cache, clock: ca.clock });
+    const serial = (await ca.authority.issue((await makeCsr({ cn: 'sync.example', sans: [{ type: 'dns', value: 'sync.example' }] })).pem)).serial;
+    status.cache.invalidate(serial); // not in memory: the answer comes from the stored row
+    const path = (d: Uint8Array) => encodeURIComponent(Buffer.from(d).toString('base64'));
+    const stored = handler.get(path(ocspRequestDer(new Uint8Array(ca.intermediate.rawData), [serial])));
+    expect(stored).not.toBeInstanceOf(Promise);
+    expect((stored as { body: Buffer }).body.equals(Buffer.from(ca.store.ocspResponses.get(serial)!.der))).toBe(true);
+    // Never issued: an "unknown" is signed now, so the answer is a promise (and still a successful OCSP response).
+    const unknown = handler.get(path(ocspRequestDer(new Uint8Array(ca.intermediate.rawData), ['7f' + '0'.repeat(30)])));
+    expect(unknown).toBeInstanceOf(Promise);
+    expect(statusOf((await unknown).body)).toBe(ocsp.OCSPResponseStatus.successful);
+  });
+
   it('fail/garbage, an empty body and an oversized one are malformedRequest (HTTP 200, RFC 6960), never a 5xx', async () => {
     const garbage = Buffer.from('not an ocsp request at all');
     const big = Buffer.alloc(20_000, 0x30);

@@ -1,7 +1,7 @@
 import type { Clock } from '../../domain/clock.ts';
 import { OCSP, OcspCounters } from '../../metrics/ocsp-counters.ts';
 import type { OcspResponseCache, ServedResponse } from '../../status/ocsp-cache.ts';
-import type { OcspResponder } from '../../status/ocsp-responder.ts';
+import type { OcspAnswer, OcspResponder } from '../../status/ocsp-responder.ts';
 import { MALFORMED_REQUEST, TRY_LATER } from '../../status/ocsp-response.ts';
 import type { BodyLimit } from '../body-limit.ts';
 
@@ -62,7 +62,8 @@ export class OcspHttpHandler {
     return this.#cachedReply(r);
   }
 
-  async get(rawPath: string): Promise<OcspReply> {
+  /** Synchronous when the answer is stored (see OcspResponder.answer); a promise when it is signed now or passed on. */
+  get(rawPath: string): OcspReply | Promise<OcspReply> {
     const der = decodeGetPath(rawPath);
     if (!der) {
       this.#n[OCSP.GET_ERROR]!++;
@@ -72,7 +73,7 @@ export class OcspHttpHandler {
   }
 
   /** `body` was read under OCSP_BODY. */
-  async post(body: Buffer): Promise<OcspReply> {
+  post(body: Buffer): OcspReply | Promise<OcspReply> {
     return this.#answer(body, 'P' + body.toString('latin1'));
   }
 
@@ -82,22 +83,32 @@ export class OcspHttpHandler {
     return errorReply(MALFORMED_REQUEST);
   }
 
-  async #answer(der: Uint8Array, cacheKey: string): Promise<OcspReply> {
+  #answer(der: Uint8Array, cacheKey: string): OcspReply | Promise<OcspReply> {
     // GET_* and POST_* are laid out alike: the POST index is the GET index plus 5.
     const base = cacheKey.charCodeAt(0) === 0x47 /* G */ ? OCSP.GET_CACHED : OCSP.POST_CACHED;
+    let a: OcspAnswer | Promise<OcspAnswer>;
     try {
-      const a = await this.#responder.answer(der);
-      this.#n[base + (a.kind === 'error' ? OCSP.GET_ERROR : a.kind === 'signed' ? OCSP.GET_SIGNED : OCSP.GET_PRESIGNED)]!++;
-      if (a.kind === 'error') return errorReply(a.body);
-      if (a.kind === 'signed') return { status: 200, headers: ['Content-Type', CONTENT_TYPE, 'Content-Length', String(a.body.length), 'Cache-Control', 'no-store'], body: Buffer.from(a.body) };
-      if (a.cacheable) this.#cache.rememberRequest(cacheKey, a.response.serial);
-      return this.#cachedReply(a.response);
+      a = this.#responder.answer(der);
     } catch (e) {
-      if (e instanceof NotAnsweredHere) throw e;
-      this.#n[base + OCSP.GET_TRY_LATER]!++;
-      // Our failure, not the client's: RFC 6960's internalError would do, but tryLater invites a retry.
-      return errorReply(TRY_LATER);
+      // Thrown only by a status source that passes requests on: handed to the caller as a rejection, as from the async path.
+      return e instanceof NotAnsweredHere ? Promise.reject(e) : this.#failed(e, base);
     }
+    return a instanceof Promise ? a.then((x) => this.#reply(x, cacheKey, base), (e: unknown) => this.#failed(e, base)) : this.#reply(a, cacheKey, base);
+  }
+
+  #reply(a: OcspAnswer, cacheKey: string, base: number): OcspReply {
+    this.#n[base + (a.kind === 'error' ? OCSP.GET_ERROR : a.kind === 'signed' ? OCSP.GET_SIGNED : OCSP.GET_PRESIGNED)]!++;
+    if (a.kind === 'error') return errorReply(a.body);
+    if (a.kind === 'signed') return { status: 200, headers: ['Content-Type', CONTENT_TYPE, 'Content-Length', String(a.body.length), 'Cache-Control', 'no-store'], body: Buffer.from(a.body) };
+    if (a.cacheable) this.#cache.rememberRequest(cacheKey, a.response.serial);
+    return this.#cachedReply(a.response);
+  }
+
+  #failed(e: unknown, base: number): OcspReply {
+    if (e instanceof NotAnsweredHere) throw e;
+    this.#n[base + OCSP.GET_TRY_LATER]!++;
+    // Our failure, not the client's: RFC 6960's internalError would do, but tryLater invites a retry.
+    return errorReply(TRY_LATER);
   }
 
   /** RFC 5019 §6.2 caching headers: max-age until nextUpdate, Last-Modified = thisUpdate, ETag, Expires. */

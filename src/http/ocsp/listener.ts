@@ -20,11 +20,11 @@ export function withOcspFastPath(handler: OcspHttpHandler, next: RequestListener
     if (req.method === 'GET' && url.startsWith('/ocsp/')) {
       const q = url.indexOf('?');
       const raw = q === -1 ? url.slice(6) : url.slice(6, q);
-      const hit = handler.cachedGet(raw);
+      const r = handler.cachedGet(raw) ?? handler.get(raw);
       // Answered in the check phase, after the parser has gone through everything the poll
       // phase read: under load one process then answers ~20% more GETs (docs/benchmarks.md).
-      if (hit) return void setImmediate(send, res, hit);
-      handler.get(raw).then((r) => send(res, r), (e) => (passOn && e instanceof NotAnsweredHere ? passOn(req, res) : failed(res)));
+      if (!(r instanceof Promise)) return void setImmediate(send, res, r);
+      r.then((reply) => send(res, reply), (e: unknown) => (passOn && e instanceof NotAnsweredHere ? passOn(req, res) : failed(res)));
       return;
     }
     if (req.method === 'POST' && (url === '/ocsp' || url === '/ocsp/')) return readBody(req, res, handler, passOn);
@@ -50,11 +50,11 @@ function readBody(req: IncomingMessage, res: ServerResponse, handler: OcspHttpHa
 }
 
 function answerPost(req: IncomingMessage, res: ServerResponse, handler: OcspHttpHandler, body: Buffer, passOn?: PassOn): void {
-  const hit = handler.cachedPost(body);
-  if (hit) return send(res, hit);
-  handler.post(body).then(
-    (r) => send(res, r),
-    (e) => (passOn && e instanceof NotAnsweredHere ? passOn(req, res, body) : failed(res)),
+  const r = handler.cachedPost(body) ?? handler.post(body);
+  if (!(r instanceof Promise)) return send(res, r);
+  r.then(
+    (reply) => send(res, reply),
+    (e: unknown) => (passOn && e instanceof NotAnsweredHere ? passOn(req, res, body) : failed(res)),
   );
 }
 
