@@ -34,8 +34,13 @@ export class TlogRepository {
     if (size > e.id - 1) {
       throw new CaError('conflict', `transparency log already holds ${size} entries but the audit trail is at event ${e.id}: the database was altered (run pki audit verify)`);
     }
-    for (const older of this.#statements.get('SELECT id, at, action, actor, target, details FROM audit_events WHERE id > ? AND id < ? ORDER BY id').iterate(size, e.id) as IterableIterator<AuditEntryFields>) {
-      this.#appendLeaf(size++, auditEntry(older));
+    // Leaves of earlier events are missing only in a database from before the log (#17): read them only
+    // then, a page at a time (SQLite cannot insert on a connection while a statement of it still iterates).
+    const older = this.#statements.get('SELECT id, at, action, actor, target, details FROM audit_events WHERE id > ? AND id < ? ORDER BY id LIMIT 1000');
+    while (size < e.id - 1) {
+      const page = older.all(size, e.id) as AuditEntryFields[];
+      if (page.length === 0) break;
+      for (const row of page) this.#appendLeaf(size++, auditEntry(row));
     }
     this.#appendLeaf(size, auditEntry(e));
   }
