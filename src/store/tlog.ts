@@ -1,5 +1,5 @@
 import { CaError } from '../domain/errors.ts';
-import { auditEntry, type AuditEntryFields } from '../tlog/entry.ts';
+import { auditEntry, auditEntryText, type AuditEntryFields } from '../tlog/entry.ts';
 import { leafHash, nodeHash, type Hash, type NodeReader } from '../tlog/merkle.ts';
 import type { Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
@@ -40,13 +40,13 @@ export class TlogRepository {
     while (size < e.id - 1) {
       const page = older.all(size, e.id) as AuditEntryFields[];
       if (page.length === 0) break;
-      for (const row of page) this.#appendLeaf(size++, auditEntry(row));
+      for (const row of page) this.#appendLeaf(size++, auditEntryText(row));
     }
-    this.#appendLeaf(size, auditEntry(e));
+    this.#appendLeaf(size, auditEntryText(e));
   }
 
-  /** Inserts the leaf and every subtree it completes (RFC 9162 §2.1.1 structure). */
-  #appendLeaf(index: number, entry: Uint8Array): void {
+  /** Inserts the leaf and every subtree it completes (RFC 9162 §2.1.1 structure); the entry as text, hashed as its UTF-8 bytes in one shot. */
+  #appendLeaf(index: number, entry: string): void {
     const insert = this.#statements.get('INSERT INTO tlog_nodes (level, idx, hash) VALUES (?, ?, ?)');
     let h = leafHash(entry);
     insert.run(0, index, h);
