@@ -6,6 +6,7 @@
  *
  *   scripts/bench-renew [--orders 300] [--renewals 300] [--warmup 500] [--concurrency 4] [--acme-client-orders ORDERS]
  *   BENCH_PIN=1 scripts/bench-renew …   server on CPU 0, load generator on CPU 1
+ *   BENCH_THREADS=1 scripts/bench-renew …   also each measured phase's server CPU per operation by thread (stderr)
  *
  * Each renewal is what a workload does: a new TLS connection presenting its current certificate
  * (a full handshake with a client certificate), a CSR for a new key, one certificate back. The
@@ -17,7 +18,8 @@
  * (scripts/bench-renew-profile.ts splits such a record by phase and step).
  * Besides the lean generator (6 requests an order) the same orders are made by npm acme-client with
  * its default settings (scripts/bench-acme-client-run.ts), as real clients send them; the exit
- * code stays the lean-client ratio's, the stricter one.
+ * code stays the lean-client ratio's, the stricter one. Every kind of work is warmed up `--warmup`
+ * times before the first measurement (see the warm-ups below).
  */
 import { webcrypto } from 'node:crypto';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
