@@ -56,7 +56,7 @@ let current: { t: number; stack: string[] } | null = null;
 for (const line of readFileSync(perfFile, 'utf8').split('\n')) {
   if (line.trim() === '') {
     current = null;
-  } else if (!/^\s/.test(line)) {
+  } else if (!line.startsWith('\t')) {
     const [ids, time] = line.trim().split(/\s+/);
     current = Number(ids!.split('/')[0]) === pid ? { t: Number.parseFloat(time!), stack: [] } : null;
     if (current) samples.push(current);

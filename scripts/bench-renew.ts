@@ -6,6 +6,7 @@
  *
  *   scripts/bench-renew [--orders 300] [--renewals 300] [--warmup 500] [--concurrency 4] [--acme-client-orders ORDERS]
  *   BENCH_PIN=1 scripts/bench-renew …   server on CPU 0, load generator on CPU 1
+ *   BENCH_THREADS=1 scripts/bench-renew …   also each measured phase's server CPU per operation by thread (stderr)
  *
  * Each renewal is what a workload does: a new TLS connection presenting its current certificate
  * (a full handshake with a client certificate), a CSR for a new key, one certificate back. The
@@ -17,7 +18,8 @@
  * (scripts/bench-renew-profile.ts splits such a record by phase and step).
  * Besides the lean generator (6 requests an order) the same orders are made by npm acme-client with
  * its default settings (scripts/bench-acme-client-run.ts), as real clients send them; the exit
- * code stays the lean-client ratio's, the stricter one.
+ * code stays the lean-client ratio's, the stricter one. Every kind of work is warmed up `--warmup`
+ * times before the first measurement (see the warm-ups below).
  */
 import { webcrypto } from 'node:crypto';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -33,7 +35,7 @@ import { toPem } from '../src/x509/x509.ts';
 import { initBenchInstance } from './bench/workload.ts';
 import { LeanAcmeClient } from './bench/lean-client.ts';
 import { runAcmeClient } from './bench-acme-client-run.ts';
-import { cpuMs, pinGenerator, startPki, type ServerUnderTest } from './bench/servers.ts';
+import { cpuMs, pinGenerator, startPki, threadCpuMs, type ServerUnderTest } from './bench/servers.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,7 +45,7 @@ const ORDERS = Number(arg('orders', '300'));
 const RENEWALS = Number(arg('renewals', '300'));
 const WARMUP = Number(arg('warmup', '500'));
 const CONCURRENCY = Number(arg('concurrency', '4'));
-/** Orders by npm acme-client with its default settings (0: left out), after a tenth as many warm-up ones. */
+/** Orders by npm acme-client with its default settings (0: left out), after WARMUP warm-up ones. */
 const AC_ORDERS = Number(arg('acme-client-orders', String(ORDERS)));
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -102,6 +104,7 @@ async function renewOnce(server: ServerUnderTest, w: Workload, agent?: Agent): P
 /** Runs `n` jobs `CONCURRENCY` at a time and returns the server CPU ms per job and the wall time. */
 async function measured(server: ServerUnderTest, n: number, job: (i: number) => Promise<void>, phase = 'warm-up'): Promise<{ cpuMs: number; seconds: number }> {
   const cpu0 = cpuMs(server.pid).total;
+  const threads0 = process.env.BENCH_THREADS ? threadCpuMs(server.pid) : null;
   const mono0 = process.hrtime.bigint();
   const t0 = performance.now();
   let next = 0;
@@ -110,6 +113,11 @@ async function measured(server: ServerUnderTest, n: number, job: (i: number) => 
   }));
   // BENCH_MARKS=FILE: the server's pid and each phase's CLOCK_MONOTONIC span (ns), to cut a `perf record -k mono` of the run by phase.
   if (process.env.BENCH_MARKS) appendFileSync(process.env.BENCH_MARKS, JSON.stringify({ pid: server.pid, phase, from: String(mono0), to: String(process.hrtime.bigint()) }) + '\n');
+  // BENCH_THREADS=1: each measured phase's server CPU per operation by thread (main, V8's platform workers, libuv's pool), on stderr.
+  if (threads0 && phase !== 'warm-up') {
+    const by = [...threadCpuMs(server.pid)].map(([t, ms]) => `${t} ${((ms - (threads0.get(t) ?? 0)) / n).toFixed(3)}`).filter((x) => !x.endsWith(' 0.000'));
+    process.stderr.write(`${phase}: ${by.join(', ')}\n`);
+  }
   return { cpuMs: (cpuMs(server.pid).total - cpu0) / n, seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -150,15 +158,22 @@ try {
     workloads.push({ name, keyPem: k.keyPem, certPem: chain.slice(0, chain.indexOf('-----END CERTIFICATE-----') + 26) });
   };
   const need = Math.max(WARMUP, RENEWALS);
+  // Every warm-up before any measurement: each measured phase then meets a server that has done every
+  // kind of work (orders by both clients, renewals, handshakes with and without a client certificate)
+  // WARMUP times, as a long-running server has. Measured right after its own warm-up, a phase paid
+  // V8's compilation of code first optimized only after more calls than that (Node's TLS connection
+  // path, called once per connection, is first optimized after ~1,000 connections): CPU a server
+  // that runs for days pays once, not per renewal (docs/benchmarks.md "Renewal CPU (#18), fourth cut").
   await measured(server, need, (i) => enrollOne(`w${i}.bench.test`));
-  const orders = await measured(server, ORDERS, (i) => enrollOne(`o${i}.bench.test`), 'orders');
-  // The same order as a real client makes it (acme-client: a HEAD newNonce before each signed request, more POST-as-GETs).
   const acmeClient = async (n: number, tag: string) => runAcmeClient({ directoryUrl: server.directoryUrl, caPem: server.caPem, orders: n, concurrency: CONCURRENCY, serve: web.set, tag });
-  if (AC_ORDERS > 0) await acmeClient(Math.ceil(AC_ORDERS / 10), 'warm');
+  // The same order as a real client makes it (acme-client: a HEAD newNonce before each signed request, more POST-as-GETs).
+  if (AC_ORDERS > 0) await measured(server, 1, () => acmeClient(WARMUP, 'warm').then(() => undefined));
+  await measured(server, WARMUP, async (i) => void (workloads[i] = await renewOnce(server, workloads[i]!)));
+  await measured(server, WARMUP, (i) => getOnce(server, '/.well-known/est/cacerts', { pair: workloads[i]! }));
+  await measured(server, WARMUP, () => getOnce(server, '/acme/directory'));
+  const orders = await measured(server, ORDERS, (i) => enrollOne(`o${i}.bench.test`), 'orders');
   const realOrders = AC_ORDERS > 0 ? await measured(server, 1, () => acmeClient(AC_ORDERS, 'measured').then(() => undefined), 'acme-client-orders') : null;
   if (realOrders) realOrders.cpuMs /= AC_ORDERS;
-  // Warm the renewal path as long as the ACME one was warmed, then measure.
-  await measured(server, WARMUP, async (i) => void (workloads[i] = await renewOnce(server, workloads[i]!)));
   const renewals = await measured(server, RENEWALS, async (i) => void (workloads[i] = await renewOnce(server, workloads[i]!)), 'renewals');
   const handshakes = await measured(server, RENEWALS, (i) => getOnce(server, '/.well-known/est/cacerts', { pair: workloads[i]! }), 'handshakes');
   const acmeConnections = await measured(server, ORDERS, () => getOnce(server, '/acme/directory'), 'acme-connections');
@@ -180,7 +195,7 @@ try {
     `Renewal / order server CPU, each with its own connection (a workload's daily cost; the target): ${ratio.toFixed(2)} against the lean client (target ≤ 0.33, the exit code's)` +
       (realRatio === null ? '.' : `, ${realRatio.toFixed(2)} against npm acme-client.`),
     `Renewal (new connection) / order (keep-alive), as measured before: ${ratios.asBefore.toFixed(2)}; both on open connections: ${ratios.keepAlive.toFixed(2)}.`,
-    `Concurrency ${CONCURRENCY}; ${need} warm-up orders and ${WARMUP} warm-up renewals first${process.env.BENCH_PIN ? '; server on CPU 0, generator on CPU 1 (BENCH_PIN)' : ''}.`,
+    `Concurrency ${CONCURRENCY}; all warm-ups before any measurement: ${need} orders, ${AC_ORDERS > 0 ? `${WARMUP} by acme-client, ` : ''}${WARMUP} renewals, ${WARMUP} mTLS handshakes, ${WARMUP} ACME connections${process.env.BENCH_PIN ? '; server on CPU 0, generator on CPU 1 (BENCH_PIN)' : ''}.`,
     `At this cost one core renews ${Math.floor(86_400_000 / renewals.cpuMs).toLocaleString('en')} certificates a day.`,
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -25,6 +25,10 @@ export interface IssuanceRequest {
   event: { action: string; details: Record<string, unknown> };
   /** Other rows that belong to that same commit (e.g. the responder's `ocsp_responders` row). */
   alsoRecord?: (store: Store) => void;
+  /** A renewal by the current certificate: the serial it replaces and its lineage start, written by the `valid` statement itself. */
+  renewal?: { replaces: string; lineageStart: Date };
+  /** SHA-256 (hex) of template.publicKeySpki when the caller has it already (LeafPreparer); computed here otherwise. */
+  publicKeySha256?: string;
 }
 
 /**
@@ -51,7 +55,7 @@ export async function issueCertificate(d: { store: Store; clock: Clock; key: Iss
       profile: r.profile,
       notBefore: template.notBefore,
       notAfter: template.notAfter,
-      publicKeySha256: sha256Hex(template.publicKeySpki),
+      publicKeySha256: r.publicKeySha256 ?? sha256Hex(template.publicKeySpki),
       now,
     }),
   );
@@ -69,7 +73,7 @@ export async function issueCertificate(d: { store: Store; clock: Clock; key: Iss
 
   // Durable before the certificate is handed to anyone.
   await store.durably(() => {
-    store.certificates.markValid(template.serial, der);
+    store.certificates.markValid(template.serial, der, r.renewal);
     r.alsoRecord?.(store);
     // The log entry (#17) names the exact certificate and its issuer key.
     store.audit.append({ at: now, action: r.event.action, actor: r.actor, target: template.serial, details: { ...r.event.details, issuer: r.issuerKeyId, sha256: sha256Hex(der) } });

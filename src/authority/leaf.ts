@@ -7,7 +7,6 @@ import { formatIdentifier, type Identifier } from '../domain/types.ts';
 import type { CsrInfo } from '../x509/csr.ts';
 import { generateSerial } from '../x509/serial.ts';
 import { x509 } from '../x509/x509.ts';
-import type { Store } from '../store/store.ts';
 import type { IssuanceRequest } from './issuance.ts';
 import { REQUIRED_EXTENSIONS } from './lint.ts';
 import { LeafExtensionBuilder, leafKeyUsage, type LeafProfile } from './profiles.ts';
@@ -76,7 +75,8 @@ export class LeafPreparer {
       // does not allow it; refusing them would turn away unmodified clients.
       if (CA_KEY_USAGES.has(usage)) throw new CaError('badCsr', `the CSR asks for key usage ${usage}, which only a CA certificate carries; a leaf with this key gets ${keyUsage.join(', ')}`);
     }
-    if (sha256Hex(info.publicKeySpki) === this.#issuerKeySha256) {
+    const publicKeySha256 = sha256Hex(info.publicKeySpki);
+    if (publicKeySha256 === this.#issuerKeySha256) {
       throw new CaError('badCsr', "the CSR uses the CA's own public key");
     }
 
@@ -115,14 +115,11 @@ export class LeafPreparer {
       profile: profile.name,
       actor: opts.actor ?? 'system',
       event: { action: 'certificate.issued', details: { profile: profile.name, sans, notAfter: notAfter.toISOString(), ...(opts.renewal ? { replaces: opts.renewal.replaces } : {}) } },
-      ...(opts.renewal ? { alsoRecord: recordRenewal(serial, opts.renewal) } : {}),
+      publicKeySha256,
+      // The lineage is written in the commit (and the statement) that makes the certificate `valid`.
+      ...(opts.renewal ? { renewal: opts.renewal } : {}),
     };
   }
-}
-
-/** Writes the renewal's lineage in the commit that makes the certificate `valid`. */
-function recordRenewal(serial: string, r: { replaces: string; lineageStart: Date }): (store: Store) => void {
-  return (store) => store.lineage.record(serial, r.replaces, r.lineageStart);
 }
 
 /** The names the certificate will carry: the CSR's SANs plus its CN; for ACME they must equal the order's. */

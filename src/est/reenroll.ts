@@ -42,7 +42,9 @@ function foreign(der: Uint8Array): EstError {
 export function currentCertificate(ctx: EstContext, peerDer: Uint8Array | null, now: Date): { record: CertRecord; lineage: Lineage } {
   if (!peerDer) throw estUnauthorized('simplereenroll needs the certificate being renewed as the TLS client certificate (RFC 7030 §4.2.2); none was presented', PRESENT_CERT);
   const serial = serialOf(peerDer);
-  const record = serial === null ? null : ctx.store.certificates.get(serial);
+  // The row and its lineage in one read (one primary-key lookup, one read transaction).
+  const current = serial === null ? null : ctx.store.lineage.current(serial);
+  const record = current?.record;
   // Byte equality, not the serial alone: a certificate re-signed by anyone else may carry one of ours (compared in place, no copies).
   if (!record || record.issuer !== ctx.authority.issuer.keyId || !record.der || Buffer.compare(record.der, peerDer) !== 0) throw foreign(peerDer);
   if (record.status === 'revoked') {
@@ -51,7 +53,7 @@ export function currentCertificate(ctx: EstContext, peerDer: Uint8Array | null, 
   if (record.status !== 'valid') throw estForbidden('notValid', `certificate ${serial} is ${record.status}`);
   if (now < record.notBefore) throw estForbidden('notYetValid', `certificate ${serial} is not valid before ${record.notBefore.toISOString()}`);
   if (now >= record.notAfter) throw estForbidden('expired', `certificate ${serial} expired at ${record.notAfter.toISOString()}: renewal needs a valid certificate; enroll afresh`);
-  const lineage = ctx.store.lineage.get(serial!)!;
+  const { lineage } = current!;
   if (now.getTime() - lineage.start.getTime() > ctx.settings.maxLineageMs) {
     throw estForbidden(
       'lineageExceeded',

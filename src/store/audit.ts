@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { sqlFor, type Db } from './sql.ts';
+import { immediateTransactions } from './sqlite.ts';
 import { StatementCache } from './statements.ts';
 import { TlogRepository } from './tlog.ts';
 import type { AuditEntryFields } from '../tlog/entry.ts';
@@ -40,7 +41,9 @@ export class AuditRepository {
     this.#db = db;
     this.#statements = new StatementCache(db);
     this.log = new TlogRepository(db);
-    this.#append = (e) => db.transaction(() => this.#appendNow(e)).immediate();
+    // One transaction wrapper built once (sqlite.ts immediateTransactions), not better-sqlite3's fresh set of wrappers per event.
+    const run = immediateTransactions(db);
+    this.#append = (e) => run(() => this.#appendNow(e));
   }
 
   /** Appends an event and its transparency-log leaf; call inside the transaction of the change it records. */

@@ -1,3 +1,5 @@
+import type { CertRecord } from '../domain/types.ts';
+import { toRecord, type CertRow } from './certificates.ts';
 import type { Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
 
@@ -11,25 +13,31 @@ export interface Lineage {
   publicKeySha256: string;
 }
 
-const toSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
+interface LineageRow {
+  replaces: string | null;
+  lineage_start: number | null;
+  created_at: number;
+  public_key_sha256: string;
+}
 
-/** The renewal lineage columns of `certificates`: written with the `valid` row, read before a renewal. */
+const lineageOf = (r: LineageRow): Lineage => ({ replaces: r.replaces, start: new Date((r.lineage_start ?? r.created_at) * 1000), publicKeySha256: r.public_key_sha256 });
+
+/** The renewal lineage columns of `certificates`: written with the `valid` row (CertificateRepository.markValid), read before a renewal. */
 export class CertificateLineageRepository {
   readonly #sql: StatementCache;
   constructor(db: Db) {
     this.#sql = new StatementCache(db);
   }
 
-  /** Marks `serial` (just issued) as the renewal of `replaces`, in a chain begun at `start`. */
-  record(serial: string, replaces: string, start: Date): void {
-    this.#sql.get('UPDATE certificates SET replaces = ?, lineage_start = ? WHERE serial = ?').run(replaces, toSeconds(start), serial);
+  get(serial: string): Lineage | null {
+    const r = this.#sql.get('SELECT replaces, lineage_start, created_at, public_key_sha256 FROM certificates WHERE serial = ?').get(serial) as LineageRow | undefined;
+    return r ? lineageOf(r) : null;
   }
 
-  get(serial: string): Lineage | null {
-    const r = this.#sql.get('SELECT replaces, lineage_start, created_at, public_key_sha256 FROM certificates WHERE serial = ?').get(serial) as
-      | { replaces: string | null; lineage_start: number | null; created_at: number; public_key_sha256: string }
-      | undefined;
-    return r ? { replaces: r.replaces, start: new Date((r.lineage_start ?? r.created_at) * 1000), publicKeySha256: r.public_key_sha256 } : null;
+  /** The certificate and its lineage in one read (a renewal needs both: one primary-key lookup, one read transaction). */
+  current(serial: string): { record: CertRecord; lineage: Lineage } | null {
+    const r = this.#sql.get('SELECT * FROM certificates WHERE serial = ?').get(serial) as (CertRow & LineageRow) | undefined;
+    return r ? { record: toRecord(r), lineage: lineageOf(r) } : null;
   }
 
   /** Serials issued as renewals of `serial` (normally zero or one). */

@@ -59,9 +59,15 @@ export class CertificateRepository {
     if (r.changes !== 1) throw new CaError('conflict', `serial ${p.serial} already exists`);
   }
 
-  /** Phase two: the signed DER is stored and the row becomes `valid`. */
-  markValid(serial: string, der: Uint8Array): void {
-    const r = this.#statements.get(`UPDATE certificates SET status = 'valid', der = ? WHERE serial = ? AND status = 'pending'`).run(Buffer.from(der), serial);
+  /**
+   * Phase two: the signed DER is stored and the row becomes `valid`; a renewal by the current
+   * certificate also records, in the same statement, the serial it replaces and when its lineage
+   * began (migration 009; NULL otherwise, as the reservation left them).
+   */
+  markValid(serial: string, der: Uint8Array, renewal?: { replaces: string; lineageStart: Date }): void {
+    const r = this.#statements
+      .get(`UPDATE certificates SET status = 'valid', der = ?, replaces = ?, lineage_start = ? WHERE serial = ? AND status = 'pending'`)
+      .run(Buffer.from(der), renewal?.replaces ?? null, renewal ? toSeconds(renewal.lineageStart) : null, serial);
     if (r.changes !== 1) throw new CaError('internal', `serial ${serial} was not pending when its certificate was stored`);
   }
 

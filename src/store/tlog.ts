@@ -1,5 +1,5 @@
 import { CaError } from '../domain/errors.ts';
-import { auditEntry, type AuditEntryFields } from '../tlog/entry.ts';
+import { auditEntry, auditEntryText, type AuditEntryFields } from '../tlog/entry.ts';
 import { leafHash, nodeHash, type Hash, type NodeReader } from '../tlog/merkle.ts';
 import type { Db } from './sql.ts';
 import { StatementCache } from './statements.ts';
@@ -34,14 +34,19 @@ export class TlogRepository {
     if (size > e.id - 1) {
       throw new CaError('conflict', `transparency log already holds ${size} entries but the audit trail is at event ${e.id}: the database was altered (run pki audit verify)`);
     }
-    for (const older of this.#statements.get('SELECT id, at, action, actor, target, details FROM audit_events WHERE id > ? AND id < ? ORDER BY id').iterate(size, e.id) as IterableIterator<AuditEntryFields>) {
-      this.#appendLeaf(size++, auditEntry(older));
+    // Leaves of earlier events are missing only in a database from before the log (#17): read them only
+    // then, a page at a time (SQLite cannot insert on a connection while a statement of it still iterates).
+    const older = this.#statements.get('SELECT id, at, action, actor, target, details FROM audit_events WHERE id > ? AND id < ? ORDER BY id LIMIT 1000');
+    while (size < e.id - 1) {
+      const page = older.all(size, e.id) as AuditEntryFields[];
+      if (page.length === 0) break;
+      for (const row of page) this.#appendLeaf(size++, auditEntryText(row));
     }
-    this.#appendLeaf(size, auditEntry(e));
+    this.#appendLeaf(size, auditEntryText(e));
   }
 
-  /** Inserts the leaf and every subtree it completes (RFC 9162 §2.1.1 structure). */
-  #appendLeaf(index: number, entry: Uint8Array): void {
+  /** Inserts the leaf and every subtree it completes (RFC 9162 §2.1.1 structure); the entry as text, hashed as its UTF-8 bytes in one shot. */
+  #appendLeaf(index: number, entry: string): void {
     const insert = this.#statements.get('INSERT INTO tlog_nodes (level, idx, hash) VALUES (?, ?, ?)');
     let h = leafHash(entry);
     insert.run(0, index, h);

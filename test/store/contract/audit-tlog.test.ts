@@ -94,6 +94,24 @@ contract('transparency log', (f) => {
     expect(recomputeLog(s.db)).toMatchObject({ size: 7, findings: [] });
   });
 
+  it('ok/events from before the log (rows without leaves) get theirs, in order, with the next append', async () => {
+    const s = await f.fresh();
+    // Two rows written as a database from before #17 holds them: no tlog_nodes.
+    const insert = s.db.prepare('INSERT INTO audit_events (id, at, action, actor, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const rows = [
+      { id: 1, at: T0, action: 'ca.initialized', actor: 'cli', target: null, details: '{}' },
+      { id: 2, at: T0 + 1, action: 'certificate.issued', actor: 'cli', target: '0a', details: '{"i":1}' },
+    ];
+    let prev = GENESIS;
+    for (const r of rows) insert.run(r.id, r.at, r.action, r.actor, r.target, r.details, prev, (prev = auditHash(prev, r)));
+    expect(s.audit.log.size()).toBe(0);
+    events(s, 1);
+    expect(s.audit.log.size()).toBe(3);
+    const entries = s.audit.log.entries(0, 3);
+    for (let i = 0; i < 3; i++) expect(Buffer.from(s.audit.log.node(0, i)).equals(leafHash(entries[i]!))).toBe(true);
+    expect(recomputeLog(s.db)).toMatchObject({ size: 3, findings: [] });
+  });
+
   it('bad/a leaf is written once: appending an event the log already holds is a conflict', async () => {
     const s = await f.fresh();
     events(s, 2);

@@ -21,10 +21,10 @@ function reserve(s: Store, serial: string, o: { profile?: string; issuer?: strin
 }
 
 /** Reserved and stored as `valid` with a DER of its own bytes. */
-function issue(s: Store, serial: string, o: Parameters<typeof reserve>[2] = {}): Buffer {
+function issue(s: Store, serial: string, o: Parameters<typeof reserve>[2] & { renewal?: { replaces: string; lineageStart: Date } } = {}): Buffer {
   reserve(s, serial, o);
   const der = Buffer.concat([Buffer.from(serial), ALL_BYTES]);
-  s.certificates.markValid(serial, der);
+  s.certificates.markValid(serial, der, o.renewal);
   return der;
 }
 
@@ -111,16 +111,22 @@ contract('certificates', (f) => {
     expect(s.certificates.countByStatus()).toStrictEqual({ valid: 2, revoked: 1, pending: 1 });
   });
 
-  it('ok/lineage: recorded with the renewal, read back, replacements in issue order', async () => {
+  it('ok/lineage: recorded by the valid statement of the renewal, read back, replacements in issue order', async () => {
     const s = await f.fresh();
-    issue(s, '20', { key: 'aa' });
-    issue(s, '21', { now: new Date(NOW.getTime() + 1000) });
-    issue(s, '22', { now: new Date(NOW.getTime() + 2000) });
     const start = at('2026-01-01T00:00:00Z');
-    s.lineage.record('22', '20', start);
-    s.lineage.record('21', '20', start);
+    issue(s, '20', { key: 'aa' });
+    // Reserved in one order, made valid in the other: replacementsOf follows created_at.
+    reserve(s, '21', { now: new Date(NOW.getTime() + 1000) });
+    issue(s, '22', { now: new Date(NOW.getTime() + 2000), renewal: { replaces: '20', lineageStart: start } });
+    s.certificates.markValid('21', ALL_BYTES, { replaces: '20', lineageStart: start });
     expect(s.lineage.get('20')).toStrictEqual({ replaces: null, start: NOW, publicKeySha256: 'aa' });
     expect(s.lineage.get('21')).toMatchObject({ replaces: '20', start });
+    // The row and its lineage in one read, as a renewal reads them.
+    const current = s.lineage.current('22')!;
+    expect(current.lineage).toStrictEqual({ replaces: '20', start, publicKeySha256: 'k-22' });
+    expect(current.record).toStrictEqual(s.certificates.get('22'));
+    expect(s.lineage.current('20')!.lineage).toStrictEqual(s.lineage.get('20'));
+    expect(s.lineage.current('nope')).toBeNull();
     expect(s.lineage.replacementsOf('20')).toEqual(['21', '22']);
     expect(s.lineage.replacementsOf('21')).toEqual([]);
     expect(s.lineage.get('nope')).toBeNull();
