@@ -119,8 +119,9 @@ const memory = (pid: number) => ({ primaryMiB: rssMiB(pid), workersMiB: children
  * million distinct paths, which wrk then counted as server latency. They are formatted in init(),
  * which runs once the thread knows the target: at the script's top level wrk.format has no Host
  * header yet, and Node answers such a request 400 and closes the connection (an earlier version
- * of this script measured exactly that). A run with any non-2xx answer or socket error fails the bench. Flat out with --connections by default; `paced`: each connection waits
- * PACE_MS after an answer before its next request, so the offered load is about
+ * of this script measured exactly that). A run with any non-2xx answer or socket error fails the
+ * bench. Flat out with --connections by default; `paced`: each connection waits PACE_MS after an
+ * answer before its next request, so the offered load is about
  * connections × 1000 / (PACE_MS + latency) req/s. Flat out, latency on 2 shared cores is mostly
  * the wait for a core (the server's processes and wrk's threads take turns); paced below
  * capacity, it is the server's own.
