@@ -3,7 +3,7 @@ import * as ocsp from '@peculiar/asn1-ocsp';
 import { createServer, request, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OcspHttpHandler } from '../../src/http/ocsp/handler.ts';
 import { withOcspFastPath } from '../../src/http/ocsp/listener.ts';
 import { silentLogger, type CaInstance } from '../../src/index.ts';
@@ -100,6 +100,25 @@ describe('OCSP fast path (node:http listener)', () => {
     const unknown = handler.get(path(ocspRequestDer(new Uint8Array(ca.intermediate.rawData), ['7f' + '0'.repeat(30)])));
     expect(unknown).toBeInstanceOf(Promise);
     expect(statusOf((await unknown).body)).toBe(ocsp.OCSPResponseStatus.successful);
+  });
+
+  it('fail/a store that throws while a request is answered in the same turn gets 503, and the listener serves the next request', async () => {
+    const get = (path: string) => Buffer.from(`GET /ocsp/${path} HTTP/1.1\r\nHost: x\r\n\r\n`, 'latin1');
+    const path = encodeURIComponent(Buffer.from(der).toString('base64'));
+    const spy = vi.spyOn(status.cache, 'forRequest').mockImplementation(() => {
+      throw new Error('disk I/O error');
+    });
+    try {
+      const [broken] = await exchange([get(path)], 1);
+      expect(broken!.status).toBe(503);
+      const [brokenPost] = await exchange([Buffer.concat([post(der), Buffer.from(der)])], 1);
+      expect(brokenPost!.status).toBe(503);
+    } finally {
+      spy.mockRestore();
+    }
+    const [ok] = await exchange([get(path)], 1);
+    expect(ok!.status).toBe(200);
+    expect(statusOf(ok!.body)).toBe(ocsp.OCSPResponseStatus.successful);
   });
 
   it('fail/garbage, an empty body and an oversized one are malformedRequest (HTTP 200, RFC 6960), never a 5xx', async () => {

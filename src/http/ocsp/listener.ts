@@ -20,7 +20,8 @@ export function withOcspFastPath(handler: OcspHttpHandler, next: RequestListener
     if (req.method === 'GET' && url.startsWith('/ocsp/')) {
       const q = url.indexOf('?');
       const raw = q === -1 ? url.slice(6) : url.slice(6, q);
-      const r = handler.cachedGet(raw) ?? handler.get(raw);
+      const r = attempt(res, () => handler.cachedGet(raw) ?? handler.get(raw));
+      if (!r) return;
       // Answered in the check phase, after the parser has gone through everything the poll
       // phase read: under load one process then answers ~20% more GETs (docs/benchmarks.md).
       if (!(r instanceof Promise)) return void setImmediate(send, res, r);
@@ -50,7 +51,8 @@ function readBody(req: IncomingMessage, res: ServerResponse, handler: OcspHttpHa
 }
 
 function answerPost(req: IncomingMessage, res: ServerResponse, handler: OcspHttpHandler, body: Buffer, passOn?: PassOn): void {
-  const r = handler.cachedPost(body) ?? handler.post(body);
+  const r = attempt(res, () => handler.cachedPost(body) ?? handler.post(body));
+  if (!r) return;
   if (!(r instanceof Promise)) return send(res, r);
   r.then(
     (reply) => send(res, reply),
@@ -61,6 +63,16 @@ function answerPost(req: IncomingMessage, res: ServerResponse, handler: OcspHttp
 function send(res: ServerResponse, r: OcspReply): void {
   res.writeHead(r.status, r.headers);
   res.end(r.body);
+}
+
+/** The handler's synchronous part: a throw (a bug) answers 503 here instead of escaping the request listener and taking the process down. */
+function attempt(res: ServerResponse, answer: () => OcspReply | Promise<OcspReply>): OcspReply | Promise<OcspReply> | null {
+  try {
+    return answer();
+  } catch {
+    failed(res);
+    return null;
+  }
 }
 
 /** Unreachable in practice (the handler turns its own failures into OCSP errors); never leave a socket hanging. */
