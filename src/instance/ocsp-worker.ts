@@ -32,7 +32,8 @@ function prepare(c: WorkerConfig): { server: HttpServer; held: () => number } {
   };
   const source: OcspStatusSource = {
     stored: (serial) => cache.get(serial, systemClock.now().getTime()),
-    presigned: async (serial) => cache.get(serial, systemClock.now().getTime()) ?? notHere(),
+    // Nothing current in the database (never issued, or revoked and not yet re-signed): the primary signs.
+    signNow: async () => notHere(),
     statusOf: notHere,
     responder: async () => notHere(),
   };

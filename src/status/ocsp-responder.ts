@@ -9,8 +9,8 @@ import { MALFORMED_REQUEST, signOcspResponse, UNAUTHORIZED, type CertStatusInfo,
 export interface OcspStatusSource {
   /** The pre-signed response for a serial if one is current in memory or the store (a synchronous read); else null. */
   stored(serial: string): ServedResponse | null;
-  /** The pre-signed response for a serial (signing it now when there is none fresh); SHA-1 CertID, no nonce. */
-  presigned(serial: string): Promise<ServedResponse>;
+  /** Asked only once `stored` said null: the response signed now (SHA-1 CertID, no nonce), or a rejection passing the request on. */
+  signNow(serial: string): Promise<ServedResponse>;
   /** The certificate's status as the store has it now. */
   statusOf(serial: string): CertStatusInfo;
   /** The current delegated signing key. */
@@ -65,7 +65,7 @@ export class OcspResponder {
     if (req.certs.length === 1 && !req.nonce && only.hashAlgorithm === SHA1_OID && only.serial !== null && isCanonicalSha1CertId(only.certIdDer)) {
       const stored = this.#o.source.stored(only.serial);
       if (stored) return { kind: 'presigned', response: stored, cacheable: true };
-      return this.#o.source.presigned(only.serial).then((response) => ({ kind: 'presigned', response, cacheable: true }));
+      return this.#o.source.signNow(only.serial).then((response) => ({ kind: 'presigned', response, cacheable: true }));
     }
     return this.#signNow(req);
   }

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
 import type { Authority, CertRecord, IssuerInfo, ResponderKey } from '../authority/authority.ts';
 import { crlShardFor } from '../domain/crl-shards.ts';
 import type { Clock } from '../domain/clock.ts';
@@ -139,21 +140,20 @@ export class StatusService implements OcspStatusSource {
 
   /** Signs and stores the SHA-1 CertID response for one of our certificates, and serves it from now on. */
   async presign(serial: string, o: { fresh?: boolean; hold?: boolean } = {}): Promise<ServedResponse> {
-    const { store } = this.#d;
-    const s = this.#sign(serial, await this.responder(), o.fresh ?? false);
-    if (!s.row) {
-      this.cache.putUnknown(s.served);
-      return s.served;
+    const { served, row } = this.#sign(serial, await this.responder(), o.fresh ?? false);
+    if (!row) {
+      this.cache.putUnknown(served);
+      return served;
     }
     // `hold`: asked for, so kept in memory; otherwise a response held is replaced and one nobody has asked for waits in the database.
-    if (o.hold) this.cache.put(s.served);
-    else this.cache.update(s.served);
+    if (o.hold) this.cache.put(served);
+    else this.cache.update(served);
     // Asked for before the poll got to it (revoked elsewhere): the poll will find nothing stale, so the CRL is marked here.
-    if (o.hold && s.row.certStatus === 'revoked') this.crls.markDirty(crlShardFor(serial, this.#issuer.crlShards));
-    const target = o.fresh ? (this.#d.freshStore ?? store) : store;
-    if (o.fresh) target.relaxed(() => target.ocspResponses.put(s.row!));
-    else target.ocspResponses.put(s.row);
-    return s.served;
+    if (o.hold && row.certStatus === 'revoked') this.crls.markDirty(crlShardFor(serial, this.#issuer.crlShards));
+    const target = o.fresh ? (this.#d.freshStore ?? this.#d.store) : this.#d.store;
+    if (o.fresh) target.relaxed(() => target.ocspResponses.put(row));
+    else target.ocspResponses.put(row);
+    return served;
   }
 
   /** The response for one serial, signed now; `row` is what to store (null for "unknown": not ours, not issued). */
@@ -201,11 +201,14 @@ export class StatusService implements OcspStatusSource {
     return this.cache.get(serial, this.#d.clock.now().getTime());
   }
 
-  async presigned(serial: string): Promise<ServedResponse> {
-    const held = this.cache.get(serial, this.#d.clock.now().getTime());
-    if (held) return held;
-    // Asked for: signed now (no stored response, or one that no longer tells the status) and held.
+  /** Asked for with none current (no stored response, or one that no longer tells the status): signed now and held. */
+  signNow(serial: string): Promise<ServedResponse> {
     return this.presign(serial, { hold: true });
+  }
+
+  /** The answer for a serial: the stored response, else one signed now. */
+  async presigned(serial: string): Promise<ServedResponse> {
+    return this.stored(serial) ?? this.signNow(serial);
   }
 
   statusOf(serial: string): CertStatusInfo {
@@ -262,6 +265,11 @@ export class StatusService implements OcspStatusSource {
     this.crls.syncFromStore();
   }
 
+  /** A poll between the batches of a job lasting minutes at 1M (the interval poll waits for jobs): a `pki revoke` elsewhere is not held behind it. */
+  async #pollBetween(): Promise<void> {
+    await this.#poll().catch((e: unknown) => this.#d.logger.error('status.job.failed', { error: (e as Error).message }));
+  }
+
   /**
    * Signs what the certificates changed since the previous poll need, whichever process changed
    * them. Every issuance and revocation commits an audit event (certificate.issued / .revoked, or
@@ -316,10 +324,8 @@ export class StatusService implements OcspStatusSource {
     let busyMs = 0;
     let signed = 0;
     while (after !== null && !this.#stopped) {
-      // The interval poll is skipped while a job runs, and this one lasts minutes at 1M: between
-      // windows, what other processes committed (`pki revoke`) is picked up here instead, so the
-      // CRL and the stored response do not wait for the scan's end. Not from a poll's own catch-up.
-      if (o.pollBetween && after !== '') await this.#poll().catch((e: unknown) => this.#d.logger.error('status.job.failed', { error: (e as Error).message }));
+      // Not from a poll's own catch-up (which would recurse).
+      if (o.pollBetween && after !== '') await this.#pollBetween();
       const t0 = performance.now();
       const w = store.ocspResponses.staleWindow(issuer.keyId, new Date(clock.now().getTime() - this.options.expiredGraceMs), after, RECONCILE_WINDOW);
       const took = performance.now() - t0;
@@ -344,9 +350,7 @@ export class StatusService implements OcspStatusSource {
     const { store, clock } = this.#d;
     await this.responder();
     for (let round = 0; !this.#stopped; round++) {
-      // A refresh of many runs for minutes: what other processes commit meanwhile (`pki revoke`)
-      // is picked up between batches, as start()'s scan does, not after the whole refresh.
-      if (round > 0) await this.#poll().catch((e: unknown) => this.#d.logger.error('status.job.failed', { error: (e as Error).message }));
+      if (round > 0) await this.#pollBetween();
       const now = clock.now().getTime();
       const due = store.ocspResponses.dueForRefresh(new Date(now + this.options.ocspRefreshBeforeMs), new Date(now - this.options.expiredGraceMs), 500);
       // Replicas refresh their own partitions: a batch with none of ours is left to the others,
@@ -387,9 +391,6 @@ const PARTITION_RENEW_MS = 10_000;
 /** Audit ids read per step of a poll's catch-up (ids are dense, so at most this many rows). */
 const AUDIT_BATCH = 1000;
 
-/** Lets queued requests run between batches of signing (or idle the loop `ms`). */
-const yieldToIo = () => new Promise<void>((r) => setImmediate(r));
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 type StoredRow = Omit<StoredOcspResponse, 'seq'>;
 /** Signing per slice of a background re-sign (~40 responses): short enough to keep the OCSP tail under a few ms. */
 const RESIGN_SLICE_MS = 2;
